@@ -1,0 +1,9 @@
+with
+
+locations as (
+
+    select * from {{ ref('stg_jaffle_shop__locations') }}
+
+)
+
+select * from locations

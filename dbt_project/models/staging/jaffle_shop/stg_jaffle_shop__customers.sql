@@ -1,0 +1,23 @@
+with
+
+source as (
+
+    select * from {{ source('raw_jaffle_shop', 'customers') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        id as customer_id,
+
+        ---------- text
+        name as customer_name
+
+    from source
+
+)
+
+select * from renamed

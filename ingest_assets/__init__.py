@@ -1,0 +1,1 @@
+"""Dagster asset project: `sources.yml` -> one dlt asset group per source -> dbt models on DuckDB."""

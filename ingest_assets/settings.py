@@ -1,0 +1,100 @@
+"""Where the project lives on disk, and the one setting that names the DuckDB warehouse.
+
+Every path the project uses (config file, dlt pipelines dir, dbt project, warehouse) is derived
+here from the project directory, so dlt, dbt and Dagster resources always agree.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR_ENV = "INGEST_PROJECT_DIR"
+"""Environment variable naming the project root (the folder holding `sources.yml`)."""
+
+WAREHOUSE_ENV = "INGEST_WAREHOUSE_PATH"
+"""Environment variable that overrides `warehouse` in `sources.yml`; dbt's profile reads it too."""
+
+DEFAULT_WAREHOUSE = "warehouse.duckdb"
+
+
+def project_dir() -> Path:
+    """Return the absolute project root.
+
+    Taken from `INGEST_PROJECT_DIR` when set, else the folder above this package when it holds a
+    `sources.yml` (an editable install or a checkout), else the current working directory.
+    """
+    if os.environ.get(PROJECT_DIR_ENV):
+        return Path(os.environ[PROJECT_DIR_ENV]).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "sources.yml").exists():
+        return checkout
+    return Path.cwd().resolve()
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Absolute paths of one project checkout.
+
+    Attributes:
+        root: the project root.
+        sources_file: `sources.yml`, the list of sources.
+        dbt_project_dir: the dbt project (`dbt_project/`, holding `profiles.yml` too).
+        pipelines_dir: dlt's working folder for pipeline state and load packages (git-ignored).
+        custom_sources_dir: user-written dlt sources importable as `custom_sources.<module>`.
+    """
+
+    root: Path
+
+    @property
+    def sources_file(self) -> Path:
+        return self.root / "sources.yml"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.root / "dbt_project"
+
+    @property
+    def pipelines_dir(self) -> Path:
+        return self.root / ".dlt" / "pipelines"
+
+    @property
+    def custom_sources_dir(self) -> Path:
+        return self.root / "custom_sources"
+
+    def resolve(self, path: str | Path) -> Path:
+        """Return `path` made absolute against the project root (absolute paths pass through)."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (self.root / candidate).resolve()
+
+
+def warehouse_path(paths: ProjectPaths, configured: str | None) -> Path:
+    """Return the absolute DuckDB warehouse path: the one place it is decided.
+
+    Args:
+        paths: the project's paths; a relative warehouse path is taken against its root.
+        configured: the `warehouse` value of `sources.yml`, or None for the default
+            `warehouse.duckdb` at the project root.
+
+    `INGEST_WAREHOUSE_PATH`, when set, wins over both.
+    """
+    chosen = os.environ.get(WAREHOUSE_ENV) or configured or DEFAULT_WAREHOUSE
+    return paths.resolve(chosen)
+
+
+def export_runtime_environment(paths: ProjectPaths, warehouse: Path) -> None:
+    """Publish the resolved paths to child processes and to dlt's config lookup.
+
+    Sets `INGEST_WAREHOUSE_PATH` (read by `dbt_project/profiles.yml` in every dbt subprocess),
+    `DLT_PROJECT_DIR` (so dlt reads `.dlt/config.toml` and `.dlt/secrets.toml` of this
+    project whatever the working directory is), and puts this interpreter's `bin` folder first
+    on `PATH`, as activating the virtualenv would, so the `dbt` installed beside it is the one
+    dagster-dbt runs even when the environment is not activated.
+    """
+    os.environ[WAREHOUSE_ENV] = str(warehouse)
+    os.environ["DLT_PROJECT_DIR"] = str(paths.root)
+    bin_dir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])

@@ -1,0 +1,137 @@
+"""`type: dlt_native` sources: any dlt source function, from `custom_sources/` or an installed package."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any, Literal
+
+from dlt.extract.source import DltSource
+from pydantic import Field, field_validator
+
+from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
+from ingest_assets.settings import ProjectPaths
+
+
+class ResourceOptions(LoadOptions):
+    """Hints set from `sources.yml` on one resource of the source, overriding its code.
+
+    Attributes:
+        name: the dlt resource name.
+    """
+
+    name: str = Field(pattern=NAME_PATTERN)
+
+
+class DltNativeBlock(StrictModel):
+    """The `dlt_native:` block of a source.
+
+    Attributes:
+        source_module: a module of `custom_sources/` (`example_shop`) or any importable dotted
+            path (`my_package.sources.crm`).
+        source_function: the `@dlt.source` (or `@dlt.resource`) function in that module.
+        function_kwargs: keyword arguments for that function (no secrets: dlt injects those from
+            `.dlt/secrets.toml` or the environment).
+        resources: resources to load (names, or objects with `name` and load options); None
+            loads the resources the source selects by default.
+    """
+
+    source_module: str = Field(min_length=1)
+    source_function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    function_kwargs: dict[str, Any] = Field(default_factory=dict)
+    resources: list[str | ResourceOptions] | None = None
+
+    @field_validator("resources")
+    @classmethod
+    def _as_options(cls, items: list[str | ResourceOptions] | None) -> list[ResourceOptions] | None:
+        if items is None:
+            return None
+        return [ResourceOptions(name=i) if isinstance(i, str) else i for i in items]
+
+
+class DltNativeSourceConfig(SourceBase):
+    """A source of `type: dlt_native`."""
+
+    type: Literal["dlt_native"]
+    dlt_native: DltNativeBlock
+
+
+class SourceImportError(Exception):
+    """The configured module or function cannot be imported or does not build a dlt source."""
+
+
+def build_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> DltSource:
+    """Import the configured function and call it to build a fresh dlt source.
+
+    Args:
+        config: the validated source config.
+        paths: project paths; `custom_sources/`'s parent is put on `sys.path`.
+
+    Returns:
+        A `DltSource` renamed to the source's name, with resource selection and hints applied.
+
+    Raises:
+        SourceImportError: the module, function or a selected resource does not exist; the
+            message names the source, the module and what to install or fix.
+    """
+    block = config.dlt_native
+    function = _import_function(config.name, block, paths)
+    built = function(**block.function_kwargs)
+    source = built if isinstance(built, DltSource) else DltSource.from_data(
+        _as_schema(config.name), config.name, built
+    )
+    if source.name != config.name:
+        source = source.clone(with_name=config.name)
+    if block.resources is not None:
+        missing = [r.name for r in block.resources if r.name not in source.resources]
+        if missing:
+            raise SourceImportError(
+                f"source '{config.name}': dlt_native.resources: {', '.join(missing)} not in "
+                f"{block.source_module}.{block.source_function} (it has: "
+                f"{', '.join(source.resources)})"
+            )
+        source = source.with_resources(*[r.name for r in block.resources])
+        for options in block.resources:
+            hints = options.dlt_hints()
+            if hints:
+                source.resources[options.name].apply_hints(**hints)
+    return source
+
+
+def _as_schema(name: str):
+    from dlt.common.schema import Schema
+
+    return Schema(name)
+
+
+def _import_function(source_name: str, block: DltNativeBlock, paths: ProjectPaths) -> Any:
+    if str(paths.root) not in sys.path:
+        sys.path.insert(0, str(paths.root))
+    module = None
+    tried: list[str] = []
+    for candidate in (f"custom_sources.{block.source_module}", block.source_module):
+        tried.append(candidate)
+        try:
+            module = importlib.import_module(candidate)
+            break
+        except ModuleNotFoundError as error:
+            if error.name and not candidate.startswith(error.name):
+                raise SourceImportError(
+                    f"source '{source_name}': dlt_native.source_module: importing {candidate} "
+                    f"needs the package '{error.name}': run `pip install {error.name}` "
+                    "(or add it to pyproject.toml)"
+                ) from error
+    if module is None:
+        top = block.source_module.split(".")[0]
+        raise SourceImportError(
+            f"source '{source_name}': dlt_native.source_module: no module "
+            f"{' or '.join(tried)}; put {block.source_module}.py in custom_sources/ or run "
+            f"`pip install <package providing {top}>`"
+        )
+    function = getattr(module, block.source_function, None)
+    if not callable(function):
+        raise SourceImportError(
+            f"source '{source_name}': dlt_native.source_function: {module.__name__} has no "
+            f"function {block.source_function!r}"
+        )
+    return function

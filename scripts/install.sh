@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11+) and install the project with the exact versions of requirements.lock.
+# Re-running is cheap: uv only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "install: Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11 (found: $("$PYTHON" --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+# uv installs the ~200 pinned packages in seconds; pip would take minutes.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+.venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements.lock
+.venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps -e .
