@@ -14,8 +14,13 @@ from pathlib import Path
 PROJECT_DIR_ENV = "INGEST_PROJECT_DIR"
 """Environment variable naming the project root (the folder holding `sources.yml`)."""
 
-WAREHOUSE_ENV = "INGEST_WAREHOUSE_PATH"
-"""Environment variable that overrides `warehouse` in `sources.yml`; dbt's profile reads it too."""
+WAREHOUSE_OVERRIDE_ENV = "INGEST_WAREHOUSE"
+"""Environment variable a user sets to override `warehouse` in `sources.yml`."""
+
+DBT_WAREHOUSE_ENV = "INGEST_WAREHOUSE_PATH"
+"""Environment variable the code sets to the resolved absolute warehouse path for dbt's profile
+(`dbt_project/profiles.yml`); kept apart from the override so that resolving one project never
+leaks into resolving another."""
 
 DEFAULT_WAREHOUSE = "warehouse.duckdb"
 
@@ -78,9 +83,9 @@ def warehouse_path(paths: ProjectPaths, configured: str | None) -> Path:
         configured: the `warehouse` value of `sources.yml`, or None for the default
             `warehouse.duckdb` at the project root.
 
-    `INGEST_WAREHOUSE_PATH`, when set, wins over both.
+    `INGEST_WAREHOUSE`, when set, wins over both.
     """
-    chosen = os.environ.get(WAREHOUSE_ENV) or configured or DEFAULT_WAREHOUSE
+    chosen = os.environ.get(WAREHOUSE_OVERRIDE_ENV) or configured or DEFAULT_WAREHOUSE
     return paths.resolve(chosen)
 
 
@@ -93,7 +98,7 @@ def export_runtime_environment(paths: ProjectPaths, warehouse: Path) -> None:
     on `PATH`, as activating the virtualenv would, so the `dbt` installed beside it is the one
     dagster-dbt runs even when the environment is not activated.
     """
-    os.environ[WAREHOUSE_ENV] = str(warehouse)
+    os.environ[DBT_WAREHOUSE_ENV] = str(warehouse)
     os.environ["DLT_PROJECT_DIR"] = str(paths.root)
     bin_dir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:

@@ -22,7 +22,7 @@ class ProjectConfig(StrictModel):
 
     Attributes:
         version: format version, currently 1.
-        warehouse: DuckDB file, relative to the project root (`INGEST_WAREHOUSE_PATH` wins).
+        warehouse: DuckDB file, relative to the project root (`INGEST_WAREHOUSE` wins).
         sources: the sources (`ingest_assets.config.loader` checks that names are unique).
     """
 

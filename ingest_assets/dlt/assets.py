@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, dlt_assets
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import SourceBase
@@ -47,17 +48,40 @@ def build_source_assets(
             dlt_pipeline=pipeline,
             loader_file_format=LOADER_FILE_FORMAT,
         )
-        for event in events.fetch_row_count():
-            yield _with_load_metadata(event, pipeline)
+        results = list(events)
+        yield from _with_load_metadata(results, pipeline)
 
     return _load
 
 
-def _with_load_metadata(event: MaterializeResult, pipeline: Pipeline) -> MaterializeResult:
-    """Add `rows_loaded` (0 when the run loaded nothing) and `dlt_load_id` to an event."""
-    metadata = dict(event.metadata or {})
-    metadata.setdefault("rows_loaded", MetadataValue.int(0))
+def _with_load_metadata(
+    events: list[MaterializeResult], pipeline: Pipeline
+) -> Iterator[MaterializeResult]:
+    """Add to each event `rows_loaded` (0 when this run loaded nothing into the table),
+    `dlt_load_id` and `dagster/row_count` (rows now in the warehouse table)."""
     load_info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
-    load_ids = list(load_info.loads_ids) if load_info else []
-    metadata["dlt_load_id"] = MetadataValue.text(", ".join(load_ids) or "(nothing loaded)")
-    return event._replace(metadata=metadata)
+    load_ids = ", ".join(load_info.loads_ids) if load_info and load_info.loads_ids else ""
+    totals = _table_row_counts(pipeline, [event.asset_key.path[-1] for event in events])
+    for event in events:
+        table = event.asset_key.path[-1]
+        metadata = dict(event.metadata or {})
+        metadata.setdefault("rows_loaded", MetadataValue.int(0))
+        metadata["dlt_load_id"] = MetadataValue.text(load_ids or "(nothing new to load)")
+        if table in totals:
+            metadata["dagster/row_count"] = MetadataValue.int(totals[table])
+        yield event._replace(metadata=metadata)
+
+
+def _table_row_counts(pipeline: Pipeline, tables: list[str]) -> dict[str, int]:
+    """Rows in each table of the pipeline's dataset; tables not created yet are left out."""
+    counts: dict[str, int] = {}
+    with pipeline.sql_client() as client:
+        for table in tables:
+            try:
+                with client.execute_query(
+                    f"SELECT count(*) FROM {client.make_qualified_table_name(table)}"
+                ) as cursor:
+                    counts[table] = int(cursor.fetchone()[0])
+            except DatabaseUndefinedRelation:
+                continue
+    return counts
