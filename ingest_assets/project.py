@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 from dagster_duckdb import DuckDBResource
@@ -64,6 +64,9 @@ def build_definitions(project: Project) -> Definitions:
     ]
     return Definitions(
         assets=[*source_assets, build_dbt_assets(dbt_project)],
+        # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
+        # execution saves a Python start and definitions load per step (measured: see README).
+        executor=in_process_executor,
         resources={
             "dlt": DagsterDltResource(),
             "dbt": DbtCliResource(project_dir=dbt_project),

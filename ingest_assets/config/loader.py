@@ -74,15 +74,14 @@ def validate_document(document: Any, label: str) -> ProjectConfig:
     seen: set[str] = set()
     for index, raw in enumerate(raw_sources):
         where = _source_label(raw, index)
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            problems.append(f"{label}: {where}: name: {name!r} is used by another source")
+        seen.add(name)
         try:
-            source = _SOURCE_ADAPTER.validate_python(raw)
+            sources.append(_SOURCE_ADAPTER.validate_python(raw))
         except ValidationError as error:
             problems += [_source_problem(label, where, raw, e) for e in error.errors()]
-            continue
-        if source.name in seen:
-            problems.append(f"{label}: {where}: name: {source.name!r} is used by another source")
-        seen.add(source.name)
-        sources.append(source)
 
     if problems:
         raise ConfigError(problems)
@@ -101,7 +100,10 @@ def _source_problem(label: str, where: str, raw: Any, error: dict) -> str:
     if loc and isinstance(raw, dict) and loc[0] == raw.get("type"):
         loc = loc[1:]
     if error["type"] == "union_tag_invalid":
-        return f"{label}: {where}: type: {error['input']!r} is not a source type; use one of {error['ctx']['expected_tags']}"
+        return (
+            f"{label}: {where}: type: {raw.get('type')!r} is not a source type; "
+            f"use one of {error['ctx']['expected_tags']}"
+        )
     if error["type"] == "union_tag_not_found":
         return f"{label}: {where}: type: missing; every source needs a type"
     return f"{label}: {where}: {_field_path(loc)}: {_message(error)}"
@@ -112,7 +114,7 @@ def _field_path(loc: list | tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("str", "list[str]", "ResourceOptions", "function-after[_as_options(), list[union[str,ResourceOptions]]]"):
+        elif "[" in str(part):  # a validator step such as `function-after[...]`, not a field
             continue
         else:
             path += f".{part}" if path else str(part)

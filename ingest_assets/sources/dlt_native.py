@@ -39,14 +39,15 @@ class DltNativeBlock(StrictModel):
     source_module: str = Field(min_length=1)
     source_function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     function_kwargs: dict[str, Any] = Field(default_factory=dict)
-    resources: list[str | ResourceOptions] | None = None
+    resources: list[ResourceOptions] | None = None
 
-    @field_validator("resources")
+    @field_validator("resources", mode="before")
     @classmethod
-    def _as_options(cls, items: list[str | ResourceOptions] | None) -> list[ResourceOptions] | None:
-        if items is None:
-            return None
-        return [ResourceOptions(name=i) if isinstance(i, str) else i for i in items]
+    def _names_as_options(cls, items: object) -> object:
+        """Accept a bare resource name as shorthand for `{name: <name>}`."""
+        if isinstance(items, list):
+            return [{"name": item} if isinstance(item, str) else item for item in items]
+        return items
 
 
 class DltNativeSourceConfig(SourceBase):
