@@ -14,6 +14,9 @@ from ingest_assets.config import ProjectConfig, load_project_config
 from ingest_assets.dbt.assets import build_dbt_assets
 from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
+from ingest_assets.orchestration.jobs import build_source_job
+from ingest_assets.orchestration.schedules import build_schedule
+from ingest_assets.orchestration.sensors import build_file_sensor
 from ingest_assets.settings import (
     ProjectPaths,
     export_runtime_environment,
@@ -53,17 +56,26 @@ def load_project(root: Path | None = None) -> Project:
 def build_definitions(project: Project) -> Definitions:
     """Return the Dagster definitions of `project`.
 
-    One asset group per enabled source (its dlt assets), the dbt models downstream of them, and
-    the resources: `dlt`, `dbt` (profile reads the warehouse path from the environment) and
+    One asset group per enabled source (its dlt assets), the dbt models downstream of them, a
+    job per source (its group and the models downstream), its cron schedule when configured, a
+    file-arrival sensor per filesystem source, and the resources: `dlt`, `dbt` (profile reads the warehouse path from the environment) and
     `duckdb` (a `DuckDBResource` on the same warehouse file, for readers and checks).
     """
     dbt_project = load_dbt_project(project.paths.dbt_project_dir)
-    source_assets = [
-        build_source_assets(source, project.paths, project.warehouse)
-        for source in project.config.enabled_sources
+    sources = project.config.enabled_sources
+    source_assets = [build_source_assets(s, project.paths, project.warehouse) for s in sources]
+    jobs = {source.name: build_source_job(source) for source in sources}
+    schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
+    sensors = [
+        build_file_sensor(source, project.paths, jobs[source.name])
+        for source in sources
+        if source.type == "filesystem"
     ]
     return Definitions(
         assets=[*source_assets, build_dbt_assets(dbt_project)],
+        jobs=list(jobs.values()),
+        schedules=[schedule for schedule in schedules if schedule],
+        sensors=sensors,
         # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
         # execution saves a Python start and definitions load per step (measured: see README).
         executor=in_process_executor,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Any, Literal
 
 from dagster._utils.schedules import is_valid_cron_string
@@ -32,6 +34,36 @@ class IncrementalConfig(StrictModel):
     initial_value: Any = None
 
 
+_LAG_PATTERN = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_LAG_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class FreshnessConfig(StrictModel):
+    """A freshness asset check on a table.
+
+    Attributes:
+        max_lag: how old the newest data may be, e.g. `30m`, `24h`, `2d`.
+        cursor: a timestamp column whose maximum is compared with now; None measures the time
+            since the table's last successful load instead.
+    """
+
+    max_lag: str
+    cursor: str | None = None
+
+    @field_validator("max_lag")
+    @classmethod
+    def _valid_lag(cls, value: str) -> str:
+        if not _LAG_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a duration; write a number and s, m, h or d, e.g. 24h")
+        return value
+
+    @property
+    def max_lag_delta(self) -> timedelta:
+        """`max_lag` as a timedelta."""
+        number, unit = _LAG_PATTERN.match(self.max_lag).groups()  # type: ignore[union-attr]
+        return timedelta(**{_LAG_UNITS[unit]: int(number)})
+
+
 class LoadOptions(StrictModel):
     """How rows of one table/resource are written: dlt's write disposition, key and cursor.
 
@@ -40,11 +72,18 @@ class LoadOptions(StrictModel):
             upserts on `primary_key`. None keeps the default of the source type.
         primary_key: a column or list of columns; required by `merge`.
         incremental: optional incremental cursor.
+        allow_empty: the table may legitimately be empty: its row-count check passes at 0 rows.
+        allow_empty_replace: let a `replace` or full-refresh load that brings 0 rows empty a
+            table that has rows (by default such a load fails and the table is kept).
+        freshness: optional freshness check.
     """
 
     write_disposition: WriteDisposition | None = None
     primary_key: str | list[str] | None = None
     incremental: IncrementalConfig | None = None
+    allow_empty: bool = False
+    allow_empty_replace: bool = False
+    freshness: FreshnessConfig | None = None
 
     @model_validator(mode="after")
     def _merge_needs_key(self) -> "LoadOptions":
@@ -56,7 +95,7 @@ class LoadOptions(StrictModel):
         """Return these options as keyword arguments of dlt's `DltResource.apply_hints`."""
         import dlt
 
-        hints: dict[str, Any] = {}
+        hints: dict[str, Any] = {}  # checks and guards (allow_empty, freshness) are not hints
         if self.write_disposition:
             hints["write_disposition"] = self.write_disposition
         if self.primary_key:
@@ -77,7 +116,13 @@ class SourceBase(StrictModel):
         type: the source type; selects the type block (`filesystem:`, `dlt_native:`, ...).
         enabled: disabled sources get no assets and are never run.
         description: shown in the Dagster UI on the group's assets.
-        schedule: optional cron expression (5 fields, UTC unless configured otherwise).
+        schedule: optional cron expression, in the project's `timezone` (default UTC).
+        schedule_status: whether the schedule starts `running` or `stopped` (Dagster's default).
+        schema_contract: dlt schema contract for all tables of the source: `evolve` (default:
+            new columns and tables are added), `freeze` (a new column fails the load),
+            `discard_row` / `discard_value` (rows / values that do not fit are dropped).
+        max_retries: retries of a run step that failed for a transient reason (connection reset,
+            HTTP 429/5xx, warehouse locked by another process), with exponential backoff.
     """
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -85,6 +130,9 @@ class SourceBase(StrictModel):
     enabled: bool = True
     description: str | None = None
     schedule: str | None = None
+    schedule_status: Literal["running", "stopped"] = "stopped"
+    schema_contract: Literal["evolve", "freeze", "discard_row", "discard_value"] | None = None
+    max_retries: int = Field(default=3, ge=0, le=10)
 
     @field_validator("schedule")
     @classmethod
@@ -95,6 +143,11 @@ class SourceBase(StrictModel):
 
     def table_descriptions(self) -> dict[str, str]:
         """Descriptions set in `sources.yml` per table name; types with table blocks override."""
+        return {}
+
+    def table_options(self) -> dict[str, LoadOptions]:
+        """Load and check options set in `sources.yml` per table name; types with table blocks
+        override. Tables without an entry use the defaults of `LoadOptions`."""
         return {}
 
     @property

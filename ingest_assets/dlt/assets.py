@@ -11,9 +11,11 @@ from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import SourceBase
 from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT, make_pipeline
+from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.translator import RawTableTranslator
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources import build_dlt_source
+from ingest_assets.sources.run_options import RunOptions
 
 DUCKDB_POOL = "duckdb"
 """Concurrency pool of every asset that writes the warehouse (limit 1 in dagster.yaml)."""
@@ -36,15 +38,18 @@ def build_source_assets(
     @dlt_assets(
         dlt_source=build_dlt_source(source, paths),
         dlt_pipeline=make_pipeline(source, warehouse, paths.pipelines_dir),
-        name=f"load_{source.name}",
+        name=load_op_name(source.name),
         dagster_dlt_translator=RawTableTranslator(source),
         pool=DUCKDB_POOL,
     )
-    def _load(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[MaterializeResult]:
+    def _load(
+        context: AssetExecutionContext, dlt: DagsterDltResource, config: LoadConfig
+    ) -> Iterator[MaterializeResult]:
         pipeline = make_pipeline(source, warehouse, paths.pipelines_dir)
+        run = RunOptions(selected_files=config.files)
         events = dlt.run(
             context=context,
-            dlt_source=build_dlt_source(source, paths),
+            dlt_source=build_dlt_source(source, paths, run),
             dlt_pipeline=pipeline,
             loader_file_format=LOADER_FILE_FORMAT,
         )

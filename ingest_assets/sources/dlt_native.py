@@ -56,6 +56,10 @@ class DltNativeSourceConfig(SourceBase):
     type: Literal["dlt_native"]
     dlt_native: DltNativeBlock
 
+    def table_options(self) -> dict[str, LoadOptions]:
+        """The options of the resources listed in `resources`, by resource name."""
+        return {r.name: r for r in self.dlt_native.resources or []}
+
 
 class SourceImportError(Exception):
     """The configured module or function cannot be imported or does not build a dlt source."""

@@ -1,13 +1,17 @@
-"""Read one csv, jsonl or parquet file into Arrow record batches.
+"""Read one csv, jsonl or parquet file into Arrow record batches, all of it or nothing.
 
-CSV and JSONL go through DuckDB's readers (type sniffing, fast, streaming); parquet through
-pyarrow. Batches are handed to dlt as Arrow, so dlt never sees row-by-row Python dicts.
+CSV and JSONL go through DuckDB's readers (type sniffing, native speed), which first convert the
+whole file to a temporary parquet file: a file that is malformed half-way fails before a single
+row is handed on, so its rows are never half-loaded and the files around it still load. Parquet
+is read with pyarrow. Batches reach dlt as Arrow, so dlt never sees row-by-row Python dicts.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import IO, Literal
 
 import duckdb
@@ -56,15 +60,18 @@ def _open(file: FileItemDict, stack: ExitStack) -> str | IO[bytes]:
 
 
 def _duckdb_batches(file: FileItemDict, file_format: FileFormat) -> Iterator[pa.RecordBatch]:
-    # one connection per file: a DuckDB connection holds one pending result at a time
-    with duckdb.connect() as conn, ExitStack() as stack:
-        source = _open(file, stack)
-        if file_format == "csv":
-            relation = conn.read_csv(source)
-        else:
-            relation = conn.read_json(source, format="newline_delimited")
-        reader = relation.to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
+    with tempfile.TemporaryDirectory(prefix="ingest_") as work:
+        converted = Path(work) / "file.parquet"
+        # one connection per file: a DuckDB connection holds one pending result at a time
+        with duckdb.connect() as conn, ExitStack() as stack:
+            source = _open(file, stack)
+            if file_format == "csv":
+                relation = conn.read_csv(source)
+            else:
+                relation = conn.read_json(source, format="newline_delimited")
+            relation.write_parquet(str(converted))
+        parquet = pq.ParquetFile(converted)
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
             yield _without_view_types(batch)
 
 

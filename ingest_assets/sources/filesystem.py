@@ -11,6 +11,7 @@ again (use `merge` with a `primary_key` when files are re-delivered with changed
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Literal
 
@@ -18,14 +19,20 @@ import dlt
 import pyarrow as pa
 from dlt.common.configuration import resolve_configuration
 from dlt.common.storages import FilesystemConfiguration
-from dlt.common.storages.fsspec_filesystem import FileItemDict, fsspec_from_config, glob_files
+from dlt.common.storages.fsspec_filesystem import (
+    FileItem,
+    FileItemDict,
+    fsspec_from_config,
+    glob_files,
+)
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 from pydantic import Field, field_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.file_readers import FileFormat, read_arrow_batches
+from ingest_assets.sources.file_readers import FileFormat, FileReadError, read_arrow_batches
+from ingest_assets.sources.run_options import FileProblem, RunOptions
 
 LOADED_FILES_STATE_KEY = "loaded_files"
 
@@ -56,10 +63,14 @@ class FilesystemBlock(StrictModel):
             (`s3://`, `gs://`, `az://`, ...) whose credentials dlt reads from
             `[sources.<source name>.credentials]` in `.dlt/secrets.toml` or the environment.
         tables: at least one table; names unique within the source.
+        quarantine_dir: optional local folder (relative to the project) that files which cannot
+            be read are moved to, so later runs do not trip over them again; without it they
+            stay in place, are reported and fail the run until fixed or removed.
     """
 
     bucket_url: str = Field(min_length=1)
     tables: list[FileTableConfig] = Field(min_length=1)
+    quarantine_dir: str | None = None
 
     @field_validator("tables")
     @classmethod
@@ -72,59 +83,116 @@ class FilesystemBlock(StrictModel):
 
 
 class FilesystemSourceConfig(SourceBase):
-    """A source of `type: filesystem`."""
+    """A source of `type: filesystem`.
+
+    Attributes:
+        sensor: start a run when new or changed files match the tables' globs.
+        minimum_interval_seconds: seconds between two sensor ticks.
+    """
 
     type: Literal["filesystem"]
     filesystem: FilesystemBlock
+    sensor: bool = False
+    minimum_interval_seconds: int = Field(default=30, ge=1)
+
+    def table_options(self) -> dict[str, LoadOptions]:
+        """The options of every configured table, by table name."""
+        return {table.name: table for table in self.filesystem.tables}
 
     def table_descriptions(self) -> dict[str, str]:
         """Descriptions of the tables that have one, by table name."""
         return {t.name: t.description for t in self.filesystem.tables if t.description}
 
 
-def build_dlt_source(config: FilesystemSourceConfig, paths: ProjectPaths) -> DltSource:
+def build_dlt_source(
+    config: FilesystemSourceConfig, paths: ProjectPaths, run: RunOptions | None = None
+) -> DltSource:
     """Build a fresh dlt source with one resource per configured table.
 
     Args:
         config: the validated source config.
         paths: project paths; a relative `bucket_url` is resolved against the project root.
+        run: per-run options: the files a sensor selected, and the list that collects files
+            which cannot be read (see `RunOptions`).
 
     Returns:
         A `DltSource` named after the source; nothing is listed or read until it is extracted.
     """
-    bucket_url = _absolute_bucket_url(config.filesystem.bucket_url, paths)
+    run = run or RunOptions()
 
     @dlt.source(name=config.name, max_table_nesting=0)
     def files() -> list[DltResource]:
-        return [
-            _table_resource(config.name, bucket_url, table) for table in config.filesystem.tables
-        ]
+        return [_table_resource(config, paths, table, run) for table in config.filesystem.tables]
 
     return files()
 
 
-def _absolute_bucket_url(bucket_url: str, paths: ProjectPaths) -> str:
-    if "://" in bucket_url:
-        return bucket_url
-    return str(paths.resolve(bucket_url))
+def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig) -> list[FileItem]:
+    """List the files matching `table.file_glob` under the source's bucket, sorted by path.
+
+    Each item has `relative_path`, `file_url`, `size_in_bytes` and `modification_date` (see
+    dlt's `FileItem`). Credentials of remote buckets are resolved by dlt.
+    """
+    bucket_url = bucket_url_of(config, paths)
+    filesystem = _filesystem(config.name, bucket_url)
+    return sorted(glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"])
 
 
-def _table_resource(source_name: str, bucket_url: str, table: FileTableConfig) -> DltResource:
+def fingerprint(file: FileItem) -> str:
+    """`<size>:<mtime ISO>` of a listed file: changes when the file is rewritten or grows."""
+    return f"{file.get('size_in_bytes')}:{file['modification_date'].isoformat()}"
+
+
+def loaded_files(config: FilesystemSourceConfig, paths: ProjectPaths) -> dict[str, dict[str, str]]:
+    """The files each table has loaded, `{table: {relative_path: fingerprint}}`.
+
+    Read from the pipeline's local dlt state in `.dlt/pipelines/<source>/` (written after every
+    load; the warehouse holds the same state), so it needs no warehouse connection. Tables that
+    never loaded are absent; an unreadable or missing state gives `{}`.
+    """
+    state_file = paths.pipelines_dir / config.name / "state.json"
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    resources = state.get("sources", {}).get(config.name, {}).get("resources", {})
+    return {
+        table: dict(resource_state.get(LOADED_FILES_STATE_KEY, {}))
+        for table, resource_state in resources.items()
+        if LOADED_FILES_STATE_KEY in resource_state
+    }
+
+
+def bucket_url_of(config: FilesystemSourceConfig, paths: ProjectPaths) -> str:
+    """The source's bucket URL with a relative local folder made absolute."""
+    bucket_url = config.filesystem.bucket_url
+    return bucket_url if "://" in bucket_url else str(paths.resolve(bucket_url))
+
+
+def _table_resource(
+    config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig, run: RunOptions
+) -> DltResource:
     reload_all = table.write_disposition == "replace"
+    selected = None if run.selected_files is None else run.selected_files.get(table.name, {})
+    bucket_url = bucket_url_of(config, paths)
 
     def read_new_files() -> Iterator[pa.RecordBatch]:
-        filesystem = _filesystem(source_name, bucket_url)
-        loaded: dict[str, str] = dlt.current.resource_state().setdefault(
-            LOADED_FILES_STATE_KEY, {}
-        )
+        filesystem = _filesystem(config.name, bucket_url)
+        loaded: dict[str, str] = dlt.current.resource_state().setdefault(LOADED_FILES_STATE_KEY, {})
         for file in sorted(
             glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
         ):
-            fingerprint = _fingerprint(file)
-            if not reload_all and loaded.get(file["relative_path"]) == fingerprint:
+            path, current = file["relative_path"], fingerprint(file)
+            if selected is not None and selected.get(path) != current:
+                continue  # not chosen by the sensor, or changed since it was seen
+            if not reload_all and loaded.get(path) == current:
                 continue
-            yield from read_arrow_batches(FileItemDict(file, filesystem), table.format)
-            loaded[file["relative_path"]] = fingerprint
+            try:
+                yield from read_arrow_batches(FileItemDict(file, filesystem), table.format)
+            except FileReadError as error:
+                run.file_problems.append(FileProblem(table.name, path, file["file_url"], str(error)))
+                continue
+            loaded[path] = current
 
     resource = dlt.resource(
         read_new_files,
@@ -136,11 +204,6 @@ def _table_resource(source_name: str, bucket_url: str, table: FileTableConfig) -
     if hints:
         resource.apply_hints(**hints)
     return resource
-
-
-def _fingerprint(file: dict) -> str:
-    """`<size>:<mtime ISO>`: changes when a file is rewritten, not when it is merely listed."""
-    return f"{file.get('size_in_bytes')}:{file['modification_date'].isoformat()}"
 
 
 def _filesystem(source_name: str, bucket_url: str):

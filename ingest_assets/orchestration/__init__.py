@@ -1,0 +1,1 @@
+"""Jobs, schedules and sensors: what starts runs without a person clicking."""
