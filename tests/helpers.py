@@ -38,9 +38,14 @@ def scalar(project_root: Path, sql: str, params: list | None = None) -> Any:
     return query(project_root, sql, params)[0][0]
 
 
-def materialize_project(project_root: Path, selection: str | None = None, raise_on_error: bool = True):
+def materialize_project(
+    project_root: Path, selection: str | None = None, raise_on_error: bool = True, checks: bool = True
+):
     """Load the project at `project_root` and materialize `selection` (default: every asset)
-    in this process, as a fresh definitions load would; returns dagster's execution result."""
+    in this process, as a fresh definitions load would; returns dagster's execution result.
+
+    `checks=False` leaves out the asset checks of the selection (e.g. dbt's source tests, which
+    would start a dbt step), for tests about the load alone."""
     from dagster import DagsterInstance, materialize
 
     from ingest_assets.project import build_definitions, load_project
@@ -51,10 +56,32 @@ def materialize_project(project_root: Path, selection: str | None = None, raise_
         assets,
         resources=defs.resources,
         instance=DagsterInstance.ephemeral(),
-        selection=selection,
+        selection=_selection(selection, checks),
         raise_on_error=raise_on_error,
     )
 
+
+
+def execute_job(
+    project_root: Path,
+    job: str,
+    run_config: dict | None = None,
+    instance: Any = None,
+    raise_on_error: bool = True,
+):
+    """Load the project at `project_root` and execute its job `job` in this process with
+    `run_config` (e.g. a sensor's run request), as a launched run would; returns dagster's
+    execution result. `instance` defaults to an ephemeral one."""
+    from dagster import DagsterInstance
+
+    from ingest_assets.project import build_definitions, load_project
+
+    defs = build_definitions(load_project(project_root))
+    return defs.resolve_job_def(job).execute_in_process(
+        run_config=run_config or {},
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
 
 def service_available(host: str, port: int) -> bool:
     """True when a TCP server accepts connections at host:port."""
@@ -73,3 +100,11 @@ def require_service(name: str, host: str, port: int) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message}, and CI=true requires it")
     pytest.skip(f"{message}; start it to run this test")
+
+
+def _selection(selection: str | None, checks: bool):
+    from dagster import AssetSelection
+
+    if checks:
+        return selection
+    return AssetSelection.from_string(selection or "*").without_checks()

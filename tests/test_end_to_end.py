@@ -41,10 +41,10 @@ def test_everything_loads_and_marts_build(make_project, jaffle_small):
 def test_second_run_loads_nothing_new_file_loads_only_its_rows(make_project, jaffle_small):
     project = make_project([jaffle_source("data/landing/jaffle_shop")])
     landing = _landing(project, jaffle_small)
-    materialize_project(project, "group:jaffle_shop")
+    materialize_project(project, "group:jaffle_shop", checks=False)
     orders_before = scalar(project, "select count(*) from raw_jaffle_shop.orders")
 
-    second = materialize_project(project, "group:jaffle_shop")
+    second = materialize_project(project, "group:jaffle_shop", checks=False)
 
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders_before
     rows_loaded = {
@@ -62,7 +62,7 @@ def test_second_run_loads_nothing_new_file_loads_only_its_rows(make_project, jaf
     write_csv(late_file, new_orders)
     os.utime(late_file, (946684800, 946684800))  # 2000-01-01
 
-    third = materialize_project(project, "group:jaffle_shop")
+    third = materialize_project(project, "group:jaffle_shop", checks=False)
 
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders_before + 25
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'late-%'") == 25
@@ -74,19 +74,19 @@ def test_second_run_loads_nothing_new_file_loads_only_its_rows(make_project, jaf
     assert materializations["orders"]["dagster/row_count"].value == orders_before + 25
     assert materializations["orders"]["dlt_load_id"].value.strip() not in ("", "(nothing new to load)")
 
-    materialize_project(project, "group:jaffle_shop")
+    materialize_project(project, "group:jaffle_shop", checks=False)
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders_before + 25
 
 
 def test_merge_table_updates_changed_row(make_project, jaffle_small):
     project = make_project([jaffle_source("data/landing/jaffle_shop")])
     landing = _landing(project, jaffle_small)
-    materialize_project(project, "group:jaffle_shop")
+    materialize_project(project, "group:jaffle_shop", checks=False)
     customers = read_csv(landing / "raw_customers.csv")
     changed = {**customers[0], "name": "Renamed Customer"}
 
     write_csv(landing / "raw_customers_update.csv", [changed])
-    materialize_project(project, "group:jaffle_shop")
+    materialize_project(project, "group:jaffle_shop", checks=False)
 
     assert scalar(project, "select count(*) from raw_jaffle_shop.customers") == len(customers)
     assert query(
@@ -106,7 +106,7 @@ def test_two_sources_of_one_type_land_in_two_datasets(make_project, jaffle_small
     west.mkdir(parents=True)
     shutil.copy2(jaffle_small / "raw_stores.csv", west / "raw_stores.csv")
 
-    assert materialize_project(project, "group:east_shop or group:west_shop").success
+    assert materialize_project(project, "group:east_shop or group:west_shop", checks=False).success
 
     assert scalar(project, "select count(*) from raw_east_shop.orders") == len(
         read_csv(jaffle_small / "raw_orders.csv")

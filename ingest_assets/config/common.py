@@ -119,10 +119,12 @@ class SourceBase(StrictModel):
         schedule: optional cron expression, in the project's `timezone` (default UTC).
         schedule_status: whether the schedule starts `running` or `stopped` (Dagster's default).
         schema_contract: dlt schema contract for all tables of the source: `evolve` (default:
-            new columns and tables are added), `freeze` (a new column fails the load),
-            `discard_row` / `discard_value` (rows / values that do not fit are dropped).
+            new columns and tables are added), `freeze` (once a table exists, a new column or
+            a changed type fails the load), `discard_row` / `discard_value` (rows / values that
+            do not fit the existing columns are dropped). New tables are always created.
         max_retries: retries of a run step that failed for a transient reason (connection reset,
             HTTP 429/5xx, warehouse locked by another process), with exponential backoff.
+        retry_backoff_seconds: wait before the first retry; doubles with each retry.
     """
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -133,6 +135,7 @@ class SourceBase(StrictModel):
     schedule_status: Literal["running", "stopped"] = "stopped"
     schema_contract: Literal["evolve", "freeze", "discard_row", "discard_value"] | None = None
     max_retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=5.0, ge=0)
 
     @field_validator("schedule")
     @classmethod

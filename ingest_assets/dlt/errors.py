@@ -1,0 +1,72 @@
+"""Tell transient load failures (retry) from permanent ones (fail now, say what to fix)."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+
+TRANSIENT_MESSAGES = (
+    "could not set lock on file",  # DuckDB: another process holds the warehouse
+    "conflicting lock",
+    "connection reset",
+    "connection aborted",
+    "connection refused",
+    "temporarily unavailable",
+    "timed out",
+    "timeout",
+    "too many requests",
+    "server closed the connection unexpectedly",
+    "broken pipe",
+)
+PERMANENT_MESSAGES = (
+    "password authentication failed",
+    "access denied",
+    "authentication",
+    "unauthorized",
+    "forbidden",
+    "permission denied",
+    "does not exist",
+    "unknown database",
+    "not found",
+)
+TRANSIENT_HTTP_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+def exception_chain(error: BaseException) -> Iterator[BaseException]:
+    """`error` and every exception it was raised from or while handling, innermost last."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when retrying later may succeed: connection resets and timeouts, HTTP 408/429/5xx,
+    the DuckDB warehouse locked by another process. Bad credentials, missing tables, invalid
+    config and data errors are permanent, even when wrapped in a connection-level exception."""
+    chain = list(exception_chain(error))
+    texts = " | ".join(str(e).lower() for e in chain)
+    if any(message in texts for message in PERMANENT_MESSAGES):
+        return False
+    for exc in chain:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status is not None:
+            return status in TRANSIENT_HTTP_STATUS
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return True
+        if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EPIPE):
+            return True
+    return any(message in texts for message in TRANSIENT_MESSAGES)
+
+
+def root_message(error: BaseException) -> str:
+    """The most specific message in the chain: dlt wraps step errors (`PipelineStepFailed`), and
+    the innermost exception usually says what is wrong (which column, which file, which host)."""
+    chain = list(exception_chain(error))
+    for exc in reversed(chain):
+        text = str(exc).strip()
+        if text:
+            return f"{type(exc).__name__}: {text}"
+    return type(error).__name__
