@@ -14,6 +14,7 @@ from ingest_assets.config import ProjectConfig, load_project_config
 from ingest_assets.dbt.assets import build_dbt_assets
 from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
+from ingest_assets.dlt.checks import build_load_time_freshness, build_table_checks
 from ingest_assets.orchestration.jobs import build_source_job
 from ingest_assets.orchestration.schedules import build_schedule
 from ingest_assets.orchestration.sensors import build_file_sensor
@@ -59,7 +60,7 @@ def build_definitions(project: Project) -> Definitions:
     One asset group per enabled source (its dlt assets), the dbt models downstream of them, a
     job per source (its group and the models downstream), its cron schedule when configured, a
     file-arrival sensor per filesystem source, and the resources: `dlt`, `dbt` (profile reads the warehouse path from the environment) and
-    `duckdb` (a `DuckDBResource` on the same warehouse file, for readers and checks).
+    `warehouse` (a `DuckDBResource` on the same file, for readers and checks).
     """
     dbt_project = load_dbt_project(project.paths.dbt_project_dir)
     sources = project.config.enabled_sources
@@ -71,17 +72,21 @@ def build_definitions(project: Project) -> Definitions:
         for source in sources
         if source.type == "filesystem"
     ]
+    keys_by_source = {s.name: list(a.keys) for s, a in zip(sources, source_assets)}
+    table_checks = [build_table_checks(s, keys_by_source[s.name]) for s in sources]
+    freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     return Definitions(
         assets=[*source_assets, build_dbt_assets(dbt_project)],
+        asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
-        sensors=sensors,
+        sensors=[*sensors, *freshness_sensors],
         # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
         # execution saves a Python start and definitions load per step (measured: see README).
         executor=in_process_executor,
         resources={
             "dlt": DagsterDltResource(),
             "dbt": DbtCliResource(project_dir=dbt_project),
-            "duckdb": DuckDBResource(database=str(project.warehouse)),
+            "warehouse": DuckDBResource(database=str(project.warehouse)),
         },
     )

@@ -51,7 +51,7 @@ def materialize_project(
     from ingest_assets.project import build_definitions, load_project
 
     defs = build_definitions(load_project(project_root))
-    assets = list(defs.assets or [])
+    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
     return materialize(
         assets,
         resources=defs.resources,

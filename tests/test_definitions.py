@@ -61,10 +61,13 @@ def test_lineage_from_raw_table_to_mart(graph):
     assert graph.get(AssetKey(["orders"])).group_name == "marts"
 
 
-def test_dbt_tests_are_asset_checks(graph):
+def test_dbt_tests_and_row_counts_are_asset_checks(graph):
     checked = {check.asset_key for check in graph.asset_check_keys}
     assert AssetKey(["orders"]) in checked
     assert AssetKey(["stg_jaffle_shop__customers"]) in checked
+    row_counts = {c.asset_key for c in graph.asset_check_keys if c.name == "row_count"}
+    raw = {k for k in graph.get_all_asset_keys() if k.path[0].startswith("raw_")}
+    assert row_counts == raw
 
 
 def test_disabled_source_has_no_assets(make_project):
@@ -83,7 +86,7 @@ def test_warehouse_path_is_absolute_and_shared(make_project, monkeypatch):
     loaded = load_project(project)
     assert loaded.warehouse == project / "warehouse.duckdb"
     defs = build_definitions(loaded)
-    assert defs.resources["duckdb"].database == str(project / "warehouse.duckdb")
+    assert defs.resources["warehouse"].database == str(project / "warehouse.duckdb")
     import os
 
     assert os.environ["INGEST_WAREHOUSE_PATH"] == str(project / "warehouse.duckdb")

@@ -36,6 +36,8 @@ def test_everything_loads_and_marts_build(make_project, jaffle_small):
     assert checks, "dbt tests should run as asset checks"
     failed = [c.check_name for c in checks if not c.passed]
     assert failed == []
+    row_count_checked = {c.asset_key.path[-1] for c in checks if c.check_name == "row_count"}
+    assert row_count_checked == set(JAFFLE_TABLES)
 
 
 def test_second_run_loads_nothing_new_file_loads_only_its_rows(make_project, jaffle_small):
