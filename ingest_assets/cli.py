@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -126,6 +127,80 @@ def summary(project: ProjectOption = None) -> None:
         console.print(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}")
     else:
         console.print("dbt has not run yet")
+
+
+@app.command()
+def status(project: ProjectOption = None) -> None:
+    """Per source: last run, status, rows loaded, cursor, next scheduled run, failing or not."""
+    from ingest_assets.ledger import latest_per_source
+    from ingest_assets.project import load_project
+    from ingest_assets.schedule_times import next_run
+    from ingest_assets.warehouse import table_counts
+
+    loaded = load_project(_paths(project).root)
+    history = latest_per_source(loaded.warehouse)
+    totals: dict[str, int] = {}
+    for count in table_counts(loaded.warehouse):
+        totals[count.schema] = totals.get(count.schema, 0) + count.rows
+    table = Table(title="Sources")
+    for column in ("source", "last run (UTC)", "status", "rows loaded", "rows in warehouse", "cursor", "next run", "failing"):
+        table.add_column(column, justify="right" if column.startswith("rows") else "left")
+    for source in loaded.config.sources:
+        rows = history.get(source.name, [])
+        upcoming = next_run(source.schedule, loaded.config.timezone) if source.enabled else None
+        in_warehouse = f"{totals[source.dataset_name]:,}" if source.dataset_name in totals else "-"
+        if not rows:
+            state = "disabled" if not source.enabled else "-"
+            table.add_row(source.name, "never", state, "-", in_warehouse, "-", upcoming or "-", "-")
+            continue
+        failed = [r for r in rows if r["status"] != "success"]
+        cursors = "; ".join(f"{r['table_name']}: {r['cursor_after']}" for r in rows if r["cursor_after"])
+        table.add_row(
+            source.name,
+            max(r["finished_at"] for r in rows).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+            "failed" if failed else "success",
+            f"{sum(r['rows_loaded'] for r in rows):,}",
+            in_warehouse,
+            cursors or "-",
+            upcoming or "-",
+            "[red]yes[/red]: " + (failed[0]["error"] or "")[:120] if failed else "no",
+        )
+    console.print(table)
+
+
+@app.command()
+def sync(
+    source: str = typer.Argument(help="The source to load (its asset group and the dbt models downstream)."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Drop the source's tables and dlt state, then load everything again."),
+    project: ProjectOption = None,
+) -> None:
+    """Run one source's job now, on the project's Dagster instance (DAGSTER_HOME)."""
+    import os
+
+    from dagster import DagsterInstance
+
+    from ingest_assets.dlt.run_config import LoadConfig, load_run_config
+    from ingest_assets.project import build_definitions, load_project
+
+    loaded = load_project(_paths(project).root)
+    names = [s.name for s in loaded.config.enabled_sources]
+    if source not in names:
+        errors.print(f"{loaded.paths.sources_file.name}: no enabled source named '{source}' (enabled: {', '.join(names)})")
+        raise typer.Exit(1)
+    os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
+    job = build_definitions(loaded).resolve_job_def(f"{source}_job")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=load_run_config(source, LoadConfig(full_refresh=full_refresh)),
+            instance=instance,
+            raise_on_error=False,
+        )
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                errors.print(f"[red]✗[/red] {event.step_key}: {event.event_specific_data.error.message.strip()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/green] {source}: run {result.run_id} succeeded")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ import re
 _PATTERNS = [
     # scheme://user:password@host -> scheme://user:***@host
     (re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"), r"\g<head>***\g<tail>"),
-    # password=..., token: ..., api_key = "...", secret=..., access_key_id=...
+    # password=..., token: ..., api_key = "...", aws_secret_access_key=...: the key must END in a
+    # secret word, so `MissingSecretError: ...` or `password_reset_at: ...` are left alone
     (
         re.compile(
-            r"(?i)(?P<key>\b[\w\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key(?:[_\-]?id)?|client[_\-]?secret)[\w\-]*[\"']?\s*[=:]\s*[\"']?)[^\s\"',;&)}]+"
+            r"(?i)(?P<key>\b[\w\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key(?:[_\-]?id)?)[\"']?\s*[=:]\s*[\"']?)(?!\*\*\*)[^\s\"',;&)}]+"
         ),
         r"\g<key>***",
     ),

@@ -74,3 +74,29 @@ def test_dagster_cli_materializes_everything_with_project_instance(make_project,
     assert summary.returncode == 0, summary.stderr
     assert f"{orders:,}" in summary.stdout
     assert "dbt tests:" in summary.stdout and "fail" not in summary.stdout
+
+
+def test_sync_full_refresh_then_status(make_project, jaffle_small):
+    source = jaffle_source("data/landing/jaffle_shop")
+    source["schedule"] = "0 6 * * *"
+    project = make_project([source])
+    shutil.copytree(jaffle_small, project / "data" / "landing" / "jaffle_shop")
+    orders = len(read_csv(jaffle_small / "raw_orders.csv"))
+
+    first = _run(project, str(BIN / "ingest"), "sync", "jaffle_shop")
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = _run(project, str(BIN / "ingest"), "sync", "jaffle_shop", "--full-refresh")
+    assert again.returncode == 0, again.stderr[-2000:]
+
+    assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders
+    assert scalar(project, "select count(*) from main.orders") == orders
+    status = _run(project, str(BIN / "ingest"), "status")
+    assert status.returncode == 0, status.stderr
+    line = next(l for l in status.stdout.splitlines() if "jaffle_shop" in l)
+    assert "success" in line and "06:00 UTC" in line and "no" in line
+    total = sum(len(read_csv(jaffle_small / f)) for f in [p.name for p in jaffle_small.iterdir()])
+    assert f"{total:,}" in line
+
+    missing = _run(project, str(BIN / "ingest"), "sync", "nope")
+    assert missing.returncode == 1
+    assert "no enabled source named 'nope'" in missing.stderr

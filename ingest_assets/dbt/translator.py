@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 
@@ -15,9 +16,27 @@ class ModelTranslator(DagsterDbtTranslator):
     on dbt sources included (they become checks of the raw tables)."""
 
     def __init__(self) -> None:
-        super().__init__(settings=DagsterDbtTranslatorSettings(
-                enable_asset_checks=True, enable_source_tests_as_checks=True
-            ))
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True,
+                enable_source_tests_as_checks=True,
+                # a parent table and its dlt child tables share one asset key (below)
+                enable_duplicate_source_asset_keys=True,
+            )
+        )
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        """Default keys, except that a dlt child table `raw_<source>.<table>__<field>` (a nested
+        list dlt split off) maps to its parent table's asset `raw_<source>/<table>`, which
+        loads it: models on child tables then connect to the load in the lineage."""
+        if (
+            dbt_resource_props["resource_type"] == "source"
+            and dbt_resource_props["source_name"].startswith("raw_")
+            and "__" in dbt_resource_props["name"]
+        ):
+            parent = dbt_resource_props["name"].split("__", 1)[0]
+            return AssetKey([dbt_resource_props["source_name"], parent])
+        return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         """Return the model's top folder (`staging`, `marts`), or `dbt` for top-level models."""

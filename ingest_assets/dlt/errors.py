@@ -33,13 +33,14 @@ TRANSIENT_HTTP_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 def exception_chain(error: BaseException) -> Iterator[BaseException]:
-    """`error` and every exception it was raised from or while handling, innermost last."""
+    """`error` and every exception it was raised from or while handling, innermost last;
+    a context hidden with `raise ... from None` is not followed (it may carry secrets)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
 
 
 def is_transient(error: BaseException) -> bool:

@@ -282,6 +282,17 @@ def _metadata(
     child_rows = {t: n for t, n in rows.items() if t.startswith(f"{table}__")}
     if child_rows:
         metadata["child_tables_rows_loaded"] = MetadataValue.json(child_rows)
+    schema = pipeline.default_schema
+    for child in schema.data_table_names():
+        if child.startswith(f"{table}__"):
+            metadata[f"child_table/{child}"] = MetadataValue.table_schema(
+                TableSchema(
+                    columns=[
+                        TableColumn(name=name, type=column.get("data_type") or "unknown")
+                        for name, column in schema.get_table_columns(child).items()
+                    ]
+                )
+            )
     return metadata
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+from types import ModuleType
 from typing import Any, Literal
 
 from dlt.extract.source import DltSource
@@ -110,29 +112,8 @@ def _as_schema(name: str):
 
 
 def _import_function(source_name: str, block: DltNativeBlock, paths: ProjectPaths) -> Any:
-    if str(paths.root) not in sys.path:
-        sys.path.insert(0, str(paths.root))
-    module = None
-    tried: list[str] = []
-    for candidate in (f"custom_sources.{block.source_module}", block.source_module):
-        tried.append(candidate)
-        try:
-            module = importlib.import_module(candidate)
-            break
-        except ModuleNotFoundError as error:
-            if error.name and not candidate.startswith(error.name):
-                raise SourceImportError(
-                    f"source '{source_name}': dlt_native.source_module: importing {candidate} "
-                    f"needs the package '{error.name}': run `pip install {error.name}` "
-                    "(or add it to pyproject.toml)"
-                ) from error
-    if module is None:
-        top = block.source_module.split(".")[0]
-        raise SourceImportError(
-            f"source '{source_name}': dlt_native.source_module: no module "
-            f"{' or '.join(tried)}; put {block.source_module}.py in custom_sources/ or run "
-            f"`pip install <package providing {top}>`"
-        )
+    _use_project_custom_sources(paths)
+    module = _import_module(source_name, block.source_module)
     function = getattr(module, block.source_function, None)
     if not callable(function):
         raise SourceImportError(
@@ -140,3 +121,57 @@ def _import_function(source_name: str, block: DltNativeBlock, paths: ProjectPath
             f"function {block.source_function!r}"
         )
     return function
+
+
+def _use_project_custom_sources(paths: ProjectPaths) -> None:
+    """Make `custom_sources` the package of this project: its root first on `sys.path`, and a
+    `custom_sources` imported from another project (one process loading several) forgotten."""
+    root = str(paths.root)
+    if sys.path[:1] != [root]:
+        if root in sys.path:
+            sys.path.remove(root)
+        sys.path.insert(0, root)
+    loaded = sys.modules.get("custom_sources")
+    loaded_from = getattr(loaded, "__path__", None) or []
+    if loaded is not None and str(paths.custom_sources_dir) not in loaded_from:
+        for name in [n for n in sys.modules if n == "custom_sources" or n.startswith("custom_sources.")]:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def _import_module(source_name: str, dotted: str) -> ModuleType:
+    """Import `custom_sources.<dotted>`, else `<dotted>` from the installed packages.
+
+    Raises:
+        SourceImportError: the module, or a module it imports, is not installed; the message
+            names the `pip install` to run (the pip name is guessed from the module name).
+    """
+    where = f"source '{source_name}': dlt_native.source_module"
+    for candidate in (f"custom_sources.{dotted}", dotted):
+        try:
+            return importlib.import_module(candidate)
+        except ModuleNotFoundError as error:
+            missing = error.name or candidate
+            if candidate != missing and not candidate.startswith(f"{missing}."):
+                top = missing.split(".")[0]
+                raise SourceImportError(
+                    f"{where}: importing {candidate} needs the module '{missing}', which is not "
+                    f"installed: run `pip install {_pip_name(top)}` (the pip name of a package "
+                    "may differ from its module name) and add it to pyproject.toml"
+                ) from error
+    top = dotted.split(".")[0]
+    if importlib.util.find_spec(top) is not None:
+        raise SourceImportError(
+            f"{where}: the installed package '{top}' has no module '{dotted}'; check the dotted path"
+        )
+    raise SourceImportError(
+        f"{where}: no module custom_sources.{dotted} or {dotted}: put "
+        f"{dotted.replace('.', '/')}.py in custom_sources/, or install the package providing "
+        f"'{top}': run `pip install {_pip_name(top)}` (the pip name of a package may differ from "
+        "its module name) and add it to pyproject.toml"
+    )
+
+
+def _pip_name(module: str) -> str:
+    """The usual pip name of a top-level module: `my_crm` -> `my-crm`."""
+    return module.replace("_", "-")

@@ -14,7 +14,8 @@ documented for `dlt.sources.rest_api.rest_api_source`, with three differences:
   `request_max_retry_delay`), wrapped so that an error names the source and the request URL with
   secret query parameters masked: 401/403 as `ApiAuthError`, a body that is not JSON as
   `ApiResponseError`, any other error status (after retries) as `ApiHttpError`.
-- A resource may carry a `description` (shown on its asset).
+- A resource may carry a `description` (shown on its asset) and the project's table options
+  `allow_empty`, `allow_empty_replace` and `freshness`; they are not passed to dlt.
 
 Everything else passes through to dlt unchanged. The config is checked when `sources.yml` is
 loaded: lightly by pydantic (base URL, resource names, no literal secrets), then by dlt's own
@@ -55,7 +56,13 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from requests import PreparedRequest
 
-from ingest_assets.config.common import NAME_PATTERN, SourceBase, StrictModel
+from ingest_assets.config.common import (
+    NAME_PATTERN,
+    FreshnessConfig,
+    LoadOptions,
+    SourceBase,
+    StrictModel,
+)
 from ingest_assets.settings import ProjectPaths
 
 AuthType = Literal["bearer", "api_key", "http_basic", "oauth2_client_credentials"]
@@ -67,6 +74,9 @@ access token that dlt obtains itself)."""
 SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie", re.IGNORECASE)
 """Header names whose values are credentials: they belong in an `auth` block, not `headers`."""
 
+PROJECT_RESOURCE_OPTIONS = {"description", "allow_empty", "allow_empty_replace", "freshness"}
+"""Resource options of this project, not dlt's: kept out of the config given to dlt."""
+
 Loc = tuple[str | int, ...]
 
 
@@ -76,8 +86,8 @@ class AuthBlock(BaseModel):
     Attributes:
         type: `bearer` (default), `api_key`, `http_basic` or `oauth2_client_credentials`.
     Other keys are the options of dlt's authenticator of that type (`name`, `location`,
-    `username`, `access_token_url`, ...) and `<secret option>_env: <VARIABLE>`; they are checked
-    by `_auth_problems` against dlt's authenticator class.
+    `username`, `access_token_url`, ...) except secrets, and `<option>_env: <VARIABLE>` to read
+    an option from an environment variable; `_auth_problems` checks them against dlt's class.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -129,23 +139,36 @@ class ResourceBlock(ResourceDefaultsBlock):
     Attributes:
         name: resource and table name (`[a-z][a-z0-9_]*`, no `__`, which dlt uses for nested
             tables); the endpoint path defaults to it.
-        description: shown on the asset in the Dagster UI (not passed to dlt).
+        description: shown on the asset in the Dagster UI.
         endpoint: the endpoint block or its path.
-    Other keys are dlt resource hints (`primary_key`, `write_disposition`, `table_name`,
-    `max_table_nesting`, `include_from_parent`, `selected`, ...), validated by dlt.
+        table_name: the table (and asset) name when it differs from `name`.
+        allow_empty, allow_empty_replace, freshness: the project's table checks and guards, as
+            for the tables of other source types (see `LoadOptions`).
+    Other keys are dlt resource hints (`primary_key`, `write_disposition`, `merge_key`,
+    `max_table_nesting`, `include_from_parent`, `selected`, ...), validated by dlt. `description`
+    and the checks are the project's and are not passed to dlt.
     """
 
     name: str = Field(pattern=NAME_PATTERN)
+    table_name: str | None = Field(default=None, pattern=NAME_PATTERN)
     description: str | None = None
+    allow_empty: bool = False
+    allow_empty_replace: bool = False
+    freshness: FreshnessConfig | None = None
 
-    @field_validator("name")
+    @field_validator("name", "table_name")
     @classmethod
-    def _no_nesting_separator(cls, value: str) -> str:
-        if "__" in value:
+    def _no_nesting_separator(cls, value: str | None) -> str | None:
+        if value and "__" in value:
             raise ValueError(
                 f"{value!r} must not contain '__': dlt names nested tables <table>__<field>"
             )
         return value
+
+    @property
+    def table(self) -> str:
+        """The warehouse table (and last part of the asset key) of this resource."""
+        return self.table_name or self.name
 
 
 class ClientBlock(StrictModel):
@@ -233,17 +256,28 @@ class RestApiSourceConfig(SourceBase):
         return block
 
     def table_descriptions(self) -> dict[str, str]:
-        """Descriptions of the resources that have one, by resource (table) name."""
-        return {r.name: r.description for r in self.rest_api.resources if r.description}
+        """Descriptions of the resources that have one, by table name."""
+        return {r.table: r.description for r in self.rest_api.resources if r.description}
+
+    def table_options(self) -> dict[str, LoadOptions]:
+        """The checks and guards of every resource, by table name; load hints stay
+        with dlt (they may come from `resource_defaults`)."""
+        return {
+            r.table: LoadOptions(
+                allow_empty=r.allow_empty, allow_empty_replace=r.allow_empty_replace, freshness=r.freshness
+            )
+            for r in self.rest_api.resources
+        }
 
 
 class RestApiConfigError(Exception):
     """dlt rejected the REST API config when the source was built (names the source)."""
 
 
-class MissingSecretError(Exception):
+class CredentialsNotSetError(Exception):
     """A secret of an `auth` block is not set where the source looks for it (names the source,
-    the option and where to set it; never a value)."""
+    the option and where to set it; never a value). The name avoids words like "secret" that
+    log redaction treats as the start of a `key: value` pair."""
 
 
 class ApiAuthError(HTTPError):
@@ -272,8 +306,9 @@ def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths) -> DltSou
     Raises:
         RestApiConfigError: dlt rejects the config (normally caught when `sources.yml` loads).
     """
+    _register_secret_query_params(config.rest_api)
     dlt_config = dlt_rest_api_config(config.rest_api, config.name)
-    dlt_config["client"]["session"] = _checked_session(config.name, _sensitive_params(config.rest_api))
+    dlt_config["client"]["session"] = _checked_session(config.name)
     try:
         return rest_api_source(dlt_config, name=config.name)
     except (DictValidationException, ValueError, TypeError) as error:
@@ -306,7 +341,7 @@ def dlt_rest_api_config(block: RestApiBlock, source_name: str) -> RESTAPIConfig:
 def _dlt_resource(
     resource: ResourceDefaultsBlock, source_name: str, loc: Loc, resource_name: str | None = None
 ) -> dict[str, Any]:
-    data = resource.model_dump(exclude_unset=True, exclude={"description", "endpoint"})
+    data = resource.model_dump(exclude_unset=True, exclude=PROJECT_RESOURCE_OPTIONS | {"endpoint"})
     if resource.endpoint is not None:
         endpoint = resource.endpoint.model_dump(exclude_unset=True, exclude={"auth"})
         if resource.endpoint.auth:
@@ -349,7 +384,7 @@ class SecretsAuth(AuthConfigBase):
         """Authenticate `request` (resolving secrets and, for OAuth2, a token on first use).
 
         Raises:
-            MissingSecretError: a secret is not set.
+            CredentialsNotSetError: a secret is not set.
             ApiAuthError: the OAuth2 token endpoint refused the client credentials.
         """
         if self._auth is None:
@@ -357,14 +392,15 @@ class SecretsAuth(AuthConfigBase):
         try:
             return self._auth(request)
         except HTTPError as error:
-            response = error.response
-            status = f"{response.status_code} {response.reason}" if response is not None else "an error"
-            url = sanitize_url(response.url) if response is not None else "the token endpoint"
-            raise ApiAuthError(
-                f"source '{self._source_name}': {self._where}: the OAuth2 token request to {url} "
-                f"answered {status}; check client_id and client_secret",
-                response=response,
-            ) from None
+            refused = error.response
+        # raised outside the handler, so that requests' message (raw URL) is not in the chain
+        status = f"{refused.status_code} {refused.reason}" if refused is not None else "an error"
+        url = sanitize_url(refused.url) if refused is not None else "the token endpoint"
+        raise ApiAuthError(
+            f"source '{self._source_name}': {self._where}: the OAuth2 token request to {url} "
+            f"answered {status}; check client_id and client_secret",
+            response=refused,
+        )
 
     def _resolve(self) -> AuthConfigBase:
         spec = AUTH_MAP[self._block.type]
@@ -373,7 +409,7 @@ class SecretsAuth(AuthConfigBase):
             if key.endswith("_env"):
                 option = key.removesuffix("_env")
                 if not os.environ.get(value):
-                    raise MissingSecretError(
+                    raise CredentialsNotSetError(
                         f"source '{self._source_name}': {self._where}.{key}: environment "
                         f"variable {value} is not set; set it to the {option}"
                     )
@@ -383,24 +419,24 @@ class SecretsAuth(AuthConfigBase):
         try:
             return resolve_configuration(spec(), sections=self._sections, explicit_value=explicit)
         except ConfigFieldMissingException as error:
-            missing = ", ".join(error.fields)
-            section = ".".join(self._sections)
-            env = "__".join(self._sections).upper()
-            raise MissingSecretError(
-                f"source '{self._source_name}': {self._where}: {missing} not set: put "
-                f'`{error.fields[0]} = "..."` under [{section}.credentials] in .dlt/secrets.toml, '
-                f"or set {env}__CREDENTIALS__{error.fields[0].upper()}, or name an environment "
-                f"variable with {error.fields[0]}_env"
-            ) from None
+            fields = list(error.fields)
+        # raised outside the handler: dlt's long lookup report stays out of the error chain
+        env = "__".join(self._sections).upper()
+        variables = ", ".join(f"{env}__CREDENTIALS__{field.upper()}" for field in fields)
+        raise CredentialsNotSetError(
+            f"source '{self._source_name}': {self._where}: {', '.join(fields)} not set: add "
+            f"{' and '.join(fields)} under [{'.'.join(self._sections)}.credentials] in "
+            f".dlt/secrets.toml, or set the environment variable {variables}, or name another "
+            f"variable with {', '.join(f'{field}_env' for field in fields)}"
+        )
 
 
-def _checked_session(source_name: str, sensitive_params: set[str]) -> Session:
+def _checked_session(source_name: str) -> Session:
     """dlt's retrying session (retry settings from `[runtime]`), whose `send` turns errors into
     messages naming the source and the sanitized URL and rejects success bodies that are not JSON.
 
     Args:
         source_name: named in every error.
-        sensitive_params: query parameters masked as `***` in messages.
 
     The wrapped `send` raises `ApiAuthError` (401, 403), `ApiHttpError` (other statuses >= 400,
     once dlt's retries of 429/5xx are spent) or `ApiResponseError` (2xx body not JSON).
@@ -409,30 +445,37 @@ def _checked_session(source_name: str, sensitive_params: set[str]) -> Session:
     send_with_retries = session.send
 
     def send(request: PreparedRequest, **kwargs: Any) -> Response:
-        url = sanitize_url(request.url or "", sensitive_params)
+        # errors are raised outside the `except` blocks: the exceptions they replace (whose
+        # messages may hold the raw URL) stay out of the chain that reaches logs and Dagster
+        url = sanitize_url(request.url or "")
         try:
             response = send_with_retries(request, **kwargs)
-        except HTTPError as error:
-            # raised by dlt's status check hook (inside the retries); its message may hold the
-            # raw URL, so it is not chained
+        except HTTPError as error:  # raised by dlt's status hook once the retries are spent
             if error.response is None:
                 raise
-            raise _status_error(source_name, request.method, url, error.response) from None
+            response = error.response
         if response.status_code >= 400:
             raise _status_error(source_name, request.method, url, response)
-        if 200 <= response.status_code < 300:
-            try:
-                response.json()
-            except ValueError as error:
-                raise ApiResponseError(
-                    f"source '{source_name}': {request.method} {url} answered "
-                    f"{response.status_code} with a body that is not valid JSON ({error})",
-                    response=response,
-                ) from None
+        problem = _not_json(response) if 200 <= response.status_code < 300 else None
+        if problem:
+            raise ApiResponseError(
+                f"source '{source_name}': {request.method} {url} answered "
+                f"{response.status_code} with a body that is not valid JSON ({problem})",
+                response=response,
+            )
         return response
 
     session.send = send  # type: ignore[method-assign]
     return session
+
+
+def _not_json(response: Response) -> str | None:
+    """The JSON parser's complaint about the body, or None when it parses."""
+    try:
+        response.json()
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def _status_error(source_name: str, method: str | None, url: str, response: Response) -> HTTPError:
@@ -447,22 +490,24 @@ def _status_error(source_name: str, method: str | None, url: str, response: Resp
     return ApiHttpError(f"source '{source_name}': {method} {url} answered {status}", response=response)
 
 
-def _sensitive_params(block: RestApiBlock) -> set[str]:
-    """dlt's secret query parameter names plus the `name` of every `api_key` auth in the query."""
-    names = set(SENSITIVE_PARAMS)
-    for _, auth in _auth_blocks(block):
+def _register_secret_query_params(block: RestApiBlock) -> None:
+    """Add the `name` of every `api_key` auth sent in the query to dlt's set of secret query
+    parameters, so that dlt's request log and these error messages show it as `***`."""
+    for _, auth, _ in _auth_blocks(block):
         if auth.type == "api_key" and auth.options.get("location") in ("query", "param"):
-            names.add(str(auth.options.get("name", "")))
-    return names
+            SENSITIVE_PARAMS.add(str(auth.options.get("name", "Authorization")))
 
 
-def _auth_blocks(block: RestApiBlock) -> list[tuple[Loc, AuthBlock]]:
-    found: list[tuple[Loc, AuthBlock]] = []
+def _auth_blocks(block: RestApiBlock) -> list[tuple[Loc, AuthBlock, str | None]]:
+    """Every auth block: its location, the block, and the resource it is specific to (or None)."""
+    found: list[tuple[Loc, AuthBlock, str | None]] = []
     if block.client.auth:
-        found.append((("client", "auth"), block.client.auth))
-    for loc, endpoint in _endpoints(block):
-        if endpoint.auth:
-            found.append(((*loc, "auth"), endpoint.auth))
+        found.append((("client", "auth"), block.client.auth, None))
+    if block.resource_defaults and block.resource_defaults.endpoint and block.resource_defaults.endpoint.auth:
+        found.append((("resource_defaults", "endpoint", "auth"), block.resource_defaults.endpoint.auth, None))
+    for index, resource in enumerate(block.resources):
+        if resource.endpoint and resource.endpoint.auth:
+            found.append((("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name))
     return found
 
 
@@ -484,8 +529,9 @@ def _secret_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, s
         never repeats its value.
     """
     problems: list[tuple[Loc, str]] = []
-    for loc, auth in _auth_blocks(block):
-        problems += _auth_problems(loc, auth, source_name)
+    for loc, auth, resource_name in _auth_blocks(block):
+        section = ".".join(["sources", source_name, *([resource_name] if resource_name else [])])
+        problems += _auth_problems(loc, auth, section)
     header_blocks: list[tuple[Loc, dict[str, Any] | None]] = [
         (("client", "headers"), block.client.headers)
     ]
@@ -515,13 +561,13 @@ def _secret_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, s
     return problems
 
 
-def _auth_problems(loc: Loc, auth: AuthBlock, source_name: str) -> list[tuple[Loc, str]]:
-    """Check an auth block's keys against the options of dlt's authenticator of its type."""
+def _auth_problems(loc: Loc, auth: AuthBlock, section: str) -> list[tuple[Loc, str]]:
+    """Check an auth block's keys against the options of dlt's authenticator of its type;
+    `section` (`sources.<source>[.<resource>]`) is where its secrets are looked up."""
     options = AUTH_MAP[auth.type].get_resolvable_fields()
     secrets = {name for name, hint in options.items() if is_secret_hint(hint)}
     configurable = set(options) - NOT_CONFIGURABLE
-    allowed = (configurable - secrets) | {f"{name}_env" for name in configurable & secrets}
-    section = f"sources.{source_name}"
+    allowed = (configurable - secrets) | {f"{name}_env" for name in configurable}
     problems: list[tuple[Loc, str]] = []
     for key, value in auth.options.items():
         if key in secrets:

@@ -33,7 +33,7 @@ from urllib.parse import quote, quote_plus
 import dlt
 import sqlalchemy as sa
 from dlt.common.configuration import configspec, resolve_configuration
-from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration, ConnectionStringCredentials
 from dlt.common.exceptions import MissingDependencyException
 from dlt.common.normalizers.naming.snake_case import NamingConvention
@@ -97,13 +97,13 @@ def asset_table_name(db_table: str) -> str:
     return _NAMING.normalize_table_identifier(db_table)
 
 
-def _secrets_hint(part: str = "password") -> str:
-    """Where a secret goes instead of sources.yml, with the source name when it is known."""
+def _password_hint() -> str:
+    """Where a password goes instead of sources.yml, naming the source when it is known."""
     name = _SOURCE_NAME.get() or "<source name>"
     return (
-        f"name an environment variable with {part}_env, or put {part} = \"...\" under "
+        "name an environment variable with password_env, or put password = \"...\" under "
         f"[sources.{name}.credentials] in .dlt/secrets.toml (or set "
-        f"SOURCES__{name.upper()}__CREDENTIALS__{part.upper()})"
+        f"SOURCES__{name.upper()}__CREDENTIALS__PASSWORD)"
     )
 
 
@@ -149,23 +149,22 @@ class SqlCredentialsConfig(StrictModel):
     @field_validator("password")
     @classmethod
     def _no_password(cls, value: Any) -> None:
-        raise ValueError(f"do not put passwords in sources.yml: {_secrets_hint()}")
+        raise ValueError(f"do not put passwords in sources.yml: {_password_hint()}")
 
     @field_validator("url")
     @classmethod
     def _url_without_password(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        try:
-            url = make_url(value)
-        except Exception:
+        url = _parse_url(value)
+        if url is None:
             raise ValueError(
                 "not a SQLAlchemy URL; write it like postgresql://user@host:5432/database"
-            ) from None
+            )
         if url.password is not None:
             raise ValueError(
                 "the URL holds a password; remove it from sources.yml and "
-                f"{_secrets_hint()}, or put the whole URL in an environment variable named "
+                f"{_password_hint()}, or put the whole URL in an environment variable named "
                 "by url_env"
             )
         return value
@@ -280,7 +279,7 @@ class SqlDatabaseBlock(StrictModel):
     def _star_or_list(cls, value: Any) -> Any:
         if value == "*":
             return None
-        if value is None:
+        if value is None or isinstance(value, str):
             raise ValueError('list the tables to load, or write "*" for every table of the schema')
         if isinstance(value, list):
             return [{"name": item} if isinstance(item, str) else item for item in value]
@@ -328,7 +327,8 @@ class SqlDatabaseSourceConfig(SourceBase):
 
     def table_descriptions(self) -> dict[str, str]:
         """Descriptions of the tables that have one, by warehouse table name."""
-        return {t.table_name: t.description for t in self.sql_database.tables or [] if t.description}
+        tables = self.sql_database.tables or []
+        return {table.table_name: table.description for table in tables if table.description}
 
     def table_options(self) -> dict[str, LoadOptions]:
         """The options of every listed table, by warehouse table name (none for `tables: "*"`)."""
@@ -365,7 +365,9 @@ def build_dlt_source(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> Dl
     return database()
 
 
-def resolve_credentials(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> ConnectionStringCredentials:
+def resolve_credentials(
+    config: SqlDatabaseSourceConfig, paths: ProjectPaths
+) -> ConnectionStringCredentials:
     """Return the source's resolved connection credentials.
 
     Parts come from `sources.yml` (values, `*_env` variables, `url`/`url_env`); dlt fills the
@@ -383,22 +385,34 @@ def resolve_credentials(config: SqlDatabaseSourceConfig, paths: ProjectPaths) ->
             or no driver name is configured anywhere; the message says what to set.
     """
     parts = _configured_parts(config)
+    problem: str | None = None
     try:
         resolved = resolve_configuration(
             _SourceCredentials(),
             sections=("sources", config.name),
             explicit_value={"credentials": parts} if parts else None,
         )
-    except ConfigurationException:
-        raise SqlDatabaseError(
-            f"source '{config.name}': no database credentials: add sql_database.credentials "
-            f"(drivername, host, database, username, password_env) to sources.yml, or put them "
-            f"under [sources.{config.name}.credentials] in .dlt/secrets.toml, or set "
+    except ConfigFieldMissingException:
+        problem = (
+            "no database credentials: add sql_database.credentials (drivername, host, database, "
+            "username, password_env) to sources.yml, or put them under "
+            f"[sources.{config.name}.credentials] in .dlt/secrets.toml, or set "
             f"SOURCES__{config.name.upper()}__CREDENTIALS to a connection URL"
-        ) from None
+        )
+    except ConfigurationException as error:
+        problem = (
+            f"the credentials under [sources.{config.name}.credentials] in .dlt/secrets.toml or "
+            f"in SOURCES__{config.name.upper()}__CREDENTIALS* are not valid "
+            f"({type(error).__name__}); write a URL like "
+            "postgresql://user:password@host:5432/database or a table of its parts"
+        )
+    if problem is not None:
+        # raised outside the `except` block: dlt's exception may quote the configured value
+        raise SqlDatabaseError(f"source '{config.name}': {problem}")
     credentials: ConnectionStringCredentials = resolved.credentials
     credentials.drivername = DEFAULT_DRIVERS.get(credentials.drivername, credentials.drivername)
-    if credentials.drivername.startswith("sqlite") and credentials.database not in (None, "", ":memory:"):
+    is_file = credentials.database not in (None, "", ":memory:")
+    if credentials.drivername.startswith("sqlite") and is_file:
         credentials.database = str(paths.resolve(credentials.database))
     return credentials
 
@@ -457,6 +471,13 @@ def list_tables(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> list[st
             config.name,
         )
         return []
+    if not names:
+        logger.warning(
+            "source '%s': schema %s of %s has no tables (tables: \"*\"); check sql_database.schema",
+            config.name,
+            block.schema_ or "(default)",
+            location,
+        )
     _LISTED_TABLES[key] = _unique_by_table_name(config.name, names)
     return list(_LISTED_TABLES[key])
 
@@ -513,9 +534,8 @@ def _read_rows(
     """
     block = config.sql_database
     credentials = resolve_credentials(config, paths)
-    location = describe_location(credentials)
     secrets = _secrets_of(config, paths, credentials)
-    context = f"source '{config.name}': table '{table.name}' in {location}"
+    failure: SqlDatabaseError | None = None
     try:
         engine = engine_from_credentials(
             credentials, may_dispose_after_use=True, **_engine_kwargs(credentials, block)
@@ -537,31 +557,52 @@ def _read_rows(
             resolve_foreign_keys=False,
         )
         yield from _with_configured_key(rows, table.primary_key)
-    except sa.exc.NoSuchTableError:
-        raise SqlDatabaseError(
+    except Exception as error:  # noqa: BLE001 - classified below; unknown errors re-raised as is
+        failure = _read_failure(error, config, table, credentials, secrets)
+        if failure is None:
+            raise
+    if failure is not None:
+        # raised outside the `except` block so that the driver's exception, whose text may
+        # quote the connection URL, is not attached to it as `__context__` either
+        raise failure
+
+
+def _read_failure(
+    error: Exception,
+    config: SqlDatabaseSourceConfig,
+    table: SqlTableConfig,
+    credentials: ConnectionStringCredentials,
+    secrets: list[str],
+) -> SqlDatabaseError | None:
+    """The `SqlDatabaseError` to raise for an error of reading `table`, or None to re-raise it.
+
+    Driver, connection, table and query errors get the source, table and location and what to
+    check; any other error is wrapped only when its text holds a secret (then redacted).
+    """
+    context = f"source '{config.name}': table '{table.name}' in {describe_location(credentials)}"
+    text = _redact(_error_text(error), secrets)
+    block = config.sql_database
+    if isinstance(error, sa.exc.NoSuchTableError):
+        return SqlDatabaseError(
             f"{context}: no such table in schema {block.schema_ or '(default)'}; check the "
             "table name (as the database spells it) and sql_database.schema"
-        ) from None
-    except (ModuleNotFoundError, MissingDependencyException) as error:
-        raise SqlDatabaseError(
-            f"{context}: a package is missing: {_redact(_error_text(error), secrets)}; "
-            f"{_install_hint(credentials, block.backend)}"
-        ) from None
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
-        raise SqlDatabaseError(
-            f"{context}: {_redact(_error_text(error), secrets)}; check that the database is "
-            "reachable from here and that the credentials are right (password: password_env in "
-            f"sources.yml or [sources.{config.name}.credentials] in .dlt/secrets.toml)"
-        ) from None
-    except sa.exc.SQLAlchemyError as error:
-        raise SqlDatabaseError(f"{context}: {_redact(_error_text(error), secrets)}") from None
-    except SqlDatabaseError:
-        raise
-    except Exception as error:
-        text = _error_text(error)
-        if _redact(text, secrets) != text:
-            raise SqlDatabaseError(f"{context}: {_redact(text, secrets)}") from None
-        raise
+        )
+    if isinstance(error, (ModuleNotFoundError, MissingDependencyException)):
+        return SqlDatabaseError(
+            f"{context}: a package is missing: {text}; {_install_hint(credentials, block.backend)}"
+        )
+    if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return SqlDatabaseError(
+            f"{context}: {text}; check that the database is reachable from here and that the "
+            "credentials are right (the password comes from password_env in sources.yml or "
+            f"from [sources.{config.name}.credentials] in .dlt/secrets.toml)"
+        )
+    if isinstance(error, sa.exc.SQLAlchemyError):
+        hint = "; check query_filter" if table.query_filter else ""
+        return SqlDatabaseError(f"{context}: {text}{hint}")
+    if text != _error_text(error):
+        return SqlDatabaseError(f"{context}: {text}")
+    return None
 
 
 def _with_configured_key(rows: Iterator[Any], primary_key: str | list[str] | None) -> Iterator[Any]:
@@ -584,13 +625,15 @@ def _where(query_filter: str | None) -> Any:
         return None
     condition = Grouping(sa.text(query_filter.replace(":", "\\:")))
 
-    def add_filter(query: Any, table: Any) -> Any:
+    def add_filter(query: Any, table: Any, incremental: Any = None, engine: Any = None) -> Any:
         return query.where(condition)
 
     return add_filter
 
 
-def _engine_kwargs(credentials: ConnectionStringCredentials, block: SqlDatabaseBlock) -> dict[str, Any]:
+def _engine_kwargs(
+    credentials: ConnectionStringCredentials, block: SqlDatabaseBlock
+) -> dict[str, Any]:
     """`create_engine` arguments: the driver's connect timeout when the driver has a known one."""
     driver = make_url(f"{credentials.drivername}://").get_driver_name()
     argument = CONNECT_TIMEOUT_ARGS.get(driver)
@@ -611,14 +654,14 @@ def _configured_parts(config: SqlDatabaseSourceConfig) -> dict[str, Any]:
         parts.update(_url_parts(make_url(block.url)))
     url_text = _env(config, block.url_env, "url_env")
     if url_text is not None:
-        try:
-            parts.update(_url_parts(make_url(url_text)))
-        except Exception:
+        url = _parse_url(url_text)
+        if url is None:
             raise SqlDatabaseError(
                 f"source '{config.name}': the environment variable {block.url_env} "
                 "(sql_database.credentials.url_env) does not hold a SQLAlchemy URL like "
                 "postgresql://user:password@host:5432/database"
-            ) from None
+            )
+        parts.update(_url_parts(url))
     for part in ("drivername", "host", "port", "database", "username", "query"):
         value = getattr(block, part, None)
         if value is not None:
@@ -635,6 +678,14 @@ def _configured_parts(config: SqlDatabaseSourceConfig) -> dict[str, Any]:
             )
         parts["port"] = int(parts["port"])
     return parts
+
+
+def _parse_url(text: str) -> sa.engine.URL | None:
+    """`text` parsed as a SQLAlchemy URL, or None when it is not one (no exception to leak it)."""
+    try:
+        return make_url(text)
+    except Exception:  # noqa: BLE001 - any parse failure means "not a URL"
+        return None
 
 
 def _url_parts(url: sa.engine.URL) -> dict[str, Any]:
