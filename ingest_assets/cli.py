@@ -189,9 +189,16 @@ def sync(
         raise typer.Exit(1)
     os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
     job = build_definitions(loaded).resolve_job_def(f"{source}_job")
+    config = next(s for s in loaded.config.enabled_sources if s.name == source)
+    if config.destination == "both":
+        # the lake is the raw history: a full refresh replays it into the warehouse, it is
+        # not dropped
+        run_config = {"ops": {f"project_{source}": {"config": {"full_refresh": full_refresh}}}}
+    else:
+        run_config = load_run_config(source, LoadConfig(full_refresh=full_refresh))
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            run_config=load_run_config(source, LoadConfig(full_refresh=full_refresh)),
+            run_config=run_config,
             instance=instance,
             raise_on_error=False,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -17,15 +18,20 @@ CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (
     run_id VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
     table_name VARCHAR NOT NULL,
+    destination VARCHAR NOT NULL,
     load_id VARCHAR,
     started_at TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ NOT NULL,
+    rows_extracted BIGINT NOT NULL,
     rows_loaded BIGINT NOT NULL,
     cursor_before VARCHAR,
     cursor_after VARCHAR,
     status VARCHAR NOT NULL,
     error VARCHAR
 );
+-- ledgers written before these columns existed
+ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS destination VARCHAR DEFAULT 'warehouse';
+ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS rows_extracted BIGINT DEFAULT 0;
 """
 
 
@@ -37,8 +43,10 @@ class LedgerRow:
         run_id: the Dagster run id.
         source: the source name.
         table_name: the raw table.
+        destination: `warehouse`, `lake`, or `projection` (lake -> warehouse).
         load_id: dlt's load id of the package, None when nothing was loaded.
         started_at, finished_at: UTC, timezone-aware.
+        rows_extracted: rows the source produced for the table.
         rows_loaded: rows written by this run (0 when nothing new).
         cursor_before, cursor_after: the table's incremental position, as text (an incremental
             cursor's last value, or the number of files loaded for file tables).
@@ -49,9 +57,11 @@ class LedgerRow:
     run_id: str
     source: str
     table_name: str
+    destination: str
     load_id: str | None
     started_at: datetime
     finished_at: datetime
+    rows_extracted: int
     rows_loaded: int
     cursor_before: str | None
     cursor_after: str | None
@@ -74,6 +84,40 @@ def record(warehouse: Path, rows: list[LedgerRow]) -> None:
             f"INSERT INTO {LEDGER_TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
             [[asdict(row)[c] for c in columns] for row in rows],
         )
+
+
+def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
+    """Append one JSON line per row to `path` (created with its folder if needed).
+
+    Each line: `job_id` (`<source>.<table>`), `run_id`, `source`, `table`, `destination`,
+    `status`, `rows_extracted`, `rows_written`, `duration_seconds`, `started_at`, `finished_at`
+    (ISO 8601, UTC), `watermark_before`, `watermark_after`, `load_id`, `error` (redacted).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(
+                json.dumps(
+                    {
+                        "job_id": f"{row.source}.{row.table_name}",
+                        "run_id": row.run_id,
+                        "source": row.source,
+                        "table": row.table_name,
+                        "destination": row.destination,
+                        "status": row.status,
+                        "rows_extracted": row.rows_extracted,
+                        "rows_written": row.rows_loaded,
+                        "duration_seconds": round((row.finished_at - row.started_at).total_seconds(), 3),
+                        "started_at": row.started_at.isoformat(),
+                        "finished_at": row.finished_at.isoformat(),
+                        "watermark_before": row.cursor_before,
+                        "watermark_after": row.cursor_after,
+                        "load_id": row.load_id,
+                        "error": row.error,
+                    }
+                )
+                + "\n"
+            )
 
 
 def latest_per_source(warehouse: Path) -> dict[str, list[dict]]:

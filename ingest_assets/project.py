@@ -64,7 +64,10 @@ def build_definitions(project: Project) -> Definitions:
     """
     dbt_project = load_dbt_project(project.paths.dbt_project_dir)
     sources = project.config.enabled_sources
-    source_assets = [build_source_assets(s, project.paths, project.warehouse) for s in sources]
+    audit_log = project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
+    source_assets = [
+        build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
+    ]
     jobs = {source.name: build_source_job(source) for source in sources}
     schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
     sensors = [
@@ -72,11 +75,14 @@ def build_definitions(project: Project) -> Definitions:
         for source in sources
         if source.type == "filesystem"
     ]
-    keys_by_source = {s.name: list(a.keys) for s, a in zip(sources, source_assets)}
+    keys_by_source = {
+        s.name: [k for a in assets for k in a.keys if k.path[0] == s.dataset_name]
+        for s, assets in zip(sources, source_assets)
+    }
     table_checks = [build_table_checks(s, keys_by_source[s.name]) for s in sources]
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     return Definitions(
-        assets=[*source_assets, build_dbt_assets(dbt_project)],
+        assets=[*(a for assets in source_assets for a in assets), build_dbt_assets(dbt_project)],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],

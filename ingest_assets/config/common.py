@@ -107,6 +107,23 @@ class LoadOptions(StrictModel):
         return hints
 
 
+class LakeConfig(StrictModel):
+    """Where a source's raw history lands when `destination` is `lake` or `both`.
+
+    Attributes:
+        bucket_url: a local folder (relative to the project) or an fsspec URL (`s3://`,
+            `az://`, `abfss://`, `gs://`); credentials come from
+            `[sources.<source>_lake.credentials]` in `.dlt/secrets.toml` or the environment.
+        folder_path: a sub-folder (the job sheet's `target_folder_path`); files land under
+            `<bucket_url>/<folder_path>/raw_<source>/<table>/<load_id>.<file_id>.<format>`.
+        format: `parquet` (default) or `delta` (needs the `deltalake` package).
+    """
+
+    bucket_url: str = Field(default="data/lake", min_length=1)
+    folder_path: str = ""
+    format: Literal["parquet", "delta"] = "parquet"
+
+
 class SourceBase(StrictModel):
     """Fields every source has, whatever its type.
 
@@ -125,6 +142,11 @@ class SourceBase(StrictModel):
         max_retries: retries of a run step that failed for a transient reason (connection reset,
             HTTP 429/5xx, warehouse locked by another process), with exponential backoff.
         retry_backoff_seconds: wait before the first retry; doubles with each retry.
+        destination: `warehouse` (default) loads `raw_<source>` of the DuckDB warehouse;
+            `lake` writes the raw history as files to `lake` instead; `both` writes the lake
+            and then projects it into the warehouse (a downstream asset loads each lake load
+            package once), so the warehouse can be rebuilt from the lake at any time.
+        lake: where the lake is (defaults to the local folder `data/lake`).
     """
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -136,6 +158,8 @@ class SourceBase(StrictModel):
     schema_contract: Literal["evolve", "freeze", "discard_row", "discard_value"] | None = None
     max_retries: int = Field(default=3, ge=0, le=10)
     retry_backoff_seconds: float = Field(default=5.0, ge=0)
+    destination: Literal["warehouse", "lake", "both"] = "warehouse"
+    lake: LakeConfig = Field(default_factory=LakeConfig)
 
     @field_validator("schedule")
     @classmethod
@@ -152,6 +176,20 @@ class SourceBase(StrictModel):
         """Load and check options set in `sources.yml` per table name; types with table blocks
         override. Tables without an entry use the defaults of `LoadOptions`."""
         return {}
+
+    @model_validator(mode="after")
+    def _projection_reads_parquet(self) -> "SourceBase":
+        if self.destination == "both" and self.lake.format != "parquet":
+            raise ValueError(
+                "destination 'both' projects the lake into the warehouse from parquet files; "
+                "use lake.format: parquet, or destination: lake for delta tables"
+            )
+        return self
+
+    @property
+    def writes_lake(self) -> bool:
+        """True when the source's raw history goes to the lake (`destination` lake or both)."""
+        return self.destination in ("lake", "both")
 
     @property
     def dataset_name(self) -> str:

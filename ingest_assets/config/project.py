@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from ingest_assets.config.common import StrictModel
 from ingest_assets.sources.dlt_native import DltNativeSourceConfig
@@ -27,14 +27,23 @@ class ProjectConfig(StrictModel):
     Attributes:
         version: format version, currently 1.
         timezone: time zone of every schedule's cron expression.
+        audit_log: optional JSON-lines file (relative to the project, e.g.
+            `metadata/audit_log.jsonl`) that every load appends one line per table to.
         warehouse: DuckDB file, relative to the project root (`INGEST_WAREHOUSE` wins).
-        sources: the sources (`ingest_assets.config.loader` checks that names are unique).
+        job_sheet: the Excel job sheet whose rows add `sql_database` sources, relative to the
+            project root (`INGEST_JOB_SHEET` wins; default `ingestion_config.xlsx`, read only
+            when it exists; see `ingest_assets.config.job_sheet`).
+        sources: the sources (`ingest_assets.config.loader` checks that names are unique), those
+            of `sources.yml` first, then those of the job sheet.
     """
 
     version: Literal[1] = 1
     warehouse: str | None = None
     timezone: str = "UTC"
+    audit_log: str | None = None
+    job_sheet: str | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -49,3 +58,9 @@ class ProjectConfig(StrictModel):
     def enabled_sources(self) -> list[SourceConfig]:
         """The sources with `enabled: true`, in file order."""
         return [source for source in self.sources if source.enabled]
+
+    def source_origin(self, name: str) -> str:
+        """Where source `name` is defined, to start messages with: the YAML file's name, or the
+        job sheet's `ingestion_config.xlsx: sheet 'SourceConfig': rows 2, 3` (set by the loader;
+        `sources.yml` for a config built otherwise)."""
+        return self._origins.get(name, "sources.yml")

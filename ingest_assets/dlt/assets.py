@@ -1,19 +1,28 @@
-"""One `@dlt_assets` multi-asset per enabled source: the source's asset group."""
+"""The `@dlt_assets` multi-assets of each enabled source: the source's asset group.
 
-from collections.abc import Iterator
+A source loading the warehouse has one multi-asset (`load_<source>`). A lake source has one
+that writes the lake (`load_<source>`, keys `lake/raw_<source>/<table>`) and, with
+`destination: both`, one that projects the lake into the warehouse (`project_<source>`, keys
+`raw_<source>/<table>`, downstream of the lake keys).
+"""
+
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
 from dagster_dlt import dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.extract.source import DltSource
+from dlt.pipeline.pipeline import Pipeline
 
-from ingest_assets.config.common import SourceBase
-from ingest_assets.dlt.load import run_load
-from ingest_assets.dlt.pipeline import make_pipeline
+from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.dlt.load import LoadTarget, run_load
+from ingest_assets.dlt.pipeline import make_lake_pipeline, make_pipeline, make_projection_pipeline
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.translator import RawTableTranslator
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources import build_dlt_source
+from ingest_assets.sources.lake_projection import build_projection_source
 from ingest_assets.sources.run_options import RunOptions
 
 DUCKDB_POOL = "duckdb"
@@ -21,31 +30,99 @@ DUCKDB_POOL = "duckdb"
 
 
 def build_source_assets(
-    source: SourceBase, paths: ProjectPaths, warehouse: Path
-) -> AssetsDefinition:
+    source: SourceBase, paths: ProjectPaths, warehouse: Path, audit_log: Path | None = None
+) -> list[AssetsDefinition]:
     """Return the Dagster assets of one source: one asset per dlt resource, in group `<source>`.
 
     Args:
         source: a validated, enabled source config.
         paths: the project's paths (dlt's pipelines dir lives inside the project).
-        warehouse: absolute path of the DuckDB warehouse.
+        warehouse: absolute path of the DuckDB warehouse (and of the load ledger).
+        audit_log: optional JSON-lines file every load appends a line per table to.
 
-    The source built here only describes the assets. Each run builds a fresh source and
+    The sources built here only describe the assets. Each run builds a fresh source and
     pipeline, because a dlt source object is spent after one extract.
     """
-    translator = RawTableTranslator(source)
+    if not source.writes_lake:
+        return [
+            _load_assets(
+                source,
+                load_op_name(source.name),
+                lambda run: build_dlt_source(source, paths, run),
+                lambda: make_pipeline(source, warehouse, paths.pipelines_dir),
+                RawTableTranslator(source),
+                LoadTarget(paths, warehouse, "warehouse", audit_log),
+            )
+        ]
+    lake = _load_assets(
+        source,
+        load_op_name(source.name),
+        lambda run: _in_table_format(build_dlt_source(source, paths, run), source.lake.format),
+        lambda: make_lake_pipeline(source, paths),
+        RawTableTranslator(source, stage="lake"),
+        LoadTarget(paths, warehouse, "lake", audit_log),
+    )
+    if source.destination == "lake":
+        return [lake]
+    tables = _projection_options(source, build_dlt_source(source, paths), lake.keys)
+    projection = _load_assets(
+        source,
+        f"project_{source.name}",
+        lambda run: build_projection_source(source, paths, tables, run),
+        lambda: make_projection_pipeline(source, warehouse, paths.pipelines_dir),
+        RawTableTranslator(source, stage="projection"),
+        LoadTarget(paths, warehouse, "projection", audit_log),
+    )
+    return [lake, projection]
 
+
+def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) -> dict[str, LoadOptions]:
+    """How each lake table is projected: its options in sources.yml, else the write disposition
+    and primary key the resource declares in code (a `merge` resource stays `merge`)."""
+    configured = source.table_options()
+    declared: dict[str, LoadOptions] = {}
+    for resource in dlt_source.selected_resources.values():
+        schema = resource.compute_table_schema()
+        disposition = schema.get("write_disposition")
+        disposition = disposition if isinstance(disposition, str) else None
+        keys = [name for name, column in schema.get("columns", {}).items() if column.get("primary_key")]
+        if disposition == "merge" and not keys:
+            disposition = "append"
+        declared[schema["name"]] = LoadOptions(write_disposition=disposition, primary_key=keys or None)
+    tables = {}
+    for key in lake_keys:
+        table = key.path[-1]
+        tables[table] = configured.get(table) or declared.get(table, LoadOptions())
+    return tables
+
+
+def _in_table_format(dlt_source: DltSource, table_format: str) -> DltSource:
+    """Ask dlt's filesystem destination for delta tables instead of plain parquet files."""
+    if table_format == "delta":
+        for resource in dlt_source.resources.values():
+            resource.apply_hints(table_format="delta")
+    return dlt_source
+
+
+def _load_assets(
+    source: SourceBase,
+    op_name: str,
+    new_source: Callable[[RunOptions | None], DltSource],
+    new_pipeline: Callable[[], Pipeline],
+    translator: RawTableTranslator,
+    target: LoadTarget,
+) -> AssetsDefinition:
     @dlt_assets(
-        dlt_source=build_dlt_source(source, paths),
-        dlt_pipeline=make_pipeline(source, warehouse, paths.pipelines_dir),
-        name=load_op_name(source.name),
+        dlt_source=new_source(None),
+        dlt_pipeline=new_pipeline(),
+        name=op_name,
         dagster_dlt_translator=translator,
         pool=DUCKDB_POOL,
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
-        pipeline = make_pipeline(source, warehouse, paths.pipelines_dir)
+        pipeline = new_pipeline()
         run = RunOptions(selected_files=config.files)
-        dlt_source = build_dlt_source(source, paths, run)
+        dlt_source = new_source(run)
         keys_by_resource = {
             resource.name: translator.get_asset_spec(
                 DltResourceTranslatorData(resource=resource, pipeline=pipeline)
@@ -58,8 +135,6 @@ def build_source_assets(
         if context.is_subset:
             dlt_source = dlt_source.with_resources(*selected)
         tables_by_key = {key: key.path[-1] for key in selected.values()}
-        yield from run_load(
-            context, source, dlt_source, tables_by_key, pipeline, run, config, paths, warehouse
-        )
+        yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
 
     return _load

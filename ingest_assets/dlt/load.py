@@ -44,6 +44,23 @@ from ingest_assets.sources.filesystem import LOADED_FILES_STATE_KEY
 from ingest_assets.sources.run_options import FileProblem, RunOptions
 
 
+@dataclass(frozen=True)
+class LoadTarget:
+    """Where a load step writes and reports.
+
+    Attributes:
+        paths: project paths (quarantine folder, relative paths).
+        warehouse: the DuckDB file holding the load ledger.
+        destination: `warehouse`, `lake` or `projection` (lake -> warehouse), for the ledger.
+        audit_log: optional JSON-lines file that gets one line per table per run.
+    """
+
+    paths: ProjectPaths
+    warehouse: Path
+    destination: str = "warehouse"
+    audit_log: Path | None = None
+
+
 @dataclass
 class TableState:
     """What the warehouse knew about one table at one moment: its columns and its cursor."""
@@ -61,8 +78,7 @@ def run_load(
     pipeline: Pipeline,
     run: RunOptions,
     config: LoadConfig,
-    paths: ProjectPaths,
-    warehouse: Path,
+    target: LoadTarget,
 ) -> Iterator[MaterializeResult]:
     """Load the selected resources of `dlt_source` and yield one materialization per asset.
 
@@ -74,8 +90,7 @@ def run_load(
         pipeline: a fresh pipeline of the source (dataset `raw_<source>` of `warehouse`).
         run: per-run options given to the source, and the unreadable files it reports back.
         config: the step's run config (`full_refresh`, `files`).
-        paths: project paths (quarantine folder).
-        warehouse: the DuckDB file, for the ledger.
+        target: where the ledger and audit log go, and which stage this is.
 
     Raises:
         RetryRequested: a transient failure (connection reset, HTTP 429/5xx, warehouse locked)
@@ -98,16 +113,18 @@ def run_load(
             refresh="drop_sources" if config.full_refresh else None,
             **_contract(source),
         )
-        _guard_empty_replace(pipeline, source, tables, _extracted_rows(extract_info), config.full_refresh)
+        extracted = _extracted_rows(extract_info)
+        if target.destination != "lake":  # the lake is append-only history
+            _guard_empty_replace(pipeline, source, tables, extracted, config.full_refresh)
         normalize_info = pipeline.normalize()
         load_info = pipeline.load()
         load_info.raise_on_failed_jobs()
     except Failure as failure:
-        _record_failure(context, source, tables, before, started, warehouse, failure.description or "")
+        _record_failure(context, source, tables, before, started, target, failure.description or "")
         raise
     except Exception as error:  # noqa: BLE001 - every failure is classified and reported
         message = redact(f"source '{source.name}': {root_message(error)}")
-        _record_failure(context, source, tables, before, started, warehouse, message)
+        _record_failure(context, source, tables, before, started, target, message)
         if is_transient(error) and context.retry_number < source.max_retries:
             wait = source.retry_backoff_seconds * 2**context.retry_number
             context.log.warning(f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)")
@@ -117,7 +134,9 @@ def run_load(
     rows = normalize_info.row_counts
     after = _table_states(pipeline, source.name, tables)
     load_id = ", ".join(load_info.loads_ids)
-    totals = _row_counts(pipeline, tables)
+    # counting lake files would scan them (and dlt's filesystem SQL client trips on duckdb 2.0
+    # over fsspec): totals are for warehouse tables only
+    totals = {} if target.destination == "lake" else _row_counts(pipeline, tables)
     finished = datetime.now(timezone.utc)
     problems = run.file_problems
     ledger_rows = []
@@ -128,9 +147,11 @@ def run_load(
                 run_id=context.run.run_id,
                 source=source.name,
                 table_name=table,
+                destination=target.destination,
                 load_id=load_id or None,
                 started_at=started,
                 finished_at=finished,
+                rows_extracted=extracted.get(table, 0),
                 rows_loaded=rows.get(table, 0),
                 cursor_before=before.get(table, TableState()).cursor,
                 cursor_after=after[table].cursor,
@@ -142,9 +163,9 @@ def run_load(
             asset_key=key,
             metadata=_metadata(pipeline, table, rows, totals, load_id, before.get(table, TableState()), after[table]),
         )
-    _write_ledger(context, warehouse, ledger_rows)
+    _write_ledger(context, target, ledger_rows)
     if problems:
-        moved = _quarantine(source, paths, problems)
+        moved = _quarantine(source, target.paths, problems)
         raise Failure(
             description=f"source '{source.name}': {len(problems)} file(s) could not be read and were not loaded "
             f"(the other files were):\n{_problems_text(problems)}"
@@ -344,7 +365,7 @@ def _record_failure(
     tables: list[str],
     before: Mapping[str, TableState],
     started: datetime,
-    warehouse: Path,
+    target: LoadTarget,
     message: str,
 ) -> None:
     finished = datetime.now(timezone.utc)
@@ -353,9 +374,11 @@ def _record_failure(
             run_id=context.run.run_id,
             source=source.name,
             table_name=table,
+            destination=target.destination,
             load_id=None,
             started_at=started,
             finished_at=finished,
+            rows_extracted=0,
             rows_loaded=0,
             cursor_before=before.get(table, TableState()).cursor,
             cursor_after=before.get(table, TableState()).cursor,
@@ -364,11 +387,16 @@ def _record_failure(
         )
         for table in tables
     ]
-    _write_ledger(context, warehouse, rows)
+    _write_ledger(context, target, rows)
 
 
-def _write_ledger(context: AssetExecutionContext, warehouse: Path, rows: list[ledger.LedgerRow]) -> None:
+def _write_ledger(context: AssetExecutionContext, target: LoadTarget, rows: list[ledger.LedgerRow]) -> None:
     try:
-        ledger.record(warehouse, rows)
+        ledger.record(target.warehouse, rows)
     except Exception as error:  # noqa: BLE001 - the ledger must never turn a load into a failure
         context.log.warning(f"could not write the load ledger: {redact(str(error))}")
+    if target.audit_log:
+        try:
+            ledger.append_audit_log(target.audit_log, rows)
+        except OSError as error:
+            context.log.warning(f"could not append to the audit log {target.audit_log}: {error}")
