@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest_assets.config import ConfigError, load_project_config
+from ingest_assets.config.loader import job_sheet_location
 from ingest_assets.settings import ProjectPaths, project_dir
 
 app = typer.Typer(help="Manage the ingestion project: sources.yml -> dlt -> DuckDB -> dbt.", no_args_is_help=True)
@@ -29,7 +30,7 @@ def _paths(project: Path | None) -> ProjectPaths:
 
 @app.command()
 def validate(project: ProjectOption = None, build: bool = typer.Option(True, help="Also build each enabled source's dlt source (imports custom modules; no network).")) -> None:
-    """Check sources.yml; exit 1 with one line per problem."""
+    """Check sources.yml and the Excel job sheet; exit 1 with one line per problem."""
     from ingest_assets.sources import build_dlt_source
 
     paths = _paths(project)
@@ -45,13 +46,33 @@ def validate(project: ProjectOption = None, build: bool = typer.Option(True, hel
             try:
                 build_dlt_source(source, paths)
             except Exception as error:  # report every source, not only the first
-                problems.append(f"{paths.sources_file.name}: source '{source.name}': {error}")
+                problems.append(f"{config.source_origin(source.name)}: source '{source.name}': {error}")
     for problem in problems:
         errors.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)
     enabled = ", ".join(s.name for s in config.enabled_sources) or "none"
-    console.print(f"[green]✓[/green] {paths.sources_file}: {len(config.sources)} sources, enabled: {enabled}")
+    sheet = [s.name for s in config.sources if config.source_origin(s.name) != paths.sources_file.name]
+    files = f"{paths.sources_file}" + (f" and {job_sheet_location(paths.sources_file)[0]} ({len(sheet)} sources)" if sheet else "")
+    console.print(f"[green]✓[/green] {files}: {len(config.sources)} sources, enabled: {enabled}")
+
+
+@app.command("excel-template")
+def excel_template(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Workbook to write (default: the project's job sheet, ingestion_config.xlsx)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
+    project: ProjectOption = None,
+) -> None:
+    """Write a sample Excel job sheet (SourceConfig sheet with example jobs, Columns help sheet)."""
+    from ingest_assets.excel_template import write_template
+
+    target = output.resolve() if output else job_sheet_location(_paths(project).sources_file)[0]
+    try:
+        write_template(target, force=force)
+    except FileExistsError as error:
+        errors.print(f"[red]✗[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    console.print(f"wrote {target}: replace the example jobs with yours, then run ingest validate", highlight=False)
 
 
 @app.command("demo-data")

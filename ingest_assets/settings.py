@@ -24,6 +24,12 @@ leaks into resolving another."""
 
 DEFAULT_WAREHOUSE = "warehouse.duckdb"
 
+JOB_SHEET_ENV = "INGEST_JOB_SHEET"
+"""Environment variable naming the Excel job sheet; wins over `job_sheet:` in `sources.yml`."""
+
+DEFAULT_JOB_SHEET = "ingestion_config.xlsx"
+"""The Excel job sheet read when nothing names another one (only if the file exists)."""
+
 
 def project_dir() -> Path:
     """Return the absolute project root.
@@ -49,6 +55,7 @@ class ProjectPaths:
         dbt_project_dir: the dbt project (`dbt_project/`, holding `profiles.yml` too).
         pipelines_dir: dlt's working folder for pipeline state and load packages (git-ignored).
         custom_sources_dir: user-written dlt sources importable as `custom_sources.<module>`.
+        job_sheet: the default Excel job sheet, `ingestion_config.xlsx` (see `job_sheet_path`).
     """
 
     root: Path
@@ -69,6 +76,10 @@ class ProjectPaths:
     def custom_sources_dir(self) -> Path:
         return self.root / "custom_sources"
 
+    @property
+    def job_sheet(self) -> Path:
+        return self.root / DEFAULT_JOB_SHEET
+
     def resolve(self, path: str | Path) -> Path:
         """Return `path` made absolute against the project root (absolute paths pass through)."""
         candidate = Path(path).expanduser()
@@ -87,6 +98,24 @@ def warehouse_path(paths: ProjectPaths, configured: str | None) -> Path:
     """
     chosen = os.environ.get(WAREHOUSE_OVERRIDE_ENV) or configured or DEFAULT_WAREHOUSE
     return paths.resolve(chosen)
+
+
+def job_sheet_path(paths: ProjectPaths, configured: str | None) -> tuple[Path, bool]:
+    """Return where the Excel job sheet is, and whether it was named explicitly.
+
+    Args:
+        paths: the project's paths; a relative path is taken against its root.
+        configured: the `job_sheet` value of `sources.yml`, or None.
+
+    Returns:
+        `(path, named)`: `INGEST_JOB_SHEET` when set, else `configured`, else the default
+        `<root>/ingestion_config.xlsx`. `named` is False only for the default, which is read
+        when it exists and silently skipped when it does not; a named sheet must exist.
+    """
+    chosen = os.environ.get(JOB_SHEET_ENV) or configured
+    if chosen:
+        return paths.resolve(chosen), True
+    return paths.job_sheet, False
 
 
 def export_runtime_environment(paths: ProjectPaths, warehouse: Path) -> None:

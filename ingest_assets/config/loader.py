@@ -2,17 +2,23 @@
 
 Each message names the file, the source and the field, e.g.
 `sources.yml: source 'crm': schedule: '61 * * * *' is not a valid cron expression`.
+The sources of the Excel job sheet (`ingest_assets.config.job_sheet`), when there is one, are
+merged in after the YAML's; its messages name the sheet, row and column instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from ingest_assets.config.project import ProjectConfig, SourceConfig
+from ingest_assets.settings import ProjectPaths, job_sheet_path
+
+if TYPE_CHECKING:
+    from ingest_assets.config.job_sheet import JobSheet
 
 _SOURCE_ADAPTER: TypeAdapter = TypeAdapter(SourceConfig)
 
@@ -25,18 +31,22 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-def load_project_config(path: Path) -> ProjectConfig:
-    """Load and validate a `sources.yml`.
+def load_project_config(path: Path, job_sheet: Path | None = None) -> ProjectConfig:
+    """Load and validate a `sources.yml`, with the sources of the Excel job sheet merged in.
 
     Args:
-        path: the YAML file.
+        path: the YAML file; its folder is the project root.
+        job_sheet: the job sheet workbook to read (it must exist); None finds it as
+            `job_sheet_location` says, and reads the default one only when it exists.
 
     Returns:
-        The validated config; sources keep their file order.
+        The validated config: the YAML's sources in file order, then the sheet's in row order;
+        `ProjectConfig.source_origin(name)` says where each one is defined.
 
     Raises:
-        ConfigError: the file is missing, is not YAML, or breaks the model; every problem found
-            is reported, not only the first.
+        ConfigError: the YAML file is missing, is not YAML, or breaks the model; a named job
+            sheet is missing; the sheet is invalid; or a source name is defined in both. Every
+            problem of both files is reported, not only the first.
     """
     label = path.name
     if not path.exists():
@@ -45,7 +55,75 @@ def load_project_config(path: Path) -> ProjectConfig:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise ConfigError([f"{label}: not valid YAML: {error}"]) from error
-    return validate_document(document, label)
+    problems: list[str] = []
+    config: ProjectConfig | None = None
+    try:
+        config = validate_document(document, label)
+    except ConfigError as error:
+        problems += error.problems
+    sheet_file, named = (job_sheet, True) if job_sheet else job_sheet_location(path, document)
+    sheet: JobSheet | None = None
+    if named or sheet_file.exists():
+        sheet, sheet_problems = _read_job_sheet(sheet_file, document, label)
+        problems += sheet_problems
+    if problems or config is None:
+        raise ConfigError(problems)
+    return _merge_job_sheet(config, document, label, sheet)
+
+
+def job_sheet_location(path: Path, document: Any = None) -> tuple[Path, bool]:
+    """Where the Excel job sheet of the project of `sources.yml` file `path` is.
+
+    Args:
+        path: the `sources.yml`; its folder is the project root.
+        document: the parsed YAML, or None to read `path` (unreadable counts as empty).
+
+    Returns:
+        `(path, named)` as `settings.job_sheet_path` gives it from `INGEST_JOB_SHEET`, the
+        document's `job_sheet:` and the default `ingestion_config.xlsx`.
+    """
+    if document is None:
+        try:
+            document = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            document = None
+    configured = document.get("job_sheet") if isinstance(document, dict) else None
+    paths = ProjectPaths(path.resolve().parent)
+    return job_sheet_path(paths, configured if isinstance(configured, str) else None)
+
+
+def _read_job_sheet(sheet_file: Path, document: Any, label: str) -> tuple["JobSheet | None", list[str]]:
+    """The job sheet at `sheet_file`, or its problems; a source name also in the YAML
+    `document` (whose file is `label`) is a problem too."""
+    # imported here: job_sheet builds on this module's ConfigError and messages
+    from ingest_assets.config.job_sheet import read_job_sheet
+
+    try:
+        sheet = read_job_sheet(sheet_file)
+    except ConfigError as error:
+        return None, error.problems
+    problems = sheet.conflicts(_source_names(document), label)
+    return (None, problems) if problems else (sheet, [])
+
+
+def _source_names(document: Any) -> list[str]:
+    """The names of the sources of a parsed YAML document, valid or not."""
+    raw_sources = document.get("sources") if isinstance(document, dict) else None
+    if not isinstance(raw_sources, list):
+        return []
+    return [s["name"] for s in raw_sources if isinstance(s, dict) and isinstance(s.get("name"), str)]
+
+
+def _merge_job_sheet(
+    config: ProjectConfig, document: dict, label: str, sheet: "JobSheet | None"
+) -> ProjectConfig:
+    """`config` with the sheet's sources appended and every source's origin recorded."""
+    origins = {source.name: label for source in config.sources}
+    if sheet is not None and sheet.sources:
+        config = ProjectConfig.model_validate({**document, "sources": [*config.sources, *sheet.sources]})
+        origins.update({source.name: sheet.origin(source.name) for source in sheet.sources})
+    config._origins = origins
+    return config
 
 
 def validate_document(document: Any, label: str) -> ProjectConfig:

@@ -132,8 +132,13 @@ def _load_assets(
         selected = {
             name: key for name, key in keys_by_resource.items() if key in context.selected_asset_keys
         }
-        if context.is_subset:
-            dlt_source = dlt_source.with_resources(*selected)
+        extract = list(selected)
+        if config.files is not None:
+            # a sensor's run names the tables it has files for; extracting the others would
+            # replace a `replace` table with nothing (they still report 0 rows loaded)
+            extract = [name for name in selected if name in config.files]
+        if context.is_subset or len(extract) < len(keys_by_resource):
+            dlt_source = dlt_source.with_resources(*extract)
         tables_by_key = {key: key.path[-1] for key in selected.values()}
         yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
 

@@ -115,7 +115,8 @@ def run_load(
         )
         extracted = _extracted_rows(extract_info)
         if target.destination != "lake":  # the lake is append-only history
-            _guard_empty_replace(pipeline, source, tables, extracted, config.full_refresh)
+            extracted_tables = [t for t in tables if t in dlt_source.selected_resources]
+            _guard_empty_replace(pipeline, source, extracted_tables, extracted, config.full_refresh)
         normalize_info = pipeline.normalize()
         load_info = pipeline.load()
         load_info.raise_on_failed_jobs()

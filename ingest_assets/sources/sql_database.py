@@ -179,6 +179,23 @@ class SqlCredentialsConfig(StrictModel):
         return self
 
 
+class LakeTargetHint(StrictModel):
+    """Where a table's files should land in a data lake, as a job sheet row says
+    (`target_container`, `target_folder_path`); stored with the table, not acted on.
+
+    The lake destination (a source's `destination` and `lake`) decides where files are written;
+    this hint only keeps what the hand-written framework the sheet comes from used, so it can
+    be honoured (or dropped) when sources are moved to the lake.
+
+    Attributes:
+        container: the storage container or bucket, e.g. `raw`.
+        folder_path: the folder inside it, e.g. `crm/orders`.
+    """
+
+    container: str | None = Field(default=None, min_length=1)
+    folder_path: str | None = Field(default=None, min_length=1)
+
+
 class SqlTableConfig(LoadOptions):
     """One database table, loaded into the warehouse table `asset_table_name(name)`.
 
@@ -191,6 +208,8 @@ class SqlTableConfig(LoadOptions):
         columns: database column names to load; default all. Must include the primary key and
             the incremental cursor.
         description: shown on the asset in the Dagster UI.
+        lake_target: where a lake should put the table's files (see `LakeTargetHint`); stored,
+            not used by any load.
     Load options are inherited: `write_disposition` (default `replace`, a full reload, or
     `append` when `incremental` is set), `primary_key` (database column names; required by
     `merge`) and `incremental` (`cursor` column, `initial_value`).
@@ -201,6 +220,7 @@ class SqlTableConfig(LoadOptions):
     chunk_size: int | None = Field(default=None, gt=0)
     columns: list[str] | None = Field(default=None, min_length=1)
     description: str | None = None
+    lake_target: LakeTargetHint | None = None
 
     @property
     def table_name(self) -> str:
@@ -764,6 +784,7 @@ __all__ = [
     "SqlDatabaseError",
     "SqlCredentialsConfig",
     "SqlTableConfig",
+    "LakeTargetHint",
     "SqlDatabaseBlock",
     "SqlDatabaseSourceConfig",
     "asset_table_name",
