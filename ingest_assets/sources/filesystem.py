@@ -1,7 +1,9 @@
 """`type: filesystem` sources: csv, jsonl and parquet files in a local folder or a bucket.
 
 Each table is one dlt resource that lists the files matching its glob, skips the files it has
-already loaded, and hands the rest to dlt as Arrow batches. Which files were loaded is kept in
+already loaded, converts each of the rest with DuckDB to one parquet load file (with dlt's
+`_dlt_load_id` column) and hands it to dlt to import into the load package as it is
+(`dlt.mark.with_file_import`; see `file_readers`). Which files were loaded is kept in
 the resource's dlt state, which dlt commits together with the load package: a file is recorded
 only when its rows are in the warehouse, so a failed run loads it again and a finished one never
 does. A file is identified by its relative path, size and modification time, so a file that
@@ -12,12 +14,14 @@ again (use `merge` with a `primary_key` when files are re-delivered with changed
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
-from typing import Literal
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any, Literal
 
 import dlt
-import pyarrow as pa
-from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration import known_sections, resolve_configuration
 from dlt.common.storages import FilesystemConfiguration
 from dlt.common.storages.fsspec_filesystem import (
     FileItem,
@@ -27,11 +31,17 @@ from dlt.common.storages.fsspec_filesystem import (
 )
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
+from dlt.normalize.configuration import ItemsNormalizerConfiguration
 from pydantic import Field, field_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.file_readers import FileFormat, FileReadError, read_arrow_batches
+from ingest_assets.sources.file_readers import (
+    FileFormat,
+    FileReadError,
+    read_arrow_batches,
+    write_load_file,
+)
 from ingest_assets.sources.run_options import FileProblem, RunOptions
 
 LOADED_FILES_STATE_KEY = "loaded_files"
@@ -176,23 +186,42 @@ def _table_resource(
     selected = None if run.selected_files is None else run.selected_files.get(table.name, {})
     bucket_url = bucket_url_of(config, paths)
 
-    def read_new_files() -> Iterator[pa.RecordBatch]:
+    def read_new_files() -> Iterator[Any]:
         filesystem = _filesystem(config.name, bucket_url)
         loaded: dict[str, str] = dlt.current.resource_state().setdefault(LOADED_FILES_STATE_KEY, {})
-        for file in sorted(
+        files = sorted(
             glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
-        ):
-            path, current = file["relative_path"], fingerprint(file)
-            if selected is not None and selected.get(path) != current:
-                continue  # not chosen by the sensor, or changed since it was seen
-            if not reload_all and loaded.get(path) == current:
-                continue
-            try:
-                yield from read_arrow_batches(FileItemDict(file, filesystem), table.format)
-            except FileReadError as error:
-                run.file_problems.append(FileProblem(table.name, path, file["file_url"], str(error)))
-                continue
-            loaded[path] = current
+        )
+        import_files = _can_import_files(config)
+        with ExitStack() as stack:
+            work: Path | None = None
+            for file in files:
+                path, current = file["relative_path"], fingerprint(file)
+                if selected is not None and selected.get(path) != current:
+                    continue  # not chosen by the sensor, or changed since it was seen
+                if not reload_all and loaded.get(path) == current:
+                    continue
+                item = FileItemDict(file, filesystem)
+                try:
+                    if not import_files:
+                        yield from read_arrow_batches(item, table.format)
+                    else:
+                        work = work or stack.enter_context(_work_dir())
+                        load_file = write_load_file(item, table.format, work / "load.parquet", _load_id())
+                except FileReadError as error:
+                    run.file_problems.append(FileProblem(table.name, path, file["file_url"], str(error)))
+                    continue
+                if import_files:
+                    # dlt hard-links the file into the load package (parquet with the load id
+                    # column, so its normalizer imports it as is); the columns come from its schema
+                    yield dlt.mark.with_file_import(
+                        str(load_file.path),
+                        "parquet",
+                        items_count=load_file.rows,
+                        hints=load_file.schema.empty_table(),
+                    )
+                    load_file.path.unlink(missing_ok=True)
+                loaded[path] = current
 
     resource = dlt.resource(
         read_new_files,
@@ -204,6 +233,49 @@ def _table_resource(
     if hints:
         resource.apply_hints(**hints)
     return resource
+
+
+FILE_IMPORT_CONTRACTS = (None, "evolve", "freeze")
+"""Schema contracts under which files are converted to load files dlt imports as they are.
+
+`freeze` rejects new columns from the file's schema (the column hints), before anything is
+imported; `discard_row` and `discard_value` filter the data itself, so they need the rows as
+Arrow batches."""
+
+
+def _can_import_files(config: FilesystemSourceConfig) -> bool:
+    """True when the resource being extracted may hand dlt whole load files.
+
+    Not when its rows must pass through Python: a schema contract that filters rows or values,
+    or any step after the file reader (an incremental cursor, a map such as the lake
+    projection's, a limit), which sees only Arrow data.
+    """
+    if config.schema_contract not in FILE_IMPORT_CONTRACTS:
+        return False
+    return len(dlt.current.pipe().steps) == 1
+
+
+def _load_id() -> str | None:
+    """The id of the load package being extracted, when dlt is configured to add the
+    `_dlt_load_id` column to Arrow data (it is in this project's `.dlt/config.toml`); else None."""
+    normalize = resolve_configuration(
+        ItemsNormalizerConfiguration(), sections=(known_sections.NORMALIZE, "parquet_normalizer")
+    )
+    if not normalize.add_dlt_load_id:
+        return None
+    return dlt.current.load_package_state()["load_id"]
+
+
+@contextmanager
+def _work_dir() -> Iterator[Path]:
+    """A temporary folder inside the extracting pipeline's working folder: on the file system of
+    the load package, so dlt imports load files by hard link, not by copy."""
+    try:
+        parent: str | None = dlt.current.pipeline().working_dir
+    except Exception:  # noqa: BLE001 - no active pipeline: fall back to the system temp folder
+        parent = None
+    with tempfile.TemporaryDirectory(prefix="file_import_", dir=parent) as work:
+        yield Path(work)
 
 
 def _filesystem(source_name: str, bucket_url: str):

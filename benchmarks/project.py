@@ -1,0 +1,103 @@
+"""Throw-away project copies for benchmarks, built like `tests/conftest.py`'s `make_project`.
+
+A copy holds the repo's dbt_project (with a manifest parsed once per benchmark run and reused),
+custom_sources, .dlt/config.toml, dagster_home/dagster.yaml and a generated sources.yml. Its
+warehouse, dlt pipelines and Dagster instance live inside the copy, so every configuration
+starts from nothing and the repo itself is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ["dbt_project", "custom_sources", ".dlt/config.toml", "dagster_home/dagster.yaml"]
+VENV_BIN = Path(sys.executable).parent
+
+
+def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
+    """`dbt parse` in `dbt_project_dir` (writes target/manifest.json); no warehouse connection."""
+    env = {**os.environ, "INGEST_WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    subprocess.run(
+        [str(VENV_BIN / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
+        cwd=dbt_project_dir,
+        env=env,
+        check=True,
+    )
+
+
+def parsed_dbt_target(cache: Path) -> Path:
+    """`target/` of the repo's dbt project, parsed once into `cache` and reused."""
+    target = cache / "dbt_parse" / "dbt_project" / "target"
+    if (target / "manifest.json").exists():
+        return target
+    root = cache / "dbt_parse"
+    shutil.rmtree(root, ignore_errors=True)
+    copy_project_files(root)
+    dbt_parse(root / "dbt_project", root / "unused.duckdb")
+    return target
+
+
+def copy_project_files(target: Path, files: list[str] = PROJECT_FILES) -> None:
+    for name in files:
+        source = REPO / name
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(
+                source, destination, ignore=shutil.ignore_patterns("target", "logs", "__pycache__")
+            )
+        else:
+            shutil.copy2(source, destination)
+
+
+def make_project(root: Path, sources: list[dict[str, Any]], dbt_target: Path | None) -> Path:
+    """A fresh project at `root` (replaced if present) with `sources` as its sources.yml.
+
+    `dbt_target`: a parsed `target/` to copy in (definitions load then needs no dbt parse).
+    """
+    shutil.rmtree(root, ignore_errors=True)
+    copy_project_files(root)
+    if dbt_target is not None:
+        shutil.copytree(dbt_target, root / "dbt_project" / "target")
+    write_sources(root, sources)
+    return root
+
+
+def write_sources(root: Path, sources: list[dict[str, Any]]) -> None:
+    (root / "sources.yml").write_text(
+        yaml.safe_dump({"version": 1, "sources": sources}, sort_keys=False)
+    )
+
+
+def project_env(root: Path) -> dict[str, str]:
+    """Environment of a command run in the project copy `root` (its DAGSTER_HOME, no telemetry)."""
+    env = {
+        **os.environ,
+        "INGEST_PROJECT_DIR": str(root),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        "PATH": os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
+    }
+    env.pop("INGEST_WAREHOUSE", None)
+    return env
+
+
+def file_source(name: str, folder: Path, table: str, glob: str, file_format: str) -> dict[str, Any]:
+    """A one-table `filesystem` source over `folder`."""
+    return {
+        "name": name,
+        "type": "filesystem",
+        "filesystem": {
+            "bucket_url": str(folder),
+            "tables": [{"name": table, "file_glob": glob, "format": file_format}],
+        },
+    }
