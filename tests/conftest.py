@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import read_csv, write_csv
+from helpers import read_csv, require_service, write_csv
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ["dbt_project", "custom_sources", ".dlt/config.toml", "dagster_home/dagster.yaml"]
@@ -111,3 +112,23 @@ def jaffle_small(jaffle_full: Path, tmp_path_factory: pytest.TempPathFactory) ->
     for name in ("customers", "products", "stores", "supplies"):
         shutil.copy2(jaffle_full / f"raw_{name}.csv", out / f"raw_{name}.csv")
     return out
+
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+"""The machine's PostgreSQL (trust auth), database `test`; CI has it too."""
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[tuple[Any, str]]:
+    """A fresh PostgreSQL schema `it_<random>` (dropped afterwards) and an engine on `test`."""
+    import sqlalchemy as sa
+
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    engine = sa.create_engine(PG_URL.replace("postgresql:", "postgresql+psycopg2:"))
+    schema = f"it_{uuid.uuid4().hex[:10]}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield engine, schema
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()

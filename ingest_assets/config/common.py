@@ -15,6 +15,11 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 WriteDisposition = Literal["append", "replace", "merge"]
 
 
+def repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once in `names`, sorted (for "must be unique" errors)."""
+    return sorted({name for name in names if names.count(name) > 1})
+
+
 class StrictModel(BaseModel):
     """Base of every config model: unknown keys are errors, not silently ignored."""
 

@@ -34,7 +34,7 @@ from dlt.extract.source import DltSource
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
 from pydantic import Field, field_validator
 
-from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
+from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel, repeated
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.file_readers import (
     FileFormat,
@@ -85,9 +85,7 @@ class FilesystemBlock(StrictModel):
     @field_validator("tables")
     @classmethod
     def _unique_table_names(cls, tables: list[FileTableConfig]) -> list[FileTableConfig]:
-        names = [table.name for table in tables]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
+        if duplicates := repeated([table.name for table in tables]):
             raise ValueError(f"table names must be unique, repeated: {', '.join(duplicates)}")
         return tables
 

@@ -62,6 +62,7 @@ from ingest_assets.config.common import (
     LoadOptions,
     SourceBase,
     StrictModel,
+    repeated,
 )
 from ingest_assets.settings import ProjectPaths
 
@@ -218,9 +219,7 @@ class RestApiBlock(StrictModel):
     @field_validator("resources")
     @classmethod
     def _unique_names(cls, resources: list[ResourceBlock]) -> list[ResourceBlock]:
-        names = [resource.name for resource in resources]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
+        if duplicates := repeated([resource.name for resource in resources]):
             raise ValueError(f"resource names must be unique, repeated: {', '.join(duplicates)}")
         return resources
 

@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -320,18 +319,6 @@ def test_docs_describe_every_column():
 # ------------------------------------------------------------------------------ acceptance
 
 
-@pytest.fixture
-def pg_schema() -> Iterator[tuple[sa.Engine, str]]:
-    """A fresh PostgreSQL schema `it_<random>` (dropped afterwards) and an engine on `test`."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    engine = sa.create_engine(PG_URL.replace("postgresql:", "postgresql+psycopg2:"))
-    schema = f"it_{uuid.uuid4().hex[:10]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield engine, schema
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
 
 
 def _execute(engine: sa.Engine, *statements: str) -> None:

@@ -46,17 +46,9 @@ SECRET = "S3cret-Pw_do-not-leak"
 
 
 @pytest.fixture
-def pg() -> Iterator[tuple[sa.Engine, str]]:
-    """A fresh PostgreSQL schema `it_<random>` (dropped afterwards) and an engine on `test`."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    engine = sa.create_engine(PG_URL.replace("postgresql:", "postgresql+psycopg2:"))
-    schema = f"it_{uuid.uuid4().hex[:10]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield engine, schema
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+def pg(pg_schema) -> tuple[sa.Engine, str]:
+    """A fresh PostgreSQL schema and an engine on `test` (the shared `pg_schema` fixture)."""
+    return pg_schema
 
 
 @pytest.fixture
