@@ -9,8 +9,8 @@ That parquet file is what dlt loads. `write_load_file` adds dlt's `_dlt_load_id`
 same DuckDB pass, so dlt can put the file into the load package as it is (`dlt.mark.with_file_import`,
 a hard link): no Arrow batches through Python, no second parquet write by dlt's extract, and the
 warehouse ingests it with one `INSERT ... SELECT * FROM read_parquet(...)`. `read_arrow_batches`
-streams the same conversion as Arrow batches, for loads that must see the rows (schema contracts
-that filter rows or values).
+streams the same conversion as Arrow batches, for resources whose rows must pass through Python
+(an incremental cursor, a map, a schema contract that filters rows or values).
 """
 
 from __future__ import annotations

@@ -209,15 +209,19 @@ def _table_resource(
                 except FileReadError as error:
                     run.file_problems.append(FileProblem(table.name, path, file["file_url"], str(error)))
                     continue
-                if import_files:
+                if import_files and load_file.rows:
                     # dlt hard-links the file into the load package (parquet with the load id
-                    # column, so its normalizer imports it as is); the columns come from its schema
+                    # column, so its normalizer imports it as is); the columns come from its
+                    # schema. A file without rows is recorded but not imported: like an empty
+                    # Arrow stream, it must not type the table's columns (DuckDB types a
+                    # header-only CSV as all text)
                     yield dlt.mark.with_file_import(
                         str(load_file.path),
                         "parquet",
                         items_count=load_file.rows,
                         hints=load_file.schema.empty_table(),
                     )
+                if import_files:
                     load_file.path.unlink(missing_ok=True)
                 loaded[path] = current
 
@@ -246,11 +250,16 @@ def _can_import_files(config: FilesystemSourceConfig) -> bool:
 
     Not when its rows must pass through Python: a schema contract that filters rows or values,
     or any step after the file reader (an incremental cursor, a map such as the lake
-    projection's, a limit), which sees only Arrow data.
+    projection's, a limit), which sees only Arrow data; nor outside a dlt extract.
     """
     if config.schema_contract not in FILE_IMPORT_CONTRACTS:
         return False
-    return len(dlt.current.pipe().steps) == 1
+    try:
+        steps = dlt.current.pipe().steps
+        dlt.current.load_package_state()
+    except Exception:  # noqa: BLE001 - not run by a pipeline's extract: stream Arrow batches
+        return False
+    return len(steps) == 1
 
 
 def _load_id() -> str | None:
