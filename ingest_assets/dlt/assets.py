@@ -17,7 +17,12 @@ from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt.load import LoadTarget, run_load
-from ingest_assets.dlt.pipeline import make_lake_pipeline, make_pipeline, make_projection_pipeline
+from ingest_assets.dlt.pipeline import (
+    describing_pipeline,
+    make_lake_pipeline,
+    make_pipeline,
+    make_projection_pipeline,
+)
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.translator import RawTableTranslator
 from ingest_assets.settings import ProjectPaths
@@ -50,6 +55,7 @@ def build_source_assets(
                 load_op_name(source.name),
                 lambda run: build_dlt_source(source, paths, run),
                 lambda: make_pipeline(source, warehouse, paths.pipelines_dir),
+                describing_pipeline("duckdb", paths.pipelines_dir),
                 RawTableTranslator(source),
                 LoadTarget(paths, warehouse, "warehouse", audit_log),
             )
@@ -59,6 +65,7 @@ def build_source_assets(
         load_op_name(source.name),
         lambda run: _in_table_format(build_dlt_source(source, paths, run), source.lake.format),
         lambda: make_lake_pipeline(source, paths),
+        describing_pipeline("filesystem", paths.pipelines_dir),
         RawTableTranslator(source, stage="lake"),
         LoadTarget(paths, warehouse, "lake", audit_log),
     )
@@ -70,6 +77,7 @@ def build_source_assets(
         f"project_{source.name}",
         lambda run: build_projection_source(source, paths, tables, run),
         lambda: make_projection_pipeline(source, warehouse, paths.pipelines_dir),
+        describing_pipeline("duckdb", paths.pipelines_dir),
         RawTableTranslator(source, stage="projection"),
         LoadTarget(paths, warehouse, "projection", audit_log),
     )
@@ -109,12 +117,17 @@ def _load_assets(
     op_name: str,
     new_source: Callable[[RunOptions | None], DltSource],
     new_pipeline: Callable[[], Pipeline],
+    described_with: Pipeline,
     translator: RawTableTranslator,
     target: LoadTarget,
 ) -> AssetsDefinition:
+    """The `@dlt_assets` of one stage of `source`: specs from a source built without run options
+    and `described_with` (see `describing_pipeline`); each run builds its own source with
+    `new_source` and pipeline with `new_pipeline`, and loads through `run_load`."""
+
     @dlt_assets(
         dlt_source=new_source(None),
-        dlt_pipeline=new_pipeline(),
+        dlt_pipeline=described_with,
         name=op_name,
         dagster_dlt_translator=translator,
         pool=DUCKDB_POOL,

@@ -71,3 +71,22 @@ def root_message(error: BaseException) -> str:
         if text:
             return f"{type(exc).__name__}: {text}"
     return type(error).__name__
+
+
+OUT_OF_MEMORY_HINT = (
+    "DuckDB reached the memory limit of the load's warehouse connection (150 MB per core, at "
+    "least 300 MB): raise it with `global_config = {memory_limit = \"2GB\"}` under "
+    "[destination.duckdb.credentials] in .dlt/config.toml, or the environment variable "
+    "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG='{\"memory_limit\": \"2GB\"}'"
+)
+
+
+def fix_hint(error: BaseException) -> str | None:
+    """What the user can do about a permanent failure this module recognises, else None.
+
+    Recognised: DuckDB's `Out of Memory Error` (the load connection's memory limit, see
+    `ingest_assets.dlt.pipeline.load_memory_limit`).
+    """
+    if any("out of memory" in str(exc).lower() for exc in exception_chain(error)):
+        return OUT_OF_MEMORY_HINT
+    return None

@@ -35,7 +35,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets import ledger
 from ingest_assets.config.common import SourceBase
-from ingest_assets.dlt.errors import is_transient, root_message
+from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
 from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
 from ingest_assets.dlt.run_config import LoadConfig
 from ingest_assets.redact import redact
@@ -124,7 +124,8 @@ def run_load(
         _record_failure(context, source, tables, before, started, target, failure.description or "")
         raise
     except Exception as error:  # noqa: BLE001 - every failure is classified and reported
-        message = redact(f"source '{source.name}': {root_message(error)}")
+        hint = fix_hint(error)
+        message = redact(f"source '{source.name}': {root_message(error)}" + (f"\n{hint}" if hint else ""))
         _record_failure(context, source, tables, before, started, target, message)
         if is_transient(error) and context.retry_number < source.max_retries:
             wait = source.retry_backoff_seconds * 2**context.retry_number

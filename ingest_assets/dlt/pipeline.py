@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from functools import cache
 from pathlib import Path
 
 import dlt
 from dlt.common.configuration import resolve_configuration
 from dlt.common.storages import FilesystemConfiguration
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import SourceBase
@@ -15,6 +18,45 @@ from ingest_assets.settings import ProjectPaths
 LOADER_FILE_FORMAT = "parquet"
 """Load packages are written as parquet: DuckDB ingests them natively (dlt's default
 `insert_values` took over 6 minutes for 1M rows that parquet loads in seconds)."""
+
+
+LOAD_MEMORY_PER_THREAD_MB = 150
+"""DuckDB memory per thread of the warehouse connection dlt loads through (see
+`warehouse_credentials`)."""
+
+LOAD_MEMORY_MIN_MB = 300
+"""Floor of that memory limit."""
+
+
+def load_memory_limit(threads: int | None = None) -> str:
+    """The default DuckDB `memory_limit` of dlt's warehouse connection: 150 MB per thread
+    (DuckDB runs one per core), at least 300 MB, e.g. `"300MB"` on 2 cores, `"2400MB"` on 16.
+
+    DuckDB's own default (80% of RAM) lets a load's INSERT keep every block it wrote cached, so
+    a load's memory grew with the file: 0.42 GB at TPC-H SF1, 0.84 GB at SF3 for the INSERT
+    alone. Measured on 2 cores (lineitem, 6M and 18M rows): 300 MB holds the INSERT at ~0.37-0.39
+    GB at both scales at the same speed; 256 MB made it spill and take twice as long; 400 MB let
+    it grow again at SF3 (0.41 -> 0.49 GB). benchmarks/README.md has the numbers.
+
+    Args:
+        threads: DuckDB threads (default: `os.cpu_count()`).
+    """
+    threads = threads or os.cpu_count() or 1
+    return f"{max(LOAD_MEMORY_MIN_MB, LOAD_MEMORY_PER_THREAD_MB * threads)}MB"
+
+
+def warehouse_credentials(warehouse: Path) -> DuckDbCredentials | str:
+    """Credentials of dlt's DuckDB destination for the warehouse file `warehouse`.
+
+    They carry `global_config.memory_limit = load_memory_limit()` unless the user configured
+    `global_config` for DuckDB destinations (`[destination.duckdb.credentials] global_config =
+    {memory_limit = "2GB"}` in `.dlt/config.toml`, or the environment variable
+    `DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG`): then dlt resolves theirs, and the path
+    is passed alone.
+    """
+    if dlt.config.get("destination.duckdb.credentials.global_config") is not None:
+        return str(warehouse)
+    return DuckDbCredentials(str(warehouse), global_config={"memory_limit": load_memory_limit()})
 
 
 def make_pipeline(source: SourceBase, warehouse: Path, pipelines_dir: Path) -> Pipeline:
@@ -28,7 +70,7 @@ def make_pipeline(source: SourceBase, warehouse: Path, pipelines_dir: Path) -> P
     return dlt.pipeline(
         pipeline_name=source.name,
         dataset_name=source.dataset_name,
-        destination=dlt.destinations.duckdb(credentials=str(warehouse)),
+        destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
         pipelines_dir=str(pipelines_dir),
         progress="log",
     )
@@ -70,7 +112,42 @@ def make_projection_pipeline(source: SourceBase, warehouse: Path, pipelines_dir:
     return dlt.pipeline(
         pipeline_name=f"{source.name}_projection",
         dataset_name=source.dataset_name,
-        destination=dlt.destinations.duckdb(credentials=str(warehouse)),
+        destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
         pipelines_dir=str(pipelines_dir),
         progress="log",
+    )
+
+
+DESCRIBING_PIPELINE = "_asset_definitions"
+"""Name prefix of the pipelines `describing_pipeline` makes (`_asset_definitions_duckdb`, ...):
+their folders in the pipelines dir hold only an empty state, they never run."""
+
+
+@cache
+def describing_pipeline(destination: str, pipelines_dir: Path) -> Pipeline:
+    """One pipeline per destination type, shared by every source's `@dlt_assets` at definitions
+    load, where dagster-dlt reads only its destination's name (asset kind, storage kind).
+
+    Making a real pipeline per source costs ~40-60 ms each (dlt resolves its configuration and
+    the destination's capabilities): ~5 s of definitions load at 100 sources. Runs never use
+    this pipeline: each run makes its source's own (`make_pipeline`, `make_lake_pipeline`,
+    `make_projection_pipeline`).
+
+    Args:
+        destination: `duckdb` (the warehouse) or `filesystem` (the lake).
+        pipelines_dir: the project's dlt pipelines dir.
+
+    Raises:
+        ValueError: another destination name.
+    """
+    if destination == "duckdb":
+        factory = dlt.destinations.duckdb()  # never connected
+    elif destination == "filesystem":
+        factory = dlt.destinations.filesystem(bucket_url=str(pipelines_dir))
+    else:
+        raise ValueError(f"no describing pipeline for destination {destination!r}")
+    return dlt.pipeline(
+        pipeline_name=f"{DESCRIBING_PIPELINE}_{destination}",
+        destination=factory,
+        pipelines_dir=str(pipelines_dir),
     )

@@ -27,13 +27,16 @@ not requested again with the same fingerprint (Dagster would drop a request with
 
 from __future__ import annotations
 
+import fnmatch
+import gc
 import glob
 import hashlib
 import json
 import os
 import re
 import stat
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -110,6 +113,10 @@ def build_file_sensor(
         ),
     )
     def _file_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+        with cyclic_gc_paused():
+            return _tick(context)
+
+    def _tick(context: SensorEvaluationContext) -> SensorResult | SkipReason:
         try:
             listed = {
                 table.name: listed_fingerprints(source, paths, table)
@@ -140,6 +147,26 @@ def build_file_sensor(
         )
 
     return _file_sensor
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block (memory is still freed by reference
+    counting; the block must not build reference cycles).
+
+    A tick over 100,000 files allocates a few hundred thousand short-lived strings, tuples and
+    dicts. In a process that has imported Dagster, dlt and dbt, each full collection those
+    allocations trigger walks millions of long-lived objects: measured, the tick's JSON
+    encoding alone took 0.21 s with the collector and 0.04 s without it, and the whole request
+    tick ~1.9 s against ~1 s.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass
@@ -282,7 +309,8 @@ def run_key(files: Mapping[str, Mapping[str, str]]) -> str:
 def listed_fingerprints(
     config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig
 ) -> dict[str, str]:
-    """`{relative_path: fingerprint}` of the files matching `table.file_glob`: one listing.
+    """`{relative_path: fingerprint}` of the files matching `table.file_glob`, sorted by path:
+    one listing.
 
     The fingerprints equal `fingerprint(file)` of `list_files` (what the load step compares
     with). Remote buckets are listed with `list_files`; a local folder is globbed and stat'ed
@@ -295,13 +323,22 @@ def listed_fingerprints(
     """
     bucket_url = bucket_url_of(config, paths)
     if "://" in bucket_url and not bucket_url.startswith("file://"):
-        return {f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)}
-    return _local_fingerprints(bucket_url, table.file_glob)
+        listed = {f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)}
+    else:
+        listed = _local_fingerprints(bucket_url, table.file_glob)
+    # sorted once here, so the key-sorted JSON of the cursor and the run key sort sorted input
+    return dict(sorted(listed.items()))
 
 
 def _local_fingerprints(bucket_url: str, file_glob: str) -> dict[str, str]:
     """The local case of `listed_fingerprints`, mirroring dlt's `glob_files` for `file` URLs:
-    same root (the folder's resolved path), same `glob.glob`, regular files (symlinks followed)."""
+    same root (the folder's resolved path), same `glob.glob` matches, regular files (symlinks
+    followed).
+
+    A glob whose folder part has no wildcard (`*.csv`, `2024/orders_*.csv`) is matched by one
+    `os.scandir` of that folder, which is what `glob.glob` does too but without its per-name
+    overhead (at 100,000 files: ~0.1 s against ~0.35-0.6 s); any other glob goes to `glob.glob`.
+    """
     file_url = (
         bucket_url
         if bucket_url.startswith("file://")
@@ -310,8 +347,15 @@ def _local_fingerprints(bucket_url: str, file_glob: str) -> dict[str, str]:
     root = Path(FilesystemConfiguration.make_local_path(file_url))
     if not root.is_dir():
         raise FileNotFoundError(f"folder {root} does not exist")
+    folder, _, name_glob = file_glob.rpartition("/")
+    plain_folder = not folder or all(part not in ("", ".", "..") for part in folder.split("/"))
+    if not plain_folder or glob.has_magic(folder) or "**" in name_glob or not name_glob:
+        return _globbed_fingerprints(root, file_glob)
+    return _scanned_fingerprints(root, folder, name_glob)
+
+
+def _globbed_fingerprints(root: Path, file_glob: str) -> dict[str, str]:
     prefix = str(root) if str(root).endswith(os.sep) else str(root) + os.sep
-    utc, from_timestamp = timezone.utc, datetime.fromtimestamp
     result: dict[str, str] = {}
     for file in glob.glob(str(root.joinpath(file_glob)), recursive=True):
         try:
@@ -323,8 +367,44 @@ def _local_fingerprints(bucket_url: str, file_glob: str) -> dict[str, str]:
         relative = file[len(prefix):]
         if os.sep != "/":
             relative = relative.replace(os.sep, "/")
-        result[relative] = f"{info.st_size}:{from_timestamp(info.st_mtime, utc).isoformat()}"
+        result[relative] = _stat_fingerprint(info)
     return result
+
+
+def _scanned_fingerprints(root: Path, folder: str, name_glob: str) -> dict[str, str]:
+    """Files of `root/folder` whose names match `name_glob` as `glob.glob` matches them: case
+    as the OS compares it (`os.path.normcase`), names starting with `.` only for a glob that
+    does."""
+    directory = root.joinpath(folder) if folder else root
+    prefix = f"{folder}/" if folder else ""
+    normcase = os.path.normcase
+    matches = re.compile(fnmatch.translate(normcase(name_glob))).match
+    case_sensitive = normcase("Ab") == "Ab"
+    hidden_too = name_glob.startswith(".")
+    result: dict[str, str] = {}
+    try:
+        entries = os.scandir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return result
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if name[0] == "." and not hidden_too:
+                continue
+            if not matches(name if case_sensitive else normcase(name)):
+                continue
+            try:
+                info = entry.stat()  # follows symlinks, like os.stat
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                result[prefix + name] = _stat_fingerprint(info)
+    return result
+
+
+def _stat_fingerprint(info: os.stat_result) -> str:
+    """`fingerprint` of a file from its stat: `<size>:<mtime as UTC ISO 8601>`."""
+    return f"{info.st_size}:{datetime.fromtimestamp(info.st_mtime, timezone.utc).isoformat()}"
 
 
 _SIGNED_URL_PARAMS = re.compile(

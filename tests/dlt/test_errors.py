@@ -9,7 +9,7 @@ import duckdb
 import pytest
 import requests
 
-from ingest_assets.dlt.errors import is_transient, root_message
+from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
 
 
 def _wrapped(inner: BaseException) -> BaseException:
@@ -72,3 +72,18 @@ def test_duckdb_lock_held_by_another_process_is_transient(tmp_path):
 
 def test_root_message_is_the_innermost():
     assert root_message(_wrapped(ValueError("bad value in row 7"))) == "ValueError: bad value in row 7"
+
+
+def test_duckdb_out_of_memory_says_how_to_raise_the_limit():
+    with duckdb.connect() as conn:
+        conn.execute("SET memory_limit = '20MB'")
+        with pytest.raises(duckdb.Error) as raised:
+            conn.execute("SELECT list(range) FROM range(20000000)").fetchall()
+    try:
+        raise RuntimeError("Pipeline execution failed at stage load") from raised.value
+    except RuntimeError as wrapped:
+        hint = fix_hint(wrapped)
+
+    assert not is_transient(raised.value)
+    assert hint is not None and "memory_limit" in hint and ".dlt/config.toml" in hint
+    assert fix_hint(ValueError("column 'x' has no type")) is None

@@ -381,7 +381,10 @@ def test_fast_local_listing_matches_the_load_steps_fingerprints(tmp_path):
     as_url = FilesystemSourceConfig.model_validate(drops_source(root.as_uri()))
 
     for config in (config, as_url):
-        for glob in ("orders*.csv", "**/orders*.csv", "2024/**/*.csv", "*"):
+        for glob in (
+            "orders*.csv", "**/orders*.csv", "2024/**/*.csv", "*", "2024/*.csv",
+            "2024/01/orders_2.csv", "orders_1.csv", ".orders*", "[o]rders_?.csv",
+        ):
             table = config.filesystem.tables[0].model_copy(update={"file_glob": glob})
             expected = {f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)}
             assert listed_fingerprints(config, paths, table) == expected, glob
