@@ -86,6 +86,24 @@ class Suite:
 
     # --- running one configuration -----------------------------------------------------------
 
+    def measure_variants(
+        self,
+        key: str,
+        label: str,
+        variants: dict[str, dict[str, str]],
+        make_run: Callable[[int, dict[str, str]], tuple[list[str], dict[str, str] | None, Path | None]],
+        **options: Any,
+    ) -> None:
+        """`measure` once per variant (`{name: extra environment}`), as `<key>_<name>`, with
+        `make_run(rep, extra_environment)`."""
+        for variant, env_extra in variants.items():
+            self.measure(
+                f"{key}_{variant}",
+                f"{label} + {' '.join(f'{k}={v}' for k, v in env_extra.items())}",
+                lambda rep, env_extra=env_extra: make_run(rep, env_extra),
+                **options,
+            )
+
     def measure(
         self,
         key: str,
@@ -207,15 +225,10 @@ class Suite:
         )
         if file_format == "parquet" and "noop" in self.s.sections:
             self.noop(root, name)
-        for variant, env_extra in FILE_VARIANTS.items():
-            self.measure(
-                f"{file_format}.b_project_{variant}",
-                f"{file_format} (b') project + {' '.join(f'{k}={v}' for k, v in env_extra.items())}",
-                lambda rep, env_extra=env_extra: project_run(rep, env_extra),
-                after=after,
-                extra_keys=("work_s", "rows", "run_s", "process_overhead_s"),
-                meta=meta,
-            )
+        self.measure_variants(
+            f"{file_format}.b_project", f"{file_format} (b') project", FILE_VARIANTS, project_run,
+            after=after, extra_keys=("work_s", "rows", "run_s", "process_overhead_s"), meta=meta,
+        )
         # dlt's defaults are unusable for files of this size: read_parquet yields dicts, and the
         # default loader file format for DuckDB is insert_values (measured: 265 s and 6 GB for
         # SF0.1 parquet). The Arrow readers run with loader_file_format="parquet"; only the small
@@ -355,14 +368,10 @@ class Suite:
 
         self.measure("dicts.project", f"(h) dlt_native, {rows:,} dicts, project settings (.dlt/config.toml)", project_run, after=after, extra_keys=("work_s", "rows", "run_s"))
         variants = {**DICT_VARIANTS, **(MORE_DICT_VARIANTS if self.s.all_variants else {})}
-        for variant, env_extra in variants.items():
-            self.measure(
-                f"dicts.project_{variant}",
-                f"(h) dlt_native, {rows:,} dicts, project + {' '.join(f'{k}={v}' for k, v in env_extra.items())}",
-                lambda rep, env_extra=env_extra: project_run(rep, env_extra),
-                after=after,
-                extra_keys=("work_s", "rows", "run_s"),
-            )
+        self.measure_variants(
+            "dicts.project", f"(h) dlt_native, {rows:,} dicts, project", variants, project_run,
+            after=after, extra_keys=("work_s", "rows", "run_s"),
+        )
         plain_rows = self.s.plain_dict_rows
         dbs = self.s.work / "dbs"
         dbs.mkdir(exist_ok=True)
