@@ -313,9 +313,9 @@ def listed_fingerprints(
     one listing.
 
     The fingerprints equal `fingerprint(file)` of `list_files` (what the load step compares
-    with). Remote buckets are listed with `list_files`; a local folder is globbed and stat'ed
-    directly, because dlt's listing resolves every path and parses every date (~12 s for
-    100,000 files, against ~0.6 s here).
+    with). Remote buckets are listed with `list_files`; a local folder is scanned and stat'ed
+    directly (`_local_fingerprints`), because dlt's listing resolves every path and parses every
+    date (~12 s for 100,000 files, against ~0.7 s here).
 
     Raises:
         FileNotFoundError: a local bucket folder does not exist.
