@@ -1,4 +1,5 @@
-"""Throw-away project copies for benchmarks, built like `tests/conftest.py`'s `make_project`.
+"""Throw-away project copies for benchmarks, made with the same helpers as `tests/conftest.py`'s
+`make_project` (`tests/helpers.py`).
 
 A copy holds the repo's dbt_project (with a manifest parsed once per benchmark run and reused),
 custom_sources, .dlt/config.toml, dagster_home/dagster.yaml and a generated sources.yml. Its
@@ -10,27 +11,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.helpers import REPO, copy_project_files, dbt_parse, write_sources
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ["dbt_project", "custom_sources", ".dlt/config.toml", "dagster_home/dagster.yaml"]
+__all__ = ["REPO", "copy_project_files", "dbt_parse", "write_sources"]
+
 VENV_BIN = Path(sys.executable).parent
-
-
-def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
-    """`dbt parse` in `dbt_project_dir` (writes target/manifest.json); no warehouse connection."""
-    env = {**os.environ, "INGEST_WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    subprocess.run(
-        [str(VENV_BIN / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
-        cwd=dbt_project_dir,
-        env=env,
-        check=True,
-    )
 
 
 def parsed_dbt_target(cache: Path) -> Path:
@@ -45,19 +34,6 @@ def parsed_dbt_target(cache: Path) -> Path:
     return target
 
 
-def copy_project_files(target: Path, files: list[str] = PROJECT_FILES) -> None:
-    for name in files:
-        source = REPO / name
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(
-                source, destination, ignore=shutil.ignore_patterns("target", "logs", "__pycache__")
-            )
-        else:
-            shutil.copy2(source, destination)
-
-
 def make_project(root: Path, sources: list[dict[str, Any]], dbt_target: Path | None) -> Path:
     """A fresh project at `root` (replaced if present) with `sources` as its sources.yml.
 
@@ -69,12 +45,6 @@ def make_project(root: Path, sources: list[dict[str, Any]], dbt_target: Path | N
         shutil.copytree(dbt_target, root / "dbt_project" / "target")
     write_sources(root, sources)
     return root
-
-
-def write_sources(root: Path, sources: list[dict[str, Any]]) -> None:
-    (root / "sources.yml").write_text(
-        yaml.safe_dump({"version": 1, "sources": sources}, sort_keys=False)
-    )
 
 
 def project_env(root: Path) -> dict[str, str]:

@@ -86,6 +86,21 @@ class Suite:
 
     # --- running one configuration -----------------------------------------------------------
 
+    def counting_rows(
+        self, step: str, root: Path, table: str, expected: int
+    ) -> Callable[[int, Sample, Path | None], None]:
+        """An `after` for `measure`: the timings of `step` (`add_step_timings`), then the rows of
+        `table` in the project's warehouse, which must be `expected`."""
+        timings = self.add_step_timings(step)
+
+        def after(rep: int, sample: Sample, cwd: Path | None) -> None:
+            timings(rep, sample, cwd)
+            with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+                sample.result["rows"] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            assert sample.result["rows"] == expected
+
+        return after
+
     def measure_variants(
         self,
         key: str,
@@ -358,13 +373,7 @@ class Suite:
             cmd, env, cwd = self.dagster_materialize(root, "group:bench_dicts")
             return cmd, {**env, **(env_extra or {})}, cwd
 
-        timings = self.add_step_timings("load_bench_dicts")
-
-        def after(rep: int, sample: Sample, cwd: Path | None) -> None:
-            timings(rep, sample, cwd)
-            with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
-                sample.result["rows"] = conn.execute("SELECT count(*) FROM raw_bench_dicts.lineitem").fetchone()[0]
-            assert sample.result["rows"] == rows
+        after = self.counting_rows("load_bench_dicts", root, "raw_bench_dicts.lineitem", rows)
 
         self.measure("dicts.project", f"(h) dlt_native, {rows:,} dicts, project settings (.dlt/config.toml)", project_run, after=after, extra_keys=("work_s", "rows", "run_s"))
         variants = {**DICT_VARIANTS, **(MORE_DICT_VARIANTS if self.s.all_variants else {})}
@@ -388,13 +397,7 @@ class Suite:
                 make_project(rest_root, [data.rest_source("bench_api", api.base_url)], self.dbt_target)
                 return self.dagster_materialize(rest_root, "group:bench_api")
 
-            rest_timings = self.add_step_timings("load_bench_api")
-
-            def rest_after(rep: int, sample: Sample, cwd: Path | None) -> None:
-                rest_timings(rep, sample, cwd)
-                with duckdb.connect(str(rest_root / "warehouse.duckdb"), read_only=True) as conn:
-                    sample.result["rows"] = conn.execute("SELECT count(*) FROM raw_bench_api.items").fetchone()[0]
-                assert sample.result["rows"] == rest_rows
+            rest_after = self.counting_rows("load_bench_api", rest_root, "raw_bench_api.items", rest_rows)
 
             self.measure("rest.project", f"(h) rest_api, {rest_rows:,} records in pages of 1,000 from 127.0.0.1, project", rest_run, after=rest_after, extra_keys=("work_s", "rows", "run_s"))
             config = json.dumps(data.rest_config(api.base_url))

@@ -108,39 +108,34 @@ def _plain_strings(batch):
 def plain_dlt_dicts(args: argparse.Namespace) -> None:
     _isolated_dlt(args.workdir)
     sys.path.insert(0, str(Path(__file__).parent))
-    import dlt
     from bench_sources.bench_dicts import bench_dicts
 
-    pipeline = dlt.pipeline(
-        pipeline_name="plain_dicts",
-        destination=dlt.destinations.duckdb(credentials=args.db),
-        dataset_name="raw_plain",
-        pipelines_dir=str(Path(args.workdir) / "pipelines"),
-    )
-    started = time.perf_counter()
-    info = pipeline.run(bench_dicts(rows=args.rows))
-    done = time.perf_counter()
-    formats = sorted({job.job_file_info.file_format for package in info.load_packages for job in package.jobs["completed_jobs"]})
-    report(work_s=done - started, rows=_count(args.db, "lineitem", "raw_plain"), loader_file_formats=formats)
+    _run_plain(args, "plain_dicts", bench_dicts(rows=args.rows), "lineitem")
 
 
 def plain_dlt_rest(args: argparse.Namespace) -> None:
     _isolated_dlt(args.workdir)
-    import dlt
     from dlt.sources.rest_api import rest_api_source
 
-    config = json.loads(args.config)
+    _run_plain(args, "plain_rest", rest_api_source(json.loads(args.config)), "items")
+
+
+def _run_plain(args: argparse.Namespace, pipeline_name: str, source, table: str) -> None:
+    """`pipeline.run(source)` into `raw_plain` of `args.db` with every dlt default, timed; report
+    the time, the rows of `table` and the loader file formats dlt chose."""
+    import dlt
+
     pipeline = dlt.pipeline(
-        pipeline_name="plain_rest",
+        pipeline_name=pipeline_name,
         destination=dlt.destinations.duckdb(credentials=args.db),
         dataset_name="raw_plain",
         pipelines_dir=str(Path(args.workdir) / "pipelines"),
     )
     started = time.perf_counter()
-    info = pipeline.run(rest_api_source(config))
+    info = pipeline.run(source)
     done = time.perf_counter()
     formats = sorted({job.job_file_info.file_format for package in info.load_packages for job in package.jobs["completed_jobs"]})
-    report(work_s=done - started, rows=_count(args.db, "items", "raw_plain"), loader_file_formats=formats)
+    report(work_s=done - started, rows=_count(args.db, table, "raw_plain"), loader_file_formats=formats)
 
 
 def defs_load(args: argparse.Namespace) -> None:

@@ -16,11 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from helpers import read_csv, require_service, write_csv
+from helpers import copy_project_files, dbt_parse, read_csv, require_service, write_csv, write_sources
 
-REPO = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ["dbt_project", "custom_sources", ".dlt/config.toml", "dagster_home/dagster.yaml"]
 SMALL_ORDER_COUNT = 1500
 
 
@@ -33,31 +30,12 @@ def _restore_environ() -> Iterator[None]:
     os.environ.update(saved)
 
 
-def _copy_project_files(target: Path) -> None:
-    for name in PROJECT_FILES:
-        source = REPO / name
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(
-                source, destination, ignore=shutil.ignore_patterns("target", "logs", "__pycache__")
-            )
-        else:
-            shutil.copy2(source, destination)
-
-
 @pytest.fixture(scope="session")
 def dbt_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A `target/` with the dbt manifest of the repo's dbt project, parsed once per session."""
     root = tmp_path_factory.mktemp("dbt_parse")
-    _copy_project_files(root)
-    env = {**os.environ, "INGEST_WAREHOUSE_PATH": str(root / "unused.duckdb")}
-    subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
-        cwd=root / "dbt_project",
-        env=env,
-        check=True,
-    )
+    copy_project_files(root)
+    dbt_parse(root / "dbt_project", root / "unused.duckdb")
     return root / "dbt_project" / "target"
 
 
@@ -71,12 +49,9 @@ def make_project(tmp_path: Path, dbt_target: Path) -> Callable[..., Path]:
 
     def make(sources: list[dict[str, Any]] | str, name: str = "project") -> Path:
         root = tmp_path / name
-        _copy_project_files(root)
+        copy_project_files(root)
         shutil.copytree(dbt_target, root / "dbt_project" / "target")
-        text = sources if isinstance(sources, str) else yaml.safe_dump(
-            {"version": 1, "sources": sources}, sort_keys=False
-        )
-        (root / "sources.yml").write_text(text)
+        write_sources(root, sources)
         os.environ["INGEST_PROJECT_DIR"] = str(root)
         os.environ.pop("INGEST_WAREHOUSE", None)
         return root

@@ -1,15 +1,58 @@
-"""Plain helpers for tests: CSV files, warehouse queries, in-process runs, service checks."""
+"""Plain helpers for tests (and the benchmarks' project copies): project copies, CSV files,
+warehouse queries, in-process runs, service checks."""
 
 from __future__ import annotations
 
 import csv
 import os
+import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+import sqlalchemy as sa
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ["dbt_project", "custom_sources", ".dlt/config.toml", "dagster_home/dagster.yaml"]
+"""What a throw-away project copy takes from the repo; its sources.yml is written per copy."""
+
+
+def copy_project_files(target: Path, files: list[str] = PROJECT_FILES) -> None:
+    """Copy `files` (paths relative to the repo) into `target`, without dbt's target/ and logs/."""
+    for name in files:
+        source = REPO / name
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(
+                source, destination, ignore=shutil.ignore_patterns("target", "logs", "__pycache__")
+            )
+        else:
+            shutil.copy2(source, destination)
+
+
+def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
+    """`dbt parse` in `dbt_project_dir` (writes target/manifest.json); no warehouse connection."""
+    env = {**os.environ, "INGEST_WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
+        cwd=dbt_project_dir,
+        env=env,
+        check=True,
+    )
+
+
+def write_sources(root: Path, sources: list[dict[str, Any]] | str) -> None:
+    """Write `root/sources.yml`: the `sources:` list (dicts) or a whole YAML document."""
+    text = sources if isinstance(sources, str) else yaml.safe_dump(
+        {"version": 1, "sources": sources}, sort_keys=False
+    )
+    (root / "sources.yml").write_text(text)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -108,3 +151,11 @@ def _selection(selection: str | None, checks: bool):
     if checks:
         return selection
     return AssetSelection.from_string(selection or "*").without_checks()
+
+
+def execute_sql(engine: sa.Engine, *statements: str, params: list[dict] | None = None) -> None:
+    """Run statements in one transaction (the last one with `params` rows when given)."""
+    with engine.begin() as conn:
+        for index, statement in enumerate(statements):
+            last = index == len(statements) - 1
+            conn.execute(sa.text(statement), params if (last and params) else {})

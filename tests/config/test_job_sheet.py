@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import yaml
-from helpers import materialize_project, require_service, scalar
+from helpers import execute_sql, materialize_project, require_service, scalar
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
@@ -321,12 +320,6 @@ def test_docs_describe_every_column():
 
 
 
-def _execute(engine: sa.Engine, *statements: str) -> None:
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(sa.text(statement))
-
-
 def _assets_by_group(root: Path) -> dict[str, str | None]:
     graph = build_definitions(load_project(root)).resolve_asset_graph()
     return {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
@@ -334,7 +327,7 @@ def _assets_by_group(root: Path) -> dict[str, str | None]:
 
 def test_the_same_jobs_as_excel_rows_produce_the_same_assets(make_project, pg_schema, monkeypatch):
     engine, schema = pg_schema
-    _execute(
+    execute_sql(
         engine,
         f"CREATE TABLE {schema}.orders (id int PRIMARY KEY, amount numeric(10, 2))",
         f"INSERT INTO {schema}.orders SELECT g, g * 1.5 FROM generate_series(1, 100) g",
@@ -379,7 +372,7 @@ def test_the_same_jobs_as_excel_rows_produce_the_same_assets(make_project, pg_sc
     assert scalar(excel_project, "select count(*) from raw_pg_jobs.orders") == 90  # ids 11..100
     assert scalar(excel_project, "select count(*) from raw_pg_jobs.customers") == 20
 
-    _execute(
+    execute_sql(
         engine,
         f"INSERT INTO {schema}.orders SELECT g, g * 1.5 FROM generate_series(101, 130) g",
         f'DELETE FROM {schema}."Customers" WHERE id <= 5',

@@ -130,6 +130,25 @@ def as_rows(rows: list[dict[str, Any]]) -> list[tuple]:
     return sorted((r["id"], r["customer"], r["amount"]) for r in rows)
 
 
+def load_orders_and_stores(project: Path) -> Path:
+    """Drop orders_1.csv (3 orders) and stores_1.csv (1 store) and load them; return the landing
+    folder."""
+    landing = project / LANDING
+    write_csv(landing / "orders_1.csv", orders(1, 3))
+    write_csv(landing / "stores_1.csv", [{"id": 1, "city": "Oslo"}])
+    assert materialize_project(project, "group:drops").success
+    return landing
+
+
+def assert_idle_for_two_ticks(sensor: Sensor) -> None:
+    """Two ticks in a row request nothing, say there is nothing new and keep an empty cursor."""
+    for _ in range(2):
+        tick = sensor.tick()
+        assert tick.run_requests == []
+        assert tick.skip_message == "drops: no new or changed files"
+        assert tick.state == EMPTY_CURSOR
+
+
 @pytest.fixture
 def project(make_project) -> Path:
     root = make_project([drops_source()])
@@ -140,11 +159,7 @@ def project(make_project) -> Path:
 def test_empty_folder_skips_without_a_run(project):
     sensor = Sensor(project)
 
-    for _ in range(2):
-        tick = sensor.tick()
-        assert tick.run_requests == []
-        assert tick.skip_message == "drops: no new or changed files"
-        assert tick.state == EMPTY_CURSOR
+    assert_idle_for_two_ticks(sensor)
 
 
 def test_unreachable_folder_skips_with_source_and_error_and_keeps_the_cursor(make_project):
@@ -214,24 +229,14 @@ def test_sensor_run_loads_new_file_rows_exactly_once(project):
 
 
 def test_files_already_loaded_start_no_run(project):
-    landing = project / LANDING
-    write_csv(landing / "orders_1.csv", orders(1, 3))
-    write_csv(landing / "stores_1.csv", [{"id": 1, "city": "Oslo"}])
-    assert materialize_project(project, "group:drops").success
+    landing = load_orders_and_stores(project)
     sensor = Sensor(project)
 
-    for _ in range(2):
-        tick = sensor.tick()
-        assert tick.run_requests == []
-        assert tick.skip_message == "drops: no new or changed files"
-        assert tick.state == EMPTY_CURSOR
+    assert_idle_for_two_ticks(sensor)
 
 
 def test_file_touched_to_an_older_mtime_counts_as_changed(project):
-    landing = project / LANDING
-    write_csv(landing / "orders_1.csv", orders(1, 3))
-    write_csv(landing / "stores_1.csv", [{"id": 1, "city": "Oslo"}])
-    assert materialize_project(project, "group:drops").success
+    landing = load_orders_and_stores(project)
     sensor = Sensor(project)
     assert sensor.tick().state == EMPTY_CURSOR
 
@@ -468,10 +473,7 @@ def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project
 
 
 def test_run_for_new_files_of_one_table_leaves_a_replace_table_alone(project):
-    landing = project / LANDING
-    write_csv(landing / "orders_1.csv", orders(1, 3))
-    write_csv(landing / "stores_1.csv", [{"id": 1, "city": "Oslo"}])
-    assert materialize_project(project, "group:drops").success
+    landing = load_orders_and_stores(project)
     write_csv(landing / "orders_2.csv", orders(10, 2))
     sensor = Sensor(project)
     sensor.tick()

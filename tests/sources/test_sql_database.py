@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey
 from dagster._serdes import serialize_value
-from helpers import materialize_project, query, require_service, scalar
+from helpers import execute_sql, materialize_project, query, require_service, scalar
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.project import build_definitions, load_project
@@ -67,14 +67,6 @@ def maria() -> Iterator[tuple[sa.Engine, str]]:
     admin.dispose()
 
 
-def execute(engine: sa.Engine, *statements: str, params: list[dict] | None = None) -> None:
-    """Run statements in one transaction (the last one with `params` rows when given)."""
-    with engine.begin() as conn:
-        for index, statement in enumerate(statements):
-            last = index == len(statements) - 1
-            conn.execute(sa.text(statement), params if (last and params) else {})
-
-
 def sql_source(name: str, block: dict[str, Any]) -> dict[str, Any]:
     """A `sources.yml` entry of `type: sql_database`."""
     return {"name": name, "type": "sql_database", "sql_database": block}
@@ -103,7 +95,7 @@ def cursor_state(root: Path, source: str, table: str, cursor: str) -> Any:
 def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, monkeypatch):
     engine, schema = pg
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    execute(
+    execute_sql(
         engine,
         f"CREATE TABLE {schema}.customers (id int PRIMARY KEY, name text)",
         f"INSERT INTO {schema}.customers SELECT g, 'customer ' || g FROM generate_series(1, 2000) g",
@@ -174,7 +166,7 @@ def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, 
     )
     assert ticket_columns == [("id",), ("status",)]
 
-    execute(
+    execute_sql(
         engine,
         f"DELETE FROM {schema}.customers WHERE id <= 10",
         f"UPDATE {schema}.products SET price = 999.99 WHERE sku = 'P1'",
@@ -211,7 +203,7 @@ def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, 
 
 def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, monkeypatch):
     engine, schema = pg
-    execute(
+    execute_sql(
         engine,
         f'CREATE TABLE {schema}."order" ("OrderId" int PRIMARY KEY, "CustomerName" text, '
         '"Amount" numeric(12, 2), "BigAmount" numeric(30, 10), "Ratio" double precision, '
@@ -258,7 +250,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
             },
         ],
     )
-    execute(
+    execute_sql(
         engine,
         f'CREATE TABLE {schema}."OrderLines" ("LineId" int PRIMARY KEY, "OrderId" int)',
         f'INSERT INTO {schema}."OrderLines" SELECT g, 1 + g % 3 FROM generate_series(1, 2500) g',
@@ -339,7 +331,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
     assert json.loads(rows[2][8]) == [1, "two", {"three": 3.5}]
     assert rows[2][9] == ""
 
-    execute(
+    execute_sql(
         engine,
         f'UPDATE {schema}."order" SET "CustomerName" = \'renamed\' WHERE "OrderId" = 2',
         f'INSERT INTO {schema}."order" ("OrderId", "CustomerName") VALUES (4, \'new\')',
@@ -356,7 +348,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
 
 def test_postgres_star_loads_every_table_of_the_schema(make_project, pg, monkeypatch):
     engine, schema = pg
-    execute(
+    execute_sql(
         engine,
         f"CREATE TABLE {schema}.alpha (id int PRIMARY KEY)",
         f"INSERT INTO {schema}.alpha SELECT g FROM generate_series(1, 1200) g",
@@ -394,7 +386,7 @@ def test_postgres_star_loads_every_table_of_the_schema(make_project, pg, monkeyp
 
 def test_mariadb_merge_incremental_types_and_reserved_word(make_project, maria):
     engine, database = maria
-    execute(
+    execute_sql(
         engine,
         "CREATE TABLE `select` (`ItemId` INT PRIMARY KEY, `ItemName` VARCHAR(100), "
         "`Price` DECIMAL(12, 2), `UpdatedAt` DATETIME(6), `Attributes` JSON, `Note` TEXT)",
@@ -411,7 +403,7 @@ def test_mariadb_merge_incremental_types_and_reserved_word(make_project, maria):
             for i in range(1, 2001)
         ],
     )
-    execute(
+    execute_sql(
         engine,
         "CREATE TABLE events (id INT PRIMARY KEY, kind VARCHAR(20))",
         "INSERT INTO events VALUES (:id, :kind)",
@@ -455,7 +447,7 @@ def test_mariadb_merge_incremental_types_and_reserved_word(make_project, maria):
         (2, "item 2", Decimal("0.50"), datetime(2024, 5, 1, 8, 0, 2), '{"i": 2}', "even"),
     ]
 
-    execute(
+    execute_sql(
         engine,
         "UPDATE `select` SET `Price` = 77.70, `Note` = 'changed' WHERE `ItemId` = 1",
         "INSERT INTO `select` (`ItemId`, `ItemName`) VALUES (5000, 'new')",
