@@ -15,19 +15,26 @@ streams the same conversion as Arrow batches, for resources whose rows must pass
 
 from __future__ import annotations
 
+import codecs
+import gzip
+import re
+import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dlt.common.storages.fsspec_filesystem import FileItemDict
+from pydantic import Field, field_validator
 
-FileFormat = Literal["csv", "jsonl", "parquet"]
+from ingest_assets.config.common import StrictModel
+
+FileFormat = Literal["csv", "jsonl", "json", "parquet"]
 
 BATCH_ROWS = 250_000
 """Rows per Arrow batch: large enough to amortise per-batch cost, small enough to bound memory."""
@@ -54,7 +61,116 @@ CONVERT_SETTINGS = (
 
 
 class FileReadError(Exception):
-    """A file matched a table's glob but could not be read as its configured format."""
+    """A file matched a table's glob but could not be read as its configured format, or its
+    values do not fit the table's existing column types.
+
+    Attributes:
+        line: where the reader stopped, when it knows: the line of a csv or jsonl file (the
+            header is line 1), the row of a parquet or JSON-array file (first row is 1).
+        column: the column whose value could not be read, when known.
+    """
+
+    def __init__(self, message: str, line: int | None = None, column: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+DLT_COLUMNS = frozenset({"_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx"})
+"""Columns dlt writes itself; a file column with one of these names (after dlt's name
+normalization) would be overwritten or mistaken for dlt's own, so such a file is refused."""
+
+NATIVE_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
+"""Python codec name -> the name DuckDB's CSV reader decodes natively. Any other Python codec
+(cp1252, iso8859-15, utf-16-le, ...) is transcoded to UTF-8 first, streaming, into a work file."""
+
+
+def canonical_type(type_text: str) -> str:
+    """DuckDB's own spelling of a SQL type (`int` -> `INTEGER`, `text` -> `VARCHAR`).
+
+    Raises:
+        ValueError: DuckDB does not know the type; the message has its did-you-mean.
+    """
+    try:
+        return str(duckdb.sqltype(type_text))
+    except duckdb.Error as error:
+        raise ValueError(f"{type_text!r} is not a DuckDB type: {str(error).splitlines()[0]}") from None
+
+
+class CsvOptions(StrictModel):
+    """How DuckDB's CSV reader reads a table's csv files (`csv:` on the table). Anything not set
+    is detected by DuckDB's sniffer, except `skip_rows` (0: no line is ever skipped silently).
+
+    Attributes:
+        delimiter: field separator, e.g. `;` or `"\\t"`.
+        quote: quote character, e.g. `'"'`.
+        escape: character that escapes a quote inside a quoted field.
+        header: whether the first line (after `skip_rows`) holds the column names.
+        skip_rows: lines to skip at the top of the file (a preamble).
+        null_values: strings that mean NULL, e.g. `["NA", ""]` for R/SAS exports.
+        encoding: any Python codec name: `utf-8` (default), `utf-16` and `latin-1` are decoded
+            by DuckDB, others (`cp1252`, `iso8859-15`, ...) are transcoded to UTF-8 first.
+        date_format, timestamp_format: strftime formats, e.g. `%d.%m.%Y`, `%d/%m/%Y %H:%M`.
+        decimal_separator: `.` or `,` (for numbers like `3,14`).
+    """
+
+    delimiter: str | None = Field(default=None, min_length=1, max_length=4)
+    quote: str | None = Field(default=None, max_length=1)
+    escape: str | None = Field(default=None, max_length=1)
+    header: bool | None = None
+    skip_rows: int = Field(default=0, ge=0)
+    null_values: list[str] | None = None
+    encoding: str = "utf-8"
+    date_format: str | None = Field(default=None, min_length=1)
+    timestamp_format: str | None = Field(default=None, min_length=1)
+    decimal_separator: Literal[".", ","] | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            return codecs.lookup(value).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, utf-16, latin-1, cp1252") from None
+
+
+class JsonOptions(StrictModel):
+    """How DuckDB's JSON reader reads a table's files (`json:` on the table).
+
+    Attributes:
+        format: `newline_delimited` (one object per line; the default of `format: jsonl`),
+            `array` (one top-level array of objects), or `auto` (the default of `format: json`).
+    """
+
+    format: Literal["newline_delimited", "array", "auto"] | None = None
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    """Everything that decides how one file is read and typed.
+
+    Attributes:
+        format: `csv`, `jsonl`, `json` or `parquet`.
+        csv: csv reader options.
+        json: JSON reader options.
+        columns: `{column: DuckDB type}` set in sources.yml (`columns:` on the table) for columns
+            the table does not have yet; names as in the file or as dlt normalizes them.
+        existing: dlt column schemas of the table as the pipeline's schema has them, by
+            (normalized) name: a file's values are cast to these types, so a value that does
+            not fit fails this file alone, naming line and column, instead of the warehouse load.
+        normalize: dlt's name normalization (the schema's naming convention), to match file
+            columns with `existing` and `columns`.
+        keep_dlt_columns: keep file columns named like dlt's own (`_dlt_load_id`, ...): only
+            for files dlt wrote itself (the lake); otherwise such a file is refused.
+    """
+
+    format: FileFormat
+    csv: CsvOptions = field(default_factory=CsvOptions)
+    json: JsonOptions = field(default_factory=JsonOptions)
+    columns: Mapping[str, str] = field(default_factory=dict)
+    existing: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    normalize: Callable[[str], str] = str
+    keep_dlt_columns: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,105 +188,295 @@ class LoadFile:
     schema: pa.Schema
 
 
-def write_load_file(
-    file: FileItemDict, file_format: FileFormat, target: Path, load_id: str | None
-) -> LoadFile:
+def write_load_file(file: FileItemDict, spec: ReadSpec, target: Path, load_id: str | None) -> LoadFile:
     """Convert one file to the parquet file `target`, with column `_dlt_load_id` = `load_id`.
 
     Args:
-        file: a dlt file item (from `glob_files`); local files are read by path, remote ones
-            through their fsspec file object.
-        file_format: `csv`, `jsonl` (newline-delimited JSON) or `parquet`.
-        target: where to write; replaced if present.
-        load_id: the load package's id for the `_dlt_load_id` column (replacing a column of that
-            name in the file); None adds no column.
+        file: a dlt file item (from `glob_files`); local files are read in place, remote ones
+            are first copied (streaming) next to `target`.
+        spec: format, reader options and the table's column types (see `ReadSpec`).
+        target: where to write; replaced if present. Work files go into its folder.
+        load_id: the load package's id for the `_dlt_load_id` column; None adds no column.
 
     Raises:
-        FileReadError: the file is not valid `file_format`; the message names the file and
-            carries the reader's own position information. `target` may then be partial.
+        FileReadError: the file is not valid for its format and options, a value does not fit
+            its column's type (the table's existing type, or `columns:`), or it has a column
+            named like dlt's own; the message names the file and, where known, line and column.
+            `target` may then be partial.
     """
-    with _converted(file, file_format):
-        with duckdb.connect() as conn, ExitStack() as stack:
-            relation = _relation(conn, file, file_format, stack)
-            if load_id is not None:
-                relation = _with_load_id(relation, load_id)
-            relation.write_parquet(
-                str(target),
-                compression=LOAD_FILE_COMPRESSION,
-                row_group_size=LOAD_FILE_ROW_GROUP_ROWS,
-            )
+    name = file["relative_path"]
+    with ExitStack() as stack:
+        local = _local_copy(file, spec, target.parent, stack)
+        with duckdb.connect() as conn:
+            for setting in CONVERT_SETTINGS:
+                conn.execute(setting)
+            casts: dict[str, str] = {}
+            source: str | None = None
+            try:
+                relation, casts, source = _relation(conn, local, spec, name)
+                if load_id is not None:
+                    relation = _with_load_id(relation, load_id)
+                relation.write_parquet(
+                    str(target),
+                    compression=LOAD_FILE_COMPRESSION,
+                    row_group_size=LOAD_FILE_ROW_GROUP_ROWS,
+                )
+            except FileReadError:
+                raise
+            except (duckdb.Error, pa.ArrowException, UnicodeDecodeError) as error:
+                raise _read_error(conn, name, spec, error, casts, source) from error
+    try:
         metadata = pq.read_metadata(target)
-        return LoadFile(target, metadata.num_rows, _plain_schema(metadata.schema.to_arrow_schema()))
+    except (pa.ArrowException, OSError) as error:
+        raise FileReadError(f"cannot read {name} as {spec.format}: {error}") from error
+    return LoadFile(target, metadata.num_rows, _plain_schema(metadata.schema.to_arrow_schema()))
 
 
-def read_arrow_batches(file: FileItemDict, file_format: FileFormat) -> Iterator[pa.RecordBatch]:
+def read_arrow_batches(file: FileItemDict, spec: ReadSpec) -> Iterator[pa.RecordBatch]:
     """Yield the rows of one file as Arrow record batches of at most `BATCH_ROWS` rows.
 
-    The whole file is converted before the first batch is yielded (see the module docstring).
-
-    Args:
-        file: a dlt file item (from `glob_files`).
-        file_format: `csv`, `jsonl` (newline-delimited JSON) or `parquet`.
+    The whole file is converted (as by `write_load_file`, without a load id column) before the
+    first batch is yielded (see the module docstring).
 
     Raises:
-        FileReadError: the file is not valid `file_format` (raised before any batch).
+        FileReadError: as `write_load_file`, before any batch.
     """
     with tempfile.TemporaryDirectory(prefix="ingest_") as work:
-        converted = write_load_file(file, file_format, Path(work) / "file.parquet", None)
-        with _converted(file, file_format):
-            parquet = pq.ParquetFile(converted.path)
-            for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-                yield _without_view_types(batch)
+        converted = write_load_file(file, spec, Path(work) / "file.parquet", None)
+        parquet = pq.ParquetFile(converted.path)
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+            yield _without_view_types(batch)
 
 
-@contextmanager
-def _converted(file: FileItemDict, file_format: FileFormat) -> Iterator[None]:
-    """Turn a reader's exception into `FileReadError` naming the file."""
-    try:
-        yield
-    except (duckdb.Error, pa.ArrowException, UnicodeDecodeError) as error:
-        raise FileReadError(
-            f"cannot read {file['relative_path']} as {file_format}: {error}"
-        ) from error
+def dlt_type_of(duckdb_type: str) -> str:
+    """The dlt data type a DuckDB column type becomes (`VARCHAR` -> `text`, `INTEGER` -> `bigint`)."""
+    text = duckdb_type.upper()
+    if text == "JSON" or text.endswith("]") or text.startswith(("STRUCT", "MAP", "UNION", "LIST")):
+        return "json"
+    if text.startswith(("DECIMAL", "NUMERIC")):
+        return "decimal"
+    if text in _INTEGER_TYPES:
+        return "bigint"
+    if text in ("DOUBLE", "FLOAT", "REAL"):
+        return "double"
+    if text.startswith("TIMESTAMP"):
+        return "timestamp"
+    if text.startswith("TIME"):
+        return "time"
+    return {"DATE": "date", "BOOLEAN": "bool", "BLOB": "binary"}.get(text, "text")
+
+
+def duckdb_type_of(column: Mapping[str, Any]) -> str:
+    """The DuckDB type that holds values of a dlt column schema as dlt's duckdb destination does."""
+    data_type = column.get("data_type")
+    if data_type == "timestamp":
+        return "TIMESTAMP" if column.get("timezone") is False else "TIMESTAMP WITH TIME ZONE"
+    if data_type == "decimal":
+        return f"DECIMAL({column.get('precision') or 38},{column.get('scale') or 9})"
+    return _DUCKDB_TYPES.get(data_type or "text", "VARCHAR")
+
+
+_INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
+_DUCKDB_TYPES = {
+    "text": "VARCHAR",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "time": "TIME",
+    "binary": "BLOB",
+    "json": "JSON",
+    "wei": "DECIMAL(38,0)",
+}
 
 
 def _relation(
-    conn: duckdb.DuckDBPyConnection, file: FileItemDict, file_format: FileFormat, stack: ExitStack
-) -> duckdb.DuckDBPyRelation:
-    for setting in CONVERT_SETTINGS:
-        conn.execute(setting)
-    source = _open(file, stack)
-    if file_format == "csv":
-        return conn.read_csv(source)
-    if file_format == "jsonl":
-        return conn.read_json(source, format="newline_delimited")
-    if isinstance(source, str):
-        return conn.read_parquet(source)
-    # a remote parquet file: pyarrow reads the fsspec file object, DuckDB scans the stream
-    parquet = pq.ParquetFile(source)
-    reader = pa.RecordBatchReader.from_batches(
-        _plain_schema(parquet.schema_arrow),
-        (_without_view_types(b) for b in parquet.iter_batches(batch_size=BATCH_ROWS)),
-    )
-    stack.callback(reader.close)
-    return conn.from_arrow(reader)
+    conn: duckdb.DuckDBPyConnection, local: str, spec: ReadSpec, name: str
+) -> tuple[duckdb.DuckDBPyRelation, dict[str, str], str]:
+    """The file as a relation typed for its table, the casts it applies (JSON, parquet), and
+    the reader call (SQL) the casts read from."""
+    source = _reader_call(local, spec, {})
+    relation = conn.sql(f"SELECT * FROM {source}")
+    names, types = list(relation.columns), [str(t) for t in relation.types]
+    if spec.format == "csv" and spec.csv.delimiter is None and len(names) == 1:
+        # the sniffer falls back to "no delimiter" when rows have different numbers of fields:
+        # read with the delimiter the header shows, so the reader names the ragged line
+        delimiter = next((d for d in ",;|\t" if d in names[0]), None)
+        if delimiter is not None:
+            strict = ReadSpec(**{**spec.__dict__, "csv": spec.csv.model_copy(update={"delimiter": delimiter})})
+            source = _reader_call(local, strict, {})
+            relation = conn.sql(f"SELECT * FROM {source}")
+            names, types = list(relation.columns), [str(t) for t in relation.types]
+    if not spec.keep_dlt_columns:
+        reserved = [n for n in names if spec.normalize(n) in DLT_COLUMNS]
+        if reserved:
+            raise FileReadError(
+                f"cannot load {name}: its column {reserved[0]!r} has the name of a column dlt writes "
+                "itself (_dlt_load_id, _dlt_id, ...); rename the column in the file",
+                column=reserved[0],
+            )
+    targets = _target_types(names, types, spec, name)
+    if not targets:
+        return relation, {}, source
+    if spec.format == "csv":
+        # the CSV reader parses straight into the types and names line and column of a bad value
+        source = _reader_call(local, spec, targets)
+        return conn.sql(f"SELECT * FROM {source}"), {}, source
+    columns = [
+        f"CAST({_quote(n)} AS {targets[n]}) AS {_quote(n)}" if n in targets else _quote(n) for n in names
+    ]
+    return relation.project(", ".join(columns)), targets, source
+
+
+def _target_types(names: list[str], types: list[str], spec: ReadSpec, name: str) -> dict[str, str]:
+    """`{file column: DuckDB type}` for the columns to read as another type than the sniffed one:
+    the table's existing type where the kinds differ, else the type set in `columns:`."""
+    configured = {spec.normalize(column): type_text for column, type_text in spec.columns.items()}
+    targets: dict[str, str] = {}
+    for column, sniffed in zip(names, types):
+        key = spec.normalize(column)
+        wanted = configured.get(key)
+        existing = spec.existing.get(key)
+        if existing and existing.get("data_type"):
+            data_type = existing["data_type"]
+            if wanted and dlt_type_of(wanted) != data_type:
+                raise FileReadError(
+                    f"cannot load {name}: `columns:` reads column {column!r} as {wanted}, but the table "
+                    f"already has it as {data_type}; a full refresh (`ingest sync <source> --full-refresh`) "
+                    "reloads the table with the new type",
+                    column=column,
+                )
+            if dlt_type_of(sniffed) != data_type:
+                targets[column] = duckdb_type_of(existing)
+        elif wanted and wanted != sniffed:
+            targets[column] = wanted
+    return targets
+
+
+def _reader_call(local: str, spec: ReadSpec, types: Mapping[str, str]) -> str:
+    """The DuckDB table function call (SQL) that reads `local` with the spec's options."""
+    arguments = [_literal(local)]
+    if spec.format == "csv":
+        csv = spec.csv
+        options: dict[str, Any] = {
+            "delim": csv.delimiter,
+            "quote": csv.quote,
+            "escape": csv.escape,
+            "header": csv.header,
+            "skip": csv.skip_rows,
+            "nullstr": csv.null_values,
+            "encoding": NATIVE_ENCODINGS.get(csv.encoding, "utf-8"),
+            "dateformat": csv.date_format,
+            "timestampformat": csv.timestamp_format,
+            "decimal_separator": csv.decimal_separator,
+            "types": dict(types) or None,
+        }
+        arguments += [f"{key} = {_literal(value)}" for key, value in options.items() if value is not None]
+        return f"read_csv({', '.join(arguments)})"
+    if spec.format in ("jsonl", "json"):
+        layout = spec.json.format or ("newline_delimited" if spec.format == "jsonl" else "auto")
+        return f"read_json({arguments[0]}, format = {_literal(layout)})"
+    return f"read_parquet({arguments[0]})"
+
+
+def _read_error(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    spec: ReadSpec,
+    error: BaseException,
+    casts: Mapping[str, str],
+    source: str | None,
+) -> FileReadError:
+    """A `FileReadError` naming the file, with line and column from the reader's message, or
+    found by looking for the first value that does not fit a cast (JSON, parquet)."""
+    text = str(error).split("\n  file = ")[0].strip()
+    line_match = re.search(r"Line: (\d+)", text)
+    column_match = re.search(r'converting column "([^"]+)"', text)
+    line = int(line_match[1]) if line_match else None
+    column = column_match[1] if column_match else None
+    record = re.search(r"in record/value (\d+)", text)
+    if record and line is None:
+        line = int(record[1])
+    if casts and source and isinstance(error, duckdb.Error):
+        found = _first_misfit(conn, source, casts)
+        if found is not None:
+            line, column, value, target = found
+            where = "line" if spec.format == "jsonl" else "row"
+            text = f"{where} {line}, column {column!r}: value {value!r} is not a {target} ({text})"
+    return FileReadError(f"cannot read {name} as {spec.format}: {text}", line=line, column=column)
+
+
+def _first_misfit(
+    conn: duckdb.DuckDBPyConnection, source: str, casts: Mapping[str, str]
+) -> tuple[int, str, str, str] | None:
+    """`(row from 1, column, value, type)` of the first value that does not cast, or None."""
+    try:
+        conn.execute("SET preserve_insertion_order = true")
+        for column, target in casts.items():
+            found = conn.sql(
+                f"SELECT n, v::VARCHAR FROM (SELECT row_number() OVER () AS n, {_quote(column)} AS v "
+                f"FROM {source}) WHERE v IS NOT NULL AND TRY_CAST(v AS {target}) IS NULL ORDER BY n LIMIT 1"
+            ).fetchall()
+            if found:
+                return int(found[0][0]), column, found[0][1], target
+    except duckdb.Error:
+        return None
+    return None
+
+
+def _local_copy(file: FileItemDict, spec: ReadSpec, work: Path, stack: ExitStack) -> str:
+    """A local path DuckDB reads: the file itself when local, else a streamed copy in `work`;
+    a csv in an encoding DuckDB does not decode is transcoded to UTF-8 into `work` first."""
+    suffixes = "".join(Path(file["relative_path"]).suffixes[-2:])
+    if file["file_url"].startswith("file://"):
+        local = file.local_file_path
+    else:
+        copy = work / f"remote{suffixes}"
+        stack.callback(copy.unlink, missing_ok=True)
+        with file.open(compression="disable") as remote, copy.open("wb") as out:
+            shutil.copyfileobj(remote, out, COPY_CHUNK_BYTES)
+        local = str(copy)
+    if spec.format != "csv" or spec.csv.encoding in NATIVE_ENCODINGS:
+        return local
+    transcoded = work / f"utf8{suffixes}"
+    stack.callback(transcoded.unlink, missing_ok=True)
+    opener = gzip.open if local.endswith(".gz") else open
+    with opener(local, "rb") as raw, opener(transcoded, "wb") as out:
+        reader = codecs.getreader(spec.csv.encoding)(raw, errors="strict")
+        writer = codecs.getwriter("utf-8")(out)
+        while chunk := reader.read(COPY_CHUNK_BYTES):
+            writer.write(chunk)
+    return str(transcoded)
+
+
+COPY_CHUNK_BYTES = 1 << 20
+"""Bytes (or characters, when transcoding) per read while copying or transcoding a file."""
+
+
+def _literal(value: Any) -> str:
+    """A Python value as a DuckDB SQL literal (str, bool, int, list, dict -> struct)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_literal(str(k))}: {_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no SQL literal for {value!r}")
 
 
 def _with_load_id(relation: duckdb.DuckDBPyRelation, load_id: str) -> duckdb.DuckDBPyRelation:
     kept = ", ".join(_quote(c) for c in relation.columns if c != "_dlt_load_id")
-    literal = "'" + load_id.replace("'", "''") + "'"
-    return relation.project(f"{kept}, {literal}::VARCHAR AS _dlt_load_id")
+    return relation.project(f"{kept}, {_literal(load_id)}::VARCHAR AS _dlt_load_id")
 
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _open(file: FileItemDict, stack: ExitStack) -> str | IO[bytes]:
-    """A local path (fastest: the reader memory-maps it) or an fsspec file object kept open."""
-    if file["file_url"].startswith("file://"):
-        return file.local_file_path
-    return stack.enter_context(file.open())
 
 
 def _without_view_types(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -9,15 +9,27 @@ only when its rows are in the warehouse, so a failed run loads it again and a fi
 does. A file is identified by its relative path, size and modification time, so a file that
 arrives late with an older modification time still loads, and a file rewritten in place loads
 again (use `merge` with a `primary_key` when files are re-delivered with changed rows).
+
+Each file is read with the table's reader options (`csv:`, `json:`, `columns:`) and typed to the
+columns the table already has in the pipeline's dlt schema: a file whose values do not fit
+(`notadate` in a timestamp column, `abc` in an integer column), that cannot be read, or that has a
+column named like dlt's own fails alone, named with line and column where the reader knows them
+(`RunOptions.file_problems`); the other files load.
+
+Paths stay inside the source's folder: `file_glob` is relative to `bucket_url` and may not hold
+`..` or an absolute path (checked when sources.yml is validated), a relative local `bucket_url`
+may not climb out of the project with `..` (write an absolute path for a folder elsewhere), and
+a run refuses a matched local file whose real path (symlinks resolved) is outside `bucket_url`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import dlt
@@ -32,13 +44,18 @@ from dlt.common.storages.fsspec_filesystem import (
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel, repeated
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.file_readers import (
+    CsvOptions,
     FileFormat,
+    DLT_COLUMNS,
     FileReadError,
+    JsonOptions,
+    ReadSpec,
+    canonical_type,
     read_arrow_batches,
     write_load_file,
 )
@@ -52,8 +69,15 @@ class FileTableConfig(LoadOptions):
 
     Attributes:
         name: table name in `raw_<source>` and last part of the asset key.
-        file_glob: glob relative to the source's `bucket_url` (`**` recurses), e.g. `orders*.csv`.
-        format: `csv`, `jsonl` or `parquet`.
+        file_glob: glob relative to the source's `bucket_url` (`**` recurses), e.g. `orders*.csv`;
+            no `..` segment and no absolute path (it must stay inside the source's folder).
+        format: `csv`, `jsonl` (one JSON object per line), `json` (a JSON array or objects,
+            detected) or `parquet`.
+        csv: csv reader options (`CsvOptions`); only with `format: csv`.
+        json: JSON reader options (`JsonOptions`); only with `format: jsonl` or `json`.
+        columns: `{column: DuckDB type}` (`DOUBLE`, `VARCHAR`, `DATE`, `DECIMAL(12,2)`, ...)
+            for columns whose type should not be detected; applies to columns the table does
+            not have yet (the table's existing types always win).
         description: shown on the asset in the Dagster UI.
     Load options (`write_disposition`, default `append`; `primary_key`; `incremental`) are
     inherited. With `replace`, every run reloads all matching files.
@@ -62,16 +86,53 @@ class FileTableConfig(LoadOptions):
     name: str = Field(pattern=NAME_PATTERN)
     file_glob: str = Field(min_length=1)
     format: FileFormat
+    csv: CsvOptions | None = None
+    json_options: JsonOptions | None = Field(default=None, alias="json")
+    columns: dict[str, str] | None = None
     description: str | None = None
+
+    @field_validator("file_glob")
+    @classmethod
+    def _glob_stays_inside(cls, value: str) -> str:
+        if problem := _path_escape(value, allow_absolute=False):
+            raise ValueError(f"file_glob {value!r} {problem}; it is relative to bucket_url and must stay inside it")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _duckdb_types(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return {column: canonical_type(type_text) for column, type_text in value.items()}
+
+    @model_validator(mode="after")
+    def _options_fit_format(self) -> "FileTableConfig":
+        if self.csv is not None and self.format != "csv":
+            raise ValueError(f"`csv:` options need format: csv, not {self.format}")
+        if self.json_options is not None and self.format not in ("jsonl", "json"):
+            raise ValueError(f"`json:` options need format: jsonl or json, not {self.format}")
+        return self
+
+    def read_spec(self, **table_state: Any) -> ReadSpec:
+        """How this table's files are read (see `ReadSpec`); `table_state` adds `existing`,
+        `normalize` and `keep_dlt_columns`."""
+        return ReadSpec(
+            format=self.format,
+            csv=self.csv or CsvOptions(),
+            json=self.json_options or JsonOptions(),
+            columns=self.columns or {},
+            **table_state,
+        )
 
 
 class FilesystemBlock(StrictModel):
     """The `filesystem:` block of a source.
 
     Attributes:
-        bucket_url: a folder relative to the project root, an absolute path, or an fsspec URL
-            (`s3://`, `gs://`, `az://`, ...) whose credentials dlt reads from
+        bucket_url: a folder relative to the project root (without `..`), an absolute path,
+            or an fsspec URL (`s3://`, `gs://`, `az://`, ...) whose credentials dlt reads from
             `[sources.<source name>.credentials]` in `.dlt/secrets.toml` or the environment.
+            It is "the source's folder": every file read lies under it.
         tables: at least one table; names unique within the source.
         quarantine_dir: optional local folder (relative to the project) that files which cannot
             be read are moved to, so later runs do not trip over them again; without it they
@@ -81,6 +142,21 @@ class FilesystemBlock(StrictModel):
     bucket_url: str = Field(min_length=1)
     tables: list[FileTableConfig] = Field(min_length=1)
     quarantine_dir: str | None = None
+
+    @field_validator("bucket_url")
+    @classmethod
+    def _bucket_stays_put(cls, value: str) -> str:
+        if "://" in value:
+            path = value.split("://", 1)[1]
+            problem = _path_escape(path, allow_absolute=True)
+        else:
+            problem = _path_escape(value, allow_absolute=True)
+        if problem:
+            raise ValueError(
+                f"bucket_url {value!r} {problem}; write the folder as a path inside the project, "
+                "or as an absolute path when it is elsewhere"
+            )
+        return value
 
     @field_validator("tables")
     @classmethod
@@ -113,15 +189,22 @@ class FilesystemSourceConfig(SourceBase):
 
 
 def build_dlt_source(
-    config: FilesystemSourceConfig, paths: ProjectPaths, run: RunOptions | None = None
+    config: FilesystemSourceConfig,
+    paths: ProjectPaths,
+    run: RunOptions | None = None,
+    *,
+    keep_dlt_columns: bool = False,
 ) -> DltSource:
     """Build a fresh dlt source with one resource per configured table.
 
     Args:
         config: the validated source config.
         paths: project paths; a relative `bucket_url` is resolved against the project root.
-        run: per-run options: the files a sensor selected, and the list that collects files
-            which cannot be read (see `RunOptions`).
+        run: per-run options: the files a sensor selected; it collects the files which cannot
+            be read and the number of files each table's glob matched (see `RunOptions`).
+        keep_dlt_columns: read columns named like dlt's own (`_dlt_load_id`, `_dlt_id`) as data;
+            only for files dlt wrote (the lake projection). Otherwise a file with such a column
+            fails with an error naming it.
 
     Returns:
         A `DltSource` named after the source; nothing is listed or read until it is extracted.
@@ -130,7 +213,10 @@ def build_dlt_source(
 
     @dlt.source(name=config.name, max_table_nesting=0)
     def files() -> list[DltResource]:
-        return [_table_resource(config, paths, table, run) for table in config.filesystem.tables]
+        return [
+            _table_resource(config, paths, table, run, keep_dlt_columns)
+            for table in config.filesystem.tables
+        ]
 
     return files()
 
@@ -144,6 +230,42 @@ def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileT
     bucket_url = bucket_url_of(config, paths)
     filesystem = _filesystem(config.name, bucket_url)
     return sorted(glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"])
+
+
+def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[str]:
+    """Problems that would make a run of a local-folder source load nothing, without failing.
+
+    Returns one line per problem, each naming the path: the source's local folder does not
+    exist (or is not a folder), or a table's `file_glob` matches no file in it. Remote buckets
+    are not listed (that needs credentials and the network; the sensor and the run report them).
+    Used by `ingest validate`, which prints these as warnings.
+    """
+    bucket_url = bucket_url_of(config, paths)
+    if "://" in bucket_url:
+        return []
+    folder = Path(bucket_url)
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist"
+        return [f"source '{config.name}': bucket_url folder {folder} {state}"]
+    warnings = []
+    for table in config.filesystem.tables:
+        if not list_files(config, paths, table):
+            warnings.append(
+                f"source '{config.name}': table '{table.name}': file_glob {table.file_glob!r} "
+                f"matches no file in {folder}"
+            )
+    return warnings
+
+
+def outside_folder(bucket_url: str, file: FileItem) -> str | None:
+    """The real path of a local `file` when it lies outside the folder `bucket_url` (a symlink
+    pointing out of it), else None. Remote files (no symlinks) are never outside."""
+    if not file["file_url"].startswith("file://") or "://" in bucket_url:
+        return None
+    real = Path(FilesystemConfiguration.make_local_path(file["file_url"])).resolve()
+    if real.is_relative_to(Path(bucket_url).resolve()):
+        return None
+    return str(real)
 
 
 def fingerprint(file: FileItem) -> str:
@@ -177,8 +299,21 @@ def bucket_url_of(config: FilesystemSourceConfig, paths: ProjectPaths) -> str:
     return bucket_url if "://" in bucket_url else str(paths.resolve(bucket_url))
 
 
+def _path_escape(path: str, allow_absolute: bool) -> str | None:
+    """Why `path` (a local path, glob, or the path of a URL) may leave its folder, or None."""
+    if not allow_absolute and (path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path) or "://" in path):
+        return "is an absolute path"
+    if ".." in re.split(r"[/\\]+", path):
+        return "has a '..' segment"
+    return None
+
+
 def _table_resource(
-    config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig, run: RunOptions
+    config: FilesystemSourceConfig,
+    paths: ProjectPaths,
+    table: FileTableConfig,
+    run: RunOptions,
+    keep_dlt_columns: bool,
 ) -> DltResource:
     reload_all = table.write_disposition == "replace"
     selected = None if run.selected_files is None else run.selected_files.get(table.name, {})
@@ -190,6 +325,8 @@ def _table_resource(
         files = sorted(
             glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
         )
+        run.files_matched[table.name] = len(files)
+        spec = table.read_spec(keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name))
         import_files = _can_import_files(config)
         with ExitStack() as stack:
             work: Path | None = None
@@ -199,15 +336,25 @@ def _table_resource(
                     continue  # not chosen by the sensor, or changed since it was seen
                 if not reload_all and loaded.get(path) == current:
                     continue
+                if (real := outside_folder(bucket_url, file)) is not None:
+                    run.file_problems.append(
+                        FileProblem(
+                            table.name, path, file["file_url"],
+                            f"refused {path}: it links to {real}, outside the source's folder {bucket_url}",
+                        )
+                    )
+                    continue
                 item = FileItemDict(file, filesystem)
                 try:
                     if not import_files:
-                        yield from read_arrow_batches(item, table.format)
+                        yield from read_arrow_batches(item, spec)
                     else:
                         work = work or stack.enter_context(_work_dir())
-                        load_file = write_load_file(item, table.format, work / "load.parquet", _load_id())
+                        load_file = write_load_file(item, spec, work / "load.parquet", _load_id())
                 except FileReadError as error:
-                    run.file_problems.append(FileProblem(table.name, path, file["file_url"], str(error)))
+                    run.file_problems.append(
+                        FileProblem(table.name, path, file["file_url"], str(error), error.line, error.column)
+                    )
                     continue
                 if import_files and load_file.rows:
                     # dlt hard-links the file into the load package (parquet with the load id
@@ -235,6 +382,25 @@ def _table_resource(
     if hints:
         resource.apply_hints(**hints)
     return resource
+
+
+def _table_columns(table_name: str) -> dict[str, Any]:
+    """`existing` (the table's typed columns in the pipeline's dlt schema, without dlt's own)
+    and `normalize` (the schema's name normalization) of a `ReadSpec`, read from the schema
+    being extracted (the pipeline's schema, synced from the warehouse); empty outside an extract
+    and for a table that does not exist yet."""
+    try:
+        schema = dlt.current.source_schema()
+    except Exception:  # noqa: BLE001 - not inside an extract: nothing to type against
+        return {}
+    existing = {}
+    if table_name in schema.tables:
+        existing = {
+            name: column
+            for name, column in schema.get_table_columns(table_name).items()
+            if column.get("data_type") and name not in DLT_COLUMNS
+        }
+    return {"existing": existing, "normalize": schema.naming.normalize_identifier}
 
 
 FILE_IMPORT_CONTRACTS = (None, "evolve", "freeze")

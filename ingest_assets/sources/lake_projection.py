@@ -58,7 +58,7 @@ def build_projection_source(
             ],
         ),
     )
-    dlt_source = filesystem.build_dlt_source(config, paths, run)
+    dlt_source = filesystem.build_dlt_source(config, paths, run, keep_dlt_columns=True)
     for resource in dlt_source.resources.values():
         resource.add_map(_keep_lake_load_id)
         # replaying several load packages at once: for a key, the row of the newest package wins

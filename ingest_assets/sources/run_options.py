@@ -14,12 +14,17 @@ class FileProblem:
         relative_path: the file, relative to the source's `bucket_url`.
         file_url: the file's full URL (`file:///...`, `s3://...`).
         error: the reader's message, with the line or offset where it has one.
+        line: the line (csv, jsonl; the header is line 1) or row (parquet, JSON array; from 1)
+            where the reader stopped, when it knows; None otherwise.
+        column: the column whose value did not fit, when known.
     """
 
     table: str
     relative_path: str
     file_url: str
     error: str
+    line: int | None = None
+    column: str | None = None
 
 
 @dataclass
@@ -32,7 +37,11 @@ class RunOptions:
             None loads every matching file not loaded yet.
         file_problems: filled during extraction with the files that could not be read; the
             other files still load, and the run reports these and fails afterwards.
+        files_matched: filled during extraction: `{table: number of files its glob matched}`
+            (all matching files, loaded before or not), for every filesystem table extracted;
+            0 means the glob found nothing, which the run reports.
     """
 
     selected_files: dict[str, dict[str, str]] | None = None
     file_problems: list[FileProblem] = field(default_factory=list)
+    files_matched: dict[str, int] = field(default_factory=dict)
