@@ -51,6 +51,13 @@ def validate(project: ProjectOption = None, build: bool = typer.Option(True, hel
         errors.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(1)
+    from rich.markup import escape
+
+    from ingest_assets.sources.filesystem import path_warnings
+
+    for source in (s for s in config.enabled_sources if s.type == "filesystem"):
+        for warning in path_warnings(source, paths):  # a folder or glob that would load nothing
+            errors.print(f"[yellow]![/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     enabled = ", ".join(s.name for s in config.enabled_sources) or "none"
     sheet = [s.name for s in config.sources if config.source_origin(s.name) != paths.sources_file.name]
     files = f"{paths.sources_file}" + (f" and {job_sheet_location(paths.sources_file)[0]} ({len(sheet)} sources)" if sheet else "")

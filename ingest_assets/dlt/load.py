@@ -161,10 +161,9 @@ def run_load(
                 error=_problems_text(table_problems) or None,
             )
         )
-        yield MaterializeResult(
-            asset_key=key,
-            metadata=_metadata(pipeline, table, rows, totals, load_id, before.get(table, TableState()), after[table]),
-        )
+        metadata = _metadata(pipeline, table, rows, totals, load_id, before.get(table, TableState()), after[table])
+        metadata.update(_files_matched(context, source, run, table))
+        yield MaterializeResult(asset_key=key, metadata=metadata)
     _write_ledger(context, target, ledger_rows)
     if problems:
         moved = _quarantine(source, target.paths, problems)
@@ -337,6 +336,18 @@ def schema_changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[
     if retyped:
         changes["retyped"] = retyped
     return changes
+
+
+def _files_matched(context: AssetExecutionContext, source: SourceBase, run: RunOptions, table: str) -> dict[str, Any]:
+    """`files_matched` metadata of a filesystem table; a glob that matched no file is logged and
+    described (a first load then fails the table's row_count check)."""
+    if table not in run.files_matched:
+        return {}
+    if run.files_matched[table]:
+        return {"files_matched": MetadataValue.int(run.files_matched[table])}
+    message = f"source '{source.name}': table '{table}': its file_glob matched no file; nothing to load"
+    context.log.warning(message)
+    return {"files_matched": MetadataValue.int(0), "files_message": MetadataValue.text(message)}
 
 
 def _problems_text(problems: list[FileProblem]) -> str:

@@ -391,7 +391,8 @@ def _read_error(
 ) -> FileReadError:
     """A `FileReadError` naming the file, with line and column from the reader's message, or
     found by looking for the first value that does not fit a cast (JSON, parquet)."""
-    text = str(error).split("\n  file = ")[0].strip()
+    # DuckDB appends its dialect settings and the SQL it ran: noise for the user
+    text = re.split(r"\n\s*file = |\n\s*LINE \d+:", str(error))[0].strip()
     line_match = re.search(r"Line: (\d+)", text)
     column_match = re.search(r'converting column "([^"]+)"', text)
     line = int(line_match[1]) if line_match else None
@@ -404,7 +405,7 @@ def _read_error(
         if found is not None:
             line, column, value, target = found
             where = "line" if spec.format == "jsonl" else "row"
-            text = f"{where} {line}, column {column!r}: value {value!r} is not a {target} ({text})"
+            text = f"{where} {line}, column {column!r}: value {value} does not fit the column's type {target}"
     return FileReadError(f"cannot read {name} as {spec.format}: {text}", line=line, column=column)
 
 
