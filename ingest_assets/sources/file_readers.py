@@ -305,6 +305,7 @@ def _relation(
         # read with the delimiter the header shows, so the reader names the ragged line
         delimiter = next((d for d in ",;|\t" if d in names[0]), None)
         if delimiter is not None:
+            _probe_fields(conn, local, spec, names[0].split(delimiter), delimiter)
             strict = ReadSpec(**{**spec.__dict__, "csv": spec.csv.model_copy(update={"delimiter": delimiter})})
             source = _reader_call(local, strict, {})
             relation = conn.sql(f"SELECT * FROM {source}")
@@ -328,6 +329,25 @@ def _relation(
         f"CAST({_quote(n)} AS {targets[n]}) AS {_quote(n)}" if n in targets else _quote(n) for n in names
     ]
     return relation.project(", ".join(columns)), targets, source
+
+
+def _probe_fields(
+    conn: duckdb.DuckDBPyConnection, local: str, spec: ReadSpec, header: list[str], delimiter: str
+) -> None:
+    """Read a csv file with the columns of its header and no detection, so that a row with more
+    or fewer fields raises the reader's error with its line (the sniffer only says it failed)."""
+    options = {
+        "auto_detect": False,
+        "delim": delimiter,
+        "header": True,
+        "skip": spec.csv.skip_rows,
+        "quote": spec.csv.quote or '"',
+        "escape": spec.csv.escape or '"',
+        "encoding": NATIVE_ENCODINGS.get(spec.csv.encoding, "utf-8"),
+        "columns": {column: "VARCHAR" for column in header},
+    }
+    arguments = ", ".join([_literal(local), *(f"{k} = {_literal(v)}" for k, v in options.items())])
+    conn.sql(f"SELECT count(*) FROM read_csv({arguments})").fetchall()
 
 
 def _target_types(names: list[str], types: list[str], spec: ReadSpec, name: str) -> dict[str, str]:
