@@ -11,6 +11,16 @@ a hard link): no Arrow batches through Python, no second parquet write by dlt's 
 warehouse ingests it with one `INSERT ... SELECT * FROM read_parquet(...)`. `read_arrow_batches`
 streams the same conversion as Arrow batches, for resources whose rows must pass through Python
 (an incremental cursor, a map, a schema contract that filters rows or values).
+
+How a file is read is a `ReadSpec`: the table's reader options (`CsvOptions`, `JsonOptions`,
+`columns:` types, all validated with the source config) and the column types the table already
+has in the pipeline's dlt schema. Columns whose detected type is another kind than the table's
+are read as the table's type (by DuckDB's CSV reader itself, which then names line and column of
+a value that does not fit; by a cast for JSON and parquet, after which the first misfit is looked
+up), so such a file fails here, alone, instead of failing the whole load package at the
+warehouse's INSERT. Local files are read in place; remote files are first copied (streaming)
+into the work folder, and a csv in an encoding DuckDB does not decode (anything but utf-8,
+utf-16, latin-1) is transcoded to UTF-8 there.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -306,7 +316,7 @@ def _relation(
         delimiter = next((d for d in ",;|\t" if d in names[0]), None)
         if delimiter is not None:
             _probe_fields(conn, local, spec, names[0].split(delimiter), delimiter)
-            strict = ReadSpec(**{**spec.__dict__, "csv": spec.csv.model_copy(update={"delimiter": delimiter})})
+            strict = replace(spec, csv=spec.csv.model_copy(update={"delimiter": delimiter}))
             source = _reader_call(local, strict, {})
             relation = conn.sql(f"SELECT * FROM {source}")
             names, types = list(relation.columns), [str(t) for t in relation.types]

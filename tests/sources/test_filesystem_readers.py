@@ -434,3 +434,31 @@ def test_source_matching_no_file_says_so_and_its_row_count_check_fails(make_proj
     assert "matched no file" in materialization.metadata["files_message"].value
     checks = [e.event_specific_data for e in result.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
     assert [(c.check_name, c.passed) for c in checks] == [("row_count", False)]
+
+
+def test_ingest_validate_warns_about_a_missing_folder_and_an_empty_glob(make_project):
+    import subprocess
+    import sys
+
+    project, landing = _drops_project(
+        make_project,
+        [
+            {"name": "stock", "file_glob": "stock*.csv", "format": "csv"},
+            {"name": "prices", "file_glob": "prices/*.csv", "format": "csv"},
+        ],
+    )
+    (landing / "stock_1.csv").write_text("sku,qty\nA,1\n")
+    env = {**os.environ, "INGEST_PROJECT_DIR": str(project), "COLUMNS": "300"}
+
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ingest"), "validate"], cwd=project, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"! source 'drops': table 'prices': file_glob 'prices/*.csv' matches no file in {landing}" in result.stderr
+    assert "table 'stock'" not in result.stderr
+    shutil.rmtree(landing)
+    missing = subprocess.run(
+        [str(Path(sys.executable).parent / "ingest"), "validate"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert f"! source 'drops': bucket_url folder {landing} does not exist" in missing.stderr
