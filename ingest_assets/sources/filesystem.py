@@ -326,7 +326,6 @@ def _table_resource(
             glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
         )
         run.files_matched[table.name] = len(files)
-        spec = table.read_spec(keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name))
         import_files = _can_import_files(config)
         with ExitStack() as stack:
             work: Path | None = None
@@ -345,6 +344,9 @@ def _table_resource(
                     )
                     continue
                 item = FileItemDict(file, filesystem)
+                # per file: the schema grows with each file dlt has taken in, so the files of a
+                # first load are typed like the first one that brought a column
+                spec = table.read_spec(keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name))
                 try:
                     if not import_files:
                         yield from read_arrow_batches(item, spec)

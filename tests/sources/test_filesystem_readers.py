@@ -462,3 +462,53 @@ def test_ingest_validate_warns_about_a_missing_folder_and_an_empty_glob(make_pro
         [str(Path(sys.executable).parent / "ingest"), "validate"], cwd=project, env=env, capture_output=True, text=True
     )
     assert f"! source 'drops': bucket_url folder {landing} does not exist" in missing.stderr
+
+
+def test_remote_file_is_copied_then_read_with_its_options(tmp_path):
+    filesystem = fsspec.filesystem("memory")
+    filesystem.pipe("/landing/prices.csv", "sku;price\nÄ-1;3,5\n".encode("cp1252"))
+    (file,) = glob_files(filesystem, "memory://landing", "*.csv")
+    spec = ReadSpec("csv", csv=CsvOptions(delimiter=";", decimal_separator=",", encoding="cp1252"))
+
+    load_file = write_load_file(FileItemDict(file, filesystem), spec, tmp_path / "load.parquet", None)
+
+    with duckdb.connect() as conn:
+        assert conn.sql(f"SELECT * FROM read_parquet('{load_file.path}')").fetchall() == [("Ä-1", 3.5)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["load.parquet"]  # work copies removed
+
+
+def test_every_cause_fails_its_file_alone_in_one_run(make_project):
+    project, landing = _drops_project(
+        make_project,
+        [
+            {"name": "stock", "file_glob": "stock*.csv", "format": "csv"},
+            {"name": "sales", "file_glob": "sales*.parquet", "format": "parquet"},
+        ],
+    )
+    (landing / "stock_1.csv").write_text("sku,qty\nA,1\n")
+    with duckdb.connect() as conn:
+        conn.sql(f"COPY (SELECT range AS id FROM range(100)) TO '{landing / 'sales_1.parquet'}'")
+        conn.sql(f"COPY (SELECT range AS id FROM range(1000)) TO '{landing / 'sales_cut.parquet'}'")
+    cut = landing / "sales_cut.parquet"
+    cut.write_bytes(cut.read_bytes()[:200])
+    bad = {
+        "stock_type.csv": b"sku,qty\nB,2\nC,abc\n",
+        "stock_ragged.csv": b"sku,qty\n" + b"".join(b"R%d,%d\n" % (i, i) for i in range(10)) + b"X,1,2\n",
+        "stock_encoding.csv": b"sku,qty\ncaf\xe9,3\n",
+        "stock_binary.csv": bytes(range(256)) * 8,
+        "stock_dlt.csv": b"sku,_dlt_id\nD,x\n",
+    }
+    for name, content in bad.items():
+        (landing / name).write_bytes(content)
+    (landing / "stock_2.csv").write_text("sku,qty\nE,5\n")
+
+    result = materialize_project(project, "group:drops", raise_on_error=False, checks=False)
+
+    failure = _failure_event(result).event_specific_data
+    unreadable = {p["relative_path"]: p for p in failure.user_failure_data.metadata["unreadable_files"].value}
+    assert sorted(unreadable) == sorted([*bad, "sales_cut.parquet"])
+    assert (unreadable["stock_type.csv"]["line"], unreadable["stock_type.csv"]["column"]) == (3, "qty")
+    assert unreadable["stock_ragged.csv"]["line"] == 12
+    assert unreadable["stock_dlt.csv"]["column"] == "_dlt_id"
+    assert query(project, "select sku, qty from raw_drops.stock order by sku") == [("A", 1), ("E", 5)]
+    assert scalar(project, "select count(*) from raw_drops.sales") == 100
