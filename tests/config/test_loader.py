@@ -65,7 +65,7 @@ def test_defaults(tmp_path):
         ({"filesystem": {"bucket_url": "x", "tables": []}}, "sources.yml: source 'crm': filesystem.tables: List should have at least 1 item"),
         (
             {"filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*", "format": "xlsx"}]}},
-            "sources.yml: source 'crm': filesystem.tables[0].format: Input should be 'csv', 'jsonl' or 'parquet'",
+            "sources.yml: source 'crm': filesystem.tables[0].format: Input should be 'csv', 'jsonl', 'json' or 'parquet'",
         ),
         (
             {"filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*", "format": "csv", "write_disposition": "merge"}]}},
