@@ -236,7 +236,8 @@ def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[s
     """Problems that would make a run of a local-folder source load nothing, without failing.
 
     Returns one line per problem, each naming the path: the source's local folder does not
-    exist (or is not a folder), or a table's `file_glob` matches no file in it. Remote buckets
+    exist (or is not a folder), a table's `file_glob` matches no file in it, or a matched file
+    is a link to a path outside the folder (which runs refuse). Remote buckets
     are not listed (that needs credentials and the network; the sensor and the run report them).
     Used by `ingest validate`, which prints these as warnings.
     """
@@ -249,11 +250,18 @@ def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[s
         return [f"source '{config.name}': bucket_url folder {folder} {state}"]
     warnings = []
     for table in config.filesystem.tables:
-        if not list_files(config, paths, table):
+        files = list_files(config, paths, table)
+        if not files:
             warnings.append(
                 f"source '{config.name}': table '{table.name}': file_glob {table.file_glob!r} "
                 f"matches no file in {folder}"
             )
+        for file in files:
+            if (real := outside_folder(bucket_url, file)) is not None:
+                warnings.append(
+                    f"source '{config.name}': table '{table.name}': {file['relative_path']} links to "
+                    f"{real}, outside {folder}; runs refuse it"
+                )
     return warnings
 
 

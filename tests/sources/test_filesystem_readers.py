@@ -317,6 +317,10 @@ def test_path_warnings_name_missing_folder_and_empty_glob(tmp_path):
     ]
     (tmp_path / "data" / "drops" / "a.csv").write_text("id\n1\n")
     assert path_warnings(config, paths) == []
+    os.symlink("/etc/passwd", tmp_path / "data" / "drops" / "passwd.csv")
+    assert path_warnings(config, paths) == [
+        f"source 'drops': table 't': passwd.csv links to /etc/passwd, outside {tmp_path / 'data' / 'drops'}; runs refuse it"
+    ]
 
 
 # ---- end to end: runs on real projects -------------------------------------------------------
