@@ -216,7 +216,10 @@ def write_load_file(file: FileItemDict, spec: ReadSpec, target: Path, load_id: s
     """
     name = file["relative_path"]
     with ExitStack() as stack:
-        local = _local_copy(file, spec, target.parent, stack)
+        try:
+            local = _local_copy(file, spec, target.parent, stack)
+        except (UnicodeError, gzip.BadGzipFile, EOFError) as error:
+            raise FileReadError(f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}") from error
         with duckdb.connect() as conn:
             for setting in CONVERT_SETTINGS:
                 conn.execute(setting)

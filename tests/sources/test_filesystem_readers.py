@@ -110,6 +110,15 @@ def test_encodings(tmp_path, encoding):
         assert rows[2] == (3, "€uro", 9)
 
 
+def test_file_not_in_its_declared_encoding_fails(tmp_path):
+    path = tmp_path / "ascii.csv"
+    path.write_bytes(b"id,name\n1,caf\xe9\n")
+
+    error = _failure(path, ReadSpec("csv", csv=CsvOptions(encoding="ascii")))
+
+    assert "in ascii" in str(error) and "0xe9" in str(error)
+
+
 def test_transcoded_gzip_file(tmp_path):
     path = tmp_path / "cities.csv.gz"
     with gzip.open(path, "wb") as out:
