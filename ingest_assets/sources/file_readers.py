@@ -437,9 +437,14 @@ def _read_error(
         found = _first_misfit(conn, source, casts)
         if found is not None:
             line, column, value, target = found
-            where = "line" if spec.format == "jsonl" else "row"
-            text = f"{where} {line}, column {column!r}: value {value} does not fit the column's type {target}"
-    return FileReadError(f"cannot read {name} as {spec.format}: {text}", line=line, column=column)
+            text = f"value {value} does not fit the column's type {target}"
+    unit = "row" if spec.format in ("parquet", "json") else "line"
+    where = ", ".join(
+        ([f"{unit} {line}"] if line is not None else []) + ([f"column {column!r}"] if column else [])
+    )
+    return FileReadError(
+        f"cannot read {name} as {spec.format}{f' ({where})' if where else ''}: {text}", line=line, column=column
+    )
 
 
 def _first_misfit(

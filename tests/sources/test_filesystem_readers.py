@@ -356,7 +356,7 @@ def test_issue_10_bad_orders_file_fails_alone_named_with_line_and_column(make_pr
     assert not result.success
     failure = _failure_event(result)
     message = failure.event_specific_data.error.message
-    assert "raw_orders_bad.csv" in message and "Line: 2" in message and "ordered_at" in message
+    assert "raw_orders_bad.csv as csv (line 2, column 'ordered_at')" in message and "notadate" in message
     assert "raw_orders_good2.csv" not in message
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 1
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders where id = 'good-2'") == 1
