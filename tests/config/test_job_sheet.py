@@ -176,9 +176,11 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
                 "J-1", "crm", "orders", "INCREMENTAL",
                 watermark_column="updated_at", last_watermark="2024-01-01T00:00:00Z",
                 query_filter="status <> 'deleted'", chunk_size=5000,
-                target_container="raw", target_folder_path="crm/orders", parallelism=4,
+                target_container="raw", target_folder_path="/crm/", parallelism=4,
+                schedule="0 6 * * *",
             ),
-            job("J-2", "crm", "Customers", "full", enabled=None),
+            job("J-2", "crm", "Customers", "full", enabled=None, target_container="raw",
+                target_folder_path="crm", destination="Both", parallelism=2),
             job(
                 3, "webshop", "order", "INCREMENTAL", source_type="MariaDB", schema_name="shop",
                 watermark_column="UpdatedAt", last_watermark=datetime(2024, 3, 1),
@@ -197,17 +199,21 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
             """
             - name: crm
               type: sql_database
+              schedule: 0 6 * * *
+              destination: both
+              lake: {bucket_url: s3://lake/raw, folder_path: crm}
               sql_database:
                 credentials: {drivername: postgresql}
                 schema: public
+                parallelism: 4
                 tables:
                   - name: orders
+                    job_id: J-1
                     write_disposition: append
                     incremental: {cursor: updated_at, initial_value: 2024-01-01T00:00:00Z}
                     query_filter: status <> 'deleted'
                     chunk_size: 5000
-                    lake_target: {container: raw, folder_path: crm/orders}
-                  - {name: Customers, write_disposition: replace}
+                  - {name: Customers, job_id: J-2, write_disposition: replace}
             - name: webshop
               type: sql_database
               sql_database:
@@ -215,6 +221,7 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
                 schema: shop
                 tables:
                   - name: order
+                    job_id: "3"
                     write_disposition: append
                     incremental: {cursor: UpdatedAt, initial_value: 2024-03-01 00:00:00}
             - name: erp
@@ -225,6 +232,7 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
                 schema: dbo
                 tables:
                   - name: SalesOrderHeader
+                    job_id: "5"
                     write_disposition: append
                     incremental: {cursor: SalesOrderID, initial_value: 0}
             - name: billing
@@ -232,22 +240,23 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
               sql_database:
                 credentials: {drivername: oracle}
                 schema: billing
-                tables: [{name: invoices, write_disposition: replace}]
+                tables: [{name: invoices, job_id: "6", write_disposition: replace}]
             - name: legacy
               type: sql_database
               sql_database:
                 credentials: {drivername: sqlite}
-                tables: [{name: t, write_disposition: replace, chunk_size: 100}]
+                tables: [{name: t, job_id: "7", write_disposition: replace, chunk_size: 100}]
             - name: psycopg3
               type: sql_database
               sql_database:
                 credentials: {drivername: postgresql+psycopg}
                 schema: public
-                tables: [{name: t, write_disposition: replace}]
+                tables: [{name: t, job_id: "8", write_disposition: replace}]
             """
         ),
+        lake_base="s3://lake",
     )
-    empty_yaml = write_yaml(tmp_path / "sheet", [])
+    empty_yaml = write_yaml(tmp_path / "sheet", [], lake_base="s3://lake")
 
     from_sheet = load_project_config(empty_yaml)
     from_yaml = load_project_config(yaml_file)
