@@ -114,13 +114,13 @@ COLUMNS: tuple[Column, ...] = (
            "source_name must agree.",
            "destination"),
     Column("watermark_column", "with INCREMENTAL", "a column name as the database spells it",
-           "The column that grows with every new or changed row (an id, updated_at). Ignored "
+           "The column that grows with every new or changed row (an id, updated_at). Blank "
            "with FULL.",
            "tables[].incremental.cursor"),
     Column("last_watermark", "no",
            "a number, a date/time cell, or text such as 2024-01-01T00:00:00Z",
            "Where the first INCREMENTAL run starts; blank loads everything. Later runs continue "
-           "from the value kept in dlt's state, not from this cell. Ignored with FULL.",
+           "from the value kept in dlt's state, not from this cell. Blank with FULL.",
            "tables[].incremental.initial_value"),
     Column("query_filter", "no", "one SQL condition without ;",
            "Only rows matching it are loaded, e.g. status <> 'deleted'.",
@@ -490,6 +490,15 @@ def _read_job(row: SheetRow) -> tuple[Job | None, list[Problem]]:
         problems.append(
             Problem((row.number,), "watermark_column", "required when load_type is INCREMENTAL")
         )
+    if load_type == "FULL":
+        problems += [
+            Problem((row.number,), column, (
+                "set, but load_type is FULL, which reads the whole table every run: clear it, "
+                "or use INCREMENTAL"
+            ))
+            for column in ("watermark_column", "last_watermark")
+            if row.get(column) is not None
+        ]
     if drivername is not None and drivername.startswith("oracle") and row.get("schema_name") is None:
         problems.append(Problem(
             (row.number,), "schema_name", "required for Oracle (the schema is the owning user)"

@@ -410,39 +410,61 @@ def _ingest(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_excel_template_is_a_sheet_that_validate_accepts(make_project):
+def test_excel_template_is_an_example_that_changes_nothing_until_saved_as_the_sheet(make_project):
     project = make_project([])
 
     written = _ingest(project, "excel-template")
     assert written.returncode == 0, written.stderr
+    example = project / "ingestion_config.example.xlsx"
     sheet = project / "ingestion_config.xlsx"
-    workbook = load_workbook(sheet, read_only=True)
+    assert example.exists() and not sheet.exists()
+    assert f"save it as {sheet}" in written.stdout
+    workbook = load_workbook(example, read_only=True)
     help_rows = list(workbook["Columns"].iter_rows(values_only=True))
+    jobs = [row for row in workbook[SHEET_NAME].iter_rows(values_only=True) if any(row)]
     workbook.close()
     assert [row[0] for row in help_rows[1 : len(COLUMNS) + 1]] == list(COLUMN_NAMES)
     assert all(all(row[:5]) for row in help_rows[1 : len(COLUMNS) + 1])
+    # every column has an example value in some row; every example is disabled
+    assert list(jobs[0]) == list(COLUMN_NAMES)
+    for index, name in enumerate(COLUMN_NAMES):
+        assert any(row[index] is not None for row in jobs[1:]), name
+    assert {row[COLUMN_NAMES.index("enabled")] for row in jobs[1:]} == {"N"}
+    # the example is a valid sheet: what it would give once saved as the job sheet
+    example_sources = {s.name: s for s in read_job_sheet(example).sources}
+    assert list(example_sources) == ["crm", "webshop", "erp"]
+    assert not any(s.enabled for s in example_sources.values())
+    crm = example_sources["crm"]
+    assert (crm.destination, crm.lake.bucket_url, crm.lake.folder_path) == ("both", "data/lake/raw", "crm")
+    assert (crm.schedule, crm.sql_database.parallelism) == ("0 6 * * *", 2)
+    assert example_sources["erp"].destination == "lake"
+    assert example_sources["webshop"].destination == "warehouse"
 
+    # the project is unchanged: validate reads no sheet
     validated = _ingest(project, "validate")
     assert validated.returncode == 0, validated.stderr
-    assert f"and {sheet} (3 sources)" in validated.stdout
-    assert "enabled: crm, webshop" in validated.stdout
+    assert "0 sources, enabled: none" in validated.stdout
 
     # the same commands in this process (typer's runner), to spare the start-up of more processes
     runner = CliRunner()
     again = runner.invoke(app, ["excel-template", "--project", str(project)])
     assert again.exit_code == 1
-    assert f"{sheet} exists; pass --force to overwrite it" in again.stderr
-    elsewhere = project / "other" / "jobs.xlsx"
-    assert runner.invoke(app, ["excel-template", "-o", str(elsewhere)]).exit_code == 0
-    assert [s.name for s in read_job_sheet(elsewhere).sources] == ["crm", "webshop", "erp"]
+    assert f"{example} exists; pass --force to overwrite it" in again.stderr
+    assert runner.invoke(app, ["excel-template", "-p", str(project), "-o", str(sheet)]).exit_code == 0
+    saved = runner.invoke(app, ["validate", "--project", str(project)])
+    assert saved.exit_code == 0, saved.stderr
+    said = "".join(saved.stdout.split())  # rich wraps lines at the runner's terminal width
+    assert f"and{sheet}(3sources):3sources,enabled:none" in said
 
     workbook = load_workbook(sheet)
-    workbook[SHEET_NAME]["J2"] = None  # watermark_column of job 1 (INCREMENTAL), row 2
+    workbook[SHEET_NAME]["K2"] = None  # watermark_column of job 1 (INCREMENTAL), row 2
+    workbook[SHEET_NAME]["P4"] = "61 * * * *"  # schedule of job 3, row 4
     workbook.save(sheet)
     broken = runner.invoke(app, ["validate", "--project", str(project)])
     assert broken.exit_code == 1
     assert broken.stderr.strip().splitlines() == [
-        f"✗ {WHERE}: row 2: watermark_column: required when load_type is INCREMENTAL"
+        f"✗ {WHERE}: row 2: watermark_column: required when load_type is INCREMENTAL",
+        f"✗ {WHERE}: row 4: schedule: '61 * * * *' is not a valid cron expression",
     ]
-    assert runner.invoke(app, ["excel-template", "--force", "--project", str(project)]).exit_code == 0
+    assert runner.invoke(app, ["excel-template", "--force", "-p", str(project), "-o", str(sheet)]).exit_code == 0
     assert runner.invoke(app, ["validate", "--project", str(project), "--no-build"]).exit_code == 0
