@@ -126,7 +126,8 @@ def azurite() -> Iterator[Azurite]:
         finally:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                # a graceful stop waits for clients' keep-alive connections: do not wait long
+                process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
