@@ -5,8 +5,13 @@ one row per database table (see `COLUMNS` and docs/excel_job_sheet.md). This mod
 sheet with openpyxl (read-only) and turns its rows into the same `sql_database` source models
 `sources.yml` gives: the rows sharing a `source_name` become one source, one table per row, in
 row order; `FULL` is `write_disposition: replace`, `INCREMENTAL` is `append` with the incremental
-cursor `watermark_column` starting at `last_watermark`. `ingest_assets.config.loader` merges
-these sources into the YAML's; `ingest_assets.excel_template` writes a sample workbook.
+cursor `watermark_column` starting at `last_watermark`; each table keeps its row's `job_id` (for
+the load ledger and audit log). The source-wide columns: `target_container` and
+`target_folder_path` make the source write the lake (`destination: lake`, or `both` when the
+`destination` column says so) under `sources.yml`'s `lake_base` (see `lake_location`);
+`schedule` is its cron schedule; `parallelism` (the largest of its rows) is
+`sql_database.parallelism`, the number of tables read at once. `ingest_assets.config.loader`
+merges these sources into the YAML's; `ingest_assets.excel_template` writes a sample workbook.
 
 Every problem is reported at once, one message per problem, naming the file, the sheet, the
 Excel row (the header is row 1) and the column, e.g.
