@@ -552,7 +552,7 @@ def _read_job(row: SheetRow) -> tuple[Job | None, list[Problem]]:
         folder_path=folder_path,
         destination=None if row.get("destination") is None else destination,
         parallelism=parallelism,
-        schedule=_text(row.get("schedule")),
+        schedule=None if row.get("schedule") is None else str(row.get("schedule")),
     ), []
 
 
