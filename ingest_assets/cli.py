@@ -66,20 +66,26 @@ def validate(project: ProjectOption = None, build: bool = typer.Option(True, hel
 
 @app.command("excel-template")
 def excel_template(
-    output: Path | None = typer.Option(None, "--output", "-o", help="Workbook to write (default: the project's job sheet, ingestion_config.xlsx)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Workbook to write (default: ingestion_config.example.xlsx at the project root, which the project does not read)."),
     force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
     project: ProjectOption = None,
 ) -> None:
-    """Write a sample Excel job sheet (SourceConfig sheet with example jobs, Columns help sheet)."""
-    from ingest_assets.excel_template import write_template
+    """Write a sample Excel job sheet (SourceConfig sheet with disabled example jobs, Columns help sheet)."""
+    from ingest_assets.excel_template import default_template_path, write_template
 
-    target = output.resolve() if output else job_sheet_location(_paths(project).sources_file)[0]
+    paths = _paths(project)
+    target = output.resolve() if output else default_template_path(paths)
     try:
         write_template(target, force=force)
     except FileExistsError as error:
         errors.print(f"[red]✗[/red] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from error
-    console.print(f"wrote {target}: replace the example jobs with yours, then run ingest validate", highlight=False)
+    sheet = job_sheet_location(paths.sources_file)[0]
+    console.print(
+        f"wrote {target}: its example jobs are disabled; replace them with yours (enabled Y) and "
+        + ("run ingest validate" if target == sheet else f"save it as {sheet}, then run ingest validate"),
+        highlight=False,
+    )
 
 
 @app.command("demo-data")

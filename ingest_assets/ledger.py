@@ -27,11 +27,13 @@ CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (
     cursor_before VARCHAR,
     cursor_after VARCHAR,
     status VARCHAR NOT NULL,
-    error VARCHAR
+    error VARCHAR,
+    job_id VARCHAR
 );
 -- ledgers written before these columns existed
 ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS destination VARCHAR DEFAULT 'warehouse';
 ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS rows_extracted BIGINT DEFAULT 0;
+ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS job_id VARCHAR;
 """
 
 
@@ -52,6 +54,8 @@ class LedgerRow:
             cursor's last value, or the number of files loaded for file tables).
         status: `success`, `failed` or `skipped`.
         error: what went wrong, secrets already redacted.
+        job_id: the table's job id: its `job_id` option (the Excel job sheet's `job_id`), else
+            `<source>.<table>`; None only in rows written by older versions.
     """
 
     run_id: str
@@ -67,6 +71,7 @@ class LedgerRow:
     cursor_after: str | None
     status: str
     error: str | None = None
+    job_id: str | None = None
 
 
 def record(warehouse: Path, rows: list[LedgerRow]) -> None:
@@ -89,7 +94,7 @@ def record(warehouse: Path, rows: list[LedgerRow]) -> None:
 def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
     """Append one JSON line per row to `path` (created with its folder if needed).
 
-    Each line: `job_id` (`<source>.<table>`), `run_id`, `source`, `table`, `destination`,
+    Each line: `job_id` (the table's `job_id`, e.g. the job sheet's; else `<source>.<table>`), `run_id`, `source`, `table`, `destination`,
     `status`, `rows_extracted`, `rows_written`, `duration_seconds`, `started_at`, `finished_at`
     (ISO 8601, UTC), `watermark_before`, `watermark_after`, `load_id`, `error` (redacted).
     """
@@ -99,7 +104,7 @@ def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
             handle.write(
                 json.dumps(
                     {
-                        "job_id": f"{row.source}.{row.table_name}",
+                        "job_id": row.job_id or f"{row.source}.{row.table_name}",
                         "run_id": row.run_id,
                         "source": row.source,
                         "table": row.table_name,

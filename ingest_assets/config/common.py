@@ -81,6 +81,8 @@ class LoadOptions(StrictModel):
         allow_empty_replace: let a `replace` or full-refresh load that brings 0 rows empty a
             table that has rows (by default such a load fails and the table is kept).
         freshness: optional freshness check.
+        job_id: an identifier of your own for the table's load job (the Excel job sheet's
+            `job_id`), written to the load ledger and the audit log; default `<source>.<table>`.
     """
 
     write_disposition: WriteDisposition | None = None
@@ -89,6 +91,7 @@ class LoadOptions(StrictModel):
     allow_empty: bool = False
     allow_empty_replace: bool = False
     freshness: FreshnessConfig | None = None
+    job_id: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _merge_needs_key(self) -> "LoadOptions":
@@ -100,7 +103,7 @@ class LoadOptions(StrictModel):
         """Return these options as keyword arguments of dlt's `DltResource.apply_hints`."""
         import dlt
 
-        hints: dict[str, Any] = {}  # checks and guards (allow_empty, freshness) are not hints
+        hints: dict[str, Any] = {}  # checks, guards and job_id are not hints
         if self.write_disposition:
             hints["write_disposition"] = self.write_disposition
         if self.primary_key:
@@ -190,6 +193,12 @@ class SourceBase(StrictModel):
                 "use lake.format: parquet, or destination: lake for delta tables"
             )
         return self
+
+    def extract_workers(self) -> int | None:
+        """Worker threads of dlt's extract for this source's parallelized resources (dlt's
+        `[extract] workers`), or None for dlt's configured default; types that read several
+        tables at once override it (`sql_database.parallelism`)."""
+        return None
 
     @property
     def writes_lake(self) -> bool:

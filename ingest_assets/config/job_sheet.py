@@ -5,8 +5,13 @@ one row per database table (see `COLUMNS` and docs/excel_job_sheet.md). This mod
 sheet with openpyxl (read-only) and turns its rows into the same `sql_database` source models
 `sources.yml` gives: the rows sharing a `source_name` become one source, one table per row, in
 row order; `FULL` is `write_disposition: replace`, `INCREMENTAL` is `append` with the incremental
-cursor `watermark_column` starting at `last_watermark`. `ingest_assets.config.loader` merges
-these sources into the YAML's; `ingest_assets.excel_template` writes a sample workbook.
+cursor `watermark_column` starting at `last_watermark`; each table keeps its row's `job_id` (for
+the load ledger and audit log). The source-wide columns: `target_container` and
+`target_folder_path` make the source write the lake (`destination: lake`, or `both` when the
+`destination` column says so) under `sources.yml`'s `lake_base` (see `lake_location`);
+`schedule` is its cron schedule; `parallelism` (the largest of its rows) is
+`sql_database.parallelism`, the number of tables read at once. `ingest_assets.config.loader`
+merges these sources into the YAML's; `ingest_assets.excel_template` writes a sample workbook.
 
 Every problem is reported at once, one message per problem, naming the file, the sheet, the
 Excel row (the header is row 1) and the column, e.g.
@@ -33,8 +38,19 @@ import yaml
 from pydantic import ValidationError
 
 # the loader's pydantic message wording, so that sheet and YAML problems read alike
-from ingest_assets.config.loader import ConfigError, _message
+from ingest_assets.config.common import LakeConfig
+from ingest_assets.config.loader import ConfigError, field_message
 from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig, asset_table_name
+
+MAX_PARALLELISM = 8
+"""The largest `parallelism`: tables of one source read at once (the `sql_database.parallelism`
+bound)."""
+
+DESTINATIONS = ("lake", "both", "warehouse")
+"""Values of the `destination` column."""
+
+AZURE_SCHEMES = ("az", "abfs", "abfss", "azure")
+"""fsspec schemes of Azure storage: `az://<account>` as `lake_base` names a storage account."""
 
 SHEET_NAME = "SourceConfig"
 """The worksheet holding the jobs; other sheets (such as the template's help) are ignored."""
@@ -88,21 +104,28 @@ COLUMNS: tuple[Column, ...] = (
            "N keeps the row out of the loads. A source_name whose rows are all N is a disabled "
            "source (no assets).",
            "the row's table is left out; enabled (source) when every row is N"),
-    Column("target_container", "no", "text",
-           "Container or bucket of a data lake, from the framework this sheet comes from. "
-           "Stored, not used: the warehouse is loaded.",
-           "tables[].lake_target.container"),
-    Column("target_folder_path", "no", "text",
-           "Folder inside target_container. Stored, not used.",
-           "tables[].lake_target.folder_path"),
+    Column("target_container", "with lake or both", "a container, bucket or folder name",
+           "The data-lake container the table's parquet files go to: files land in "
+           "<lake_base>/<target_container>/<target_folder_path>/raw_<source_name>/<table>/ "
+           "(lake_base in sources.yml; default data/lake). Rows of one source_name must agree.",
+           "lake.bucket_url: <lake_base>/<target_container> (az://<account>: that container)"),
+    Column("target_folder_path", "no", "a folder path such as crm or sales/daily",
+           "The folder inside target_container. Rows of one source_name must agree.",
+           "lake.folder_path"),
+    Column("destination", "no", "lake, both or warehouse (blank: lake when target_container "
+           "is set, else warehouse)",
+           "lake writes parquet files only; both writes them and then loads each new lake file "
+           "into the warehouse once; warehouse loads the DuckDB warehouse only. Rows of one "
+           "source_name must agree.",
+           "destination"),
     Column("watermark_column", "with INCREMENTAL", "a column name as the database spells it",
-           "The column that grows with every new or changed row (an id, updated_at). Ignored "
+           "The column that grows with every new or changed row (an id, updated_at). Blank "
            "with FULL.",
            "tables[].incremental.cursor"),
     Column("last_watermark", "no",
            "a number, a date/time cell, or text such as 2024-01-01T00:00:00Z",
            "Where the first INCREMENTAL run starts; blank loads everything. Later runs continue "
-           "from the value kept in dlt's state, not from this cell. Ignored with FULL.",
+           "from the value kept in dlt's state, not from this cell. Blank with FULL.",
            "tables[].incremental.initial_value"),
     Column("query_filter", "no", "one SQL condition without ;",
            "Only rows matching it are loaded, e.g. status <> 'deleted'.",
@@ -110,10 +133,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("chunk_size", "no", "a whole number above 0 (blank: 50000)",
            "Rows read per batch.",
            "tables[].chunk_size"),
-    Column("parallelism", "no", "anything (ignored)",
-           "Not used: every load writes the one DuckDB warehouse, one writer at a time, and dlt "
-           "reads a source's tables one after another.",
-           "nothing"),
+    Column("parallelism", "no", f"a whole number from 1 to {MAX_PARALLELISM} (blank: 1)",
+           "How many of the source's tables are read from the database at once; the source "
+           "uses the largest value of its rows. Writing the warehouse stays one load at a time.",
+           "sql_database.parallelism (the largest of the source's rows)"),
+    Column("schedule", "no", "a cron expression such as 0 6 * * * (blank: no schedule)",
+           "Runs the row's source on that schedule (<source_name>_schedule, in sources.yml's "
+           "timezone, starting stopped as every schedule). Rows of one source_name that set it "
+           "must agree.",
+           "schedule"),
 )
 """Every column the sheet knows, in the template's order."""
 
@@ -146,8 +174,7 @@ _TABLE_FIELD_COLUMNS: dict[tuple[str, ...], str] = {
     ("incremental", "initial_value"): "last_watermark",
     ("query_filter",): "query_filter",
     ("chunk_size",): "chunk_size",
-    ("lake_target", "container"): "target_container",
-    ("lake_target", "folder_path"): "target_folder_path",
+    ("job_id",): "job_id",
 }
 _SOURCE_FIELD_COLUMNS: dict[tuple[str, ...], str] = {
     ("name",): "source_name",
@@ -155,6 +182,12 @@ _SOURCE_FIELD_COLUMNS: dict[tuple[str, ...], str] = {
     ("sql_database", "schema"): "schema_name",
     ("sql_database", "credentials"): "source_type",
     ("sql_database", "tables"): "table_name",
+    ("sql_database", "parallelism"): "parallelism",
+    ("destination",): "destination",
+    ("lake",): "target_container",
+    ("lake", "bucket_url"): "target_container",
+    ("lake", "folder_path"): "target_folder_path",
+    ("schedule",): "schedule",
 }
 """Model field paths (a source's, a table's) -> the sheet column a value of theirs comes from."""
 
@@ -187,6 +220,12 @@ class Job:
         schema_name: the schema, or None for the connection's default.
         incremental: `load_type` INCREMENTAL (else FULL).
         enabled: `enabled` is Y (or blank).
+        container, folder_path: `target_container`, `target_folder_path` as text, or None.
+        destination: `lake`, `both` or `warehouse` as written, or None when blank (then the
+            source's other rows decide, or the default: `lake` with a `target_container`,
+            else `warehouse`).
+        parallelism: the `parallelism` cell, or None when blank.
+        schedule: the `schedule` cell, or None when blank.
     """
 
     row: SheetRow
@@ -196,6 +235,11 @@ class Job:
     schema_name: str | None
     incremental: bool
     enabled: bool
+    container: str | None = None
+    folder_path: str | None = None
+    destination: str | None = None
+    parallelism: int | None = None
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -270,11 +314,13 @@ def sheet_label(path: Path) -> str:
     return f"{path.name}: sheet {SHEET_NAME!r}"
 
 
-def read_job_sheet(path: Path) -> JobSheet:
+def read_job_sheet(path: Path, lake_base: str | None = None) -> JobSheet:
     """Read and validate the job sheet of workbook `path`.
 
     Args:
         path: an `.xlsx` workbook with a `SourceConfig` sheet (header in row 1).
+        lake_base: `lake_base` of `sources.yml`: where lake rows write (see `lake_location`);
+            None is the default local folder `data/lake`.
 
     Returns:
         The sources its rows define (an empty sheet defines none).
@@ -284,16 +330,19 @@ def read_job_sheet(path: Path) -> JobSheet:
             sheet, or any row is invalid; one message per problem, naming row and column.
     """
     header, rows = _read_sheet(path)
-    return build_job_sheet(path, header, rows)
+    return build_job_sheet(path, header, rows, lake_base)
 
 
-def build_job_sheet(path: Path, header: list[Any], rows: list[SheetRow]) -> JobSheet:
+def build_job_sheet(
+    path: Path, header: list[Any], rows: list[SheetRow], lake_base: str | None = None
+) -> JobSheet:
     """Validate the header and rows of a job sheet and build its sources.
 
     Args:
         path: the workbook, for messages.
         header: the cells of row 1.
         rows: the non-blank rows below it, their cells by column (see `SheetRow`).
+        lake_base: where lake rows write (see `lake_location`); None is `data/lake`.
 
     Raises:
         ConfigError: one message per problem, sorted by row and column.
@@ -313,7 +362,7 @@ def build_job_sheet(path: Path, header: list[Any], rows: list[SheetRow]) -> JobS
     for name, group in _by_source(jobs).items():
         consistent, group_problems = _consistent(group)
         problems += group_problems
-        source, source_problems = _build_source(consistent)
+        source, source_problems = _build_source(consistent, lake_base)
         problems += source_problems
         if source is not None:
             sheet.sources.append(source)
@@ -446,9 +495,47 @@ def _read_job(row: SheetRow) -> tuple[Job | None, list[Problem]]:
         problems.append(
             Problem((row.number,), "watermark_column", "required when load_type is INCREMENTAL")
         )
+    if load_type == "FULL":
+        problems += [
+            Problem((row.number,), column, (
+                "set, but load_type is FULL, which reads the whole table every run: clear it, "
+                "or use INCREMENTAL"
+            ))
+            for column in ("watermark_column", "last_watermark")
+            if row.get(column) is not None
+        ]
     if drivername is not None and drivername.startswith("oracle") and row.get("schema_name") is None:
         problems.append(Problem(
             (row.number,), "schema_name", "required for Oracle (the schema is the owning user)"
+        ))
+    container = _text(row.get("target_container"))
+    folder_path = _text(row.get("target_folder_path"))
+    destination = str(row.get("destination") or ("lake" if container else "warehouse")).lower()
+    if destination not in DESTINATIONS:
+        problems.append(Problem(
+            (row.number,), "destination", f"{row.get('destination')!r} is not lake, both or warehouse"
+        ))
+    elif destination != "warehouse" and container is None:
+        problems.append(Problem(
+            (row.number,), "target_container",
+            f"required when destination is {destination} (the container the files go to)",
+        ))
+    elif destination == "warehouse" and (container or folder_path):
+        column = "target_container" if container else "target_folder_path"
+        problems.append(Problem(
+            (row.number,), column,
+            "set, but destination is warehouse, which writes no lake files: clear it, or set "
+            "destination to lake or both",
+        ))
+    parallelism = row.get("parallelism")
+    if parallelism is not None and (
+        isinstance(parallelism, bool)
+        or not isinstance(parallelism, int)
+        or not 1 <= parallelism <= MAX_PARALLELISM
+    ):
+        problems.append(Problem(
+            (row.number,), "parallelism",
+            f"{parallelism!r} is not a whole number from 1 to {MAX_PARALLELISM}",
         ))
     if problems:
         return None, problems
@@ -461,7 +548,20 @@ def _read_job(row: SheetRow) -> tuple[Job | None, list[Problem]]:
         schema_name=None if schema is None else str(schema),
         incremental=load_type == "INCREMENTAL",
         enabled=bool(enabled),
+        container=container,
+        folder_path=folder_path,
+        destination=None if row.get("destination") is None else destination,
+        parallelism=parallelism,
+        schedule=None if row.get("schedule") is None else str(row.get("schedule")),
     ), []
+
+
+def _text(value: Any) -> str | None:
+    """A cell as text (None when blank); a folder path without leading or trailing `/`."""
+    if value is None:
+        return None
+    text = str(value).strip().strip("/")
+    return text or None
 
 
 def _drivername(source_type: Any) -> str | None:
@@ -535,6 +635,13 @@ def _consistent(group: list[Job]) -> tuple[list[Job], list[Problem]]:
                 f"in row {first.row.number}; a source reads one schema: use another source_name "
                 "for the tables of this schema"
             )))
+        elif (column := _disagreeing_column(job, group)) is not None:
+            value, other = _source_setting(column, job, group)
+            problems.append(Problem(number, column, (
+                f"{_shown(value)} differs from {_shown(other.setting)} in row {other.row}; the rows of "
+                f"source_name {job.source_name!r} are one source with one {column}: give them "
+                "the same value or use another source_name for this table"
+            )))
         elif earlier is not None:
             same = "" if earlier.table_name == job.table_name else (
                 f" (both load warehouse table {asset_table_name(job.table_name)!r})"
@@ -549,7 +656,79 @@ def _consistent(group: list[Job]) -> tuple[list[Job], list[Problem]]:
     return kept, problems
 
 
-def _build_source(jobs: list[Job]) -> tuple[SqlDatabaseSourceConfig | None, list[Problem]]:
+_SOURCE_SETTINGS: dict[str, tuple[str, bool]] = {
+    "target_container": ("container", False),
+    "target_folder_path": ("folder_path", False),
+    "destination": ("destination", True),
+    "schedule": ("schedule", True),
+}
+"""Row columns that are settings of the whole source: column -> (`Job` attribute, whether a
+blank cell leaves the setting to the other rows). Rows of one source must agree on them."""
+
+
+@dataclass(frozen=True)
+class _Setting:
+    setting: Any
+    row: int
+
+
+def _source_setting(column: str, job: Job, group: list[Job]) -> tuple[Any, _Setting]:
+    """`job`'s value of source setting `column`, and the first earlier row's value it is
+    compared with (the first row of the group, or for a blank-tolerant setting the first row
+    that sets it)."""
+    attribute, blank_ok = _SOURCE_SETTINGS[column]
+    value = getattr(job, attribute)
+    for other in group:
+        if other is job:
+            break
+        if blank_ok and getattr(other, attribute) is None:
+            continue
+        return value, _Setting(getattr(other, attribute), other.row.number)
+    return value, _Setting(value, job.row.number)
+
+
+def _shown(value: Any) -> str:
+    """A cell value in a message: quoted, or `(blank)`."""
+    return "(blank)" if value is None else repr(value)
+
+
+def _disagreeing_column(job: Job, group: list[Job]) -> str | None:
+    """The first source-setting column whose value in `job` differs from an earlier row's."""
+    for column, (attribute, blank_ok) in _SOURCE_SETTINGS.items():
+        if blank_ok and getattr(job, attribute) is None:
+            continue
+        value, other = _source_setting(column, job, group)
+        if value != other.setting:
+            return column
+    return None
+
+
+def lake_location(lake_base: str | None, container: str) -> str:
+    """The lake `bucket_url` of a source whose rows write to `target_container` `container`.
+
+    Args:
+        lake_base: `lake_base` of `sources.yml`; None is `data/lake` (a project folder).
+        container: the rows' `target_container`.
+
+    Returns:
+        For an Azure storage account base `az://<account>` (also `abfs://`, `abfss://`,
+        `azure://`; nothing after the account), the container of that account:
+        `az://<container>@<account>.blob.core.windows.net` (`abfs`/`abfss`:
+        `<container>@<account>.dfs.core.windows.net`), the form dlt and adlfs read the
+        account from. For any other base (a local folder, `s3://bucket/prefix`, `gs://...`, an
+        Azure URL naming a container), the folder `<lake_base>/<container>`.
+    """
+    base = (lake_base or LakeConfig.model_fields["bucket_url"].default).rstrip("/")
+    scheme, _, rest = base.partition("://")
+    if scheme.lower() in AZURE_SCHEMES and rest and "/" not in rest and "@" not in rest:
+        host = "dfs" if scheme.lower() in ("abfs", "abfss") else "blob"
+        return f"{scheme}://{container}@{rest}.{host}.core.windows.net"
+    return f"{base}/{container}"
+
+
+def _build_source(
+    jobs: list[Job], lake_base: str | None = None
+) -> tuple[SqlDatabaseSourceConfig | None, list[Problem]]:
     """The `sql_database` source of one `source_name`'s jobs, or None with the problems of its
     model, each mapped to a row and column.
 
@@ -557,28 +736,49 @@ def _build_source(jobs: list[Job]) -> tuple[SqlDatabaseSourceConfig | None, list
     when every job is disabled, all its tables with `enabled: false`.
     """
     try:
-        SqlDatabaseSourceConfig.model_validate(source_document(jobs))
+        SqlDatabaseSourceConfig.model_validate(source_document(jobs, lake_base))
     except ValidationError as error:
         return None, [_model_problem(e, jobs) for e in error.errors()]
     enabled = [job for job in jobs if job.enabled]
-    return SqlDatabaseSourceConfig.model_validate(source_document(enabled or jobs)), []
+    return SqlDatabaseSourceConfig.model_validate(source_document(enabled or jobs, lake_base)), []
 
 
-def source_document(jobs: list[Job]) -> dict[str, Any]:
+def source_document(jobs: list[Job], lake_base: str | None = None) -> dict[str, Any]:
     """The `sources.yml` entry (a raw dict) of one source's jobs, the same that a YAML user
-    would write: `name`, `type`, `enabled` (false when every job is disabled), `sql_database`
-    with `credentials: {drivername}`, `schema` when set and one table per job."""
+    would write: `name`, `type`, `enabled` (false when every job is disabled), `schedule` when
+    a row sets one, `destination` and `lake` for lake rows (see `lake_location`), and
+    `sql_database` with `credentials: {drivername}`, `schema` when set, `parallelism` (the
+    largest of the rows') when set and one table per job.
+
+    Args:
+        jobs: the jobs of one source, agreeing on its settings (see `_consistent`).
+        lake_base: `lake_base` of `sources.yml`, or None for `data/lake`.
+    """
     first = jobs[0]
     block: dict[str, Any] = {"credentials": {"drivername": first.drivername}}
     if first.schema_name is not None:
         block["schema"] = first.schema_name
     block["tables"] = [_table_document(job) for job in jobs]
-    return {
+    parallelism = [job.parallelism for job in jobs if job.parallelism is not None]
+    if parallelism:
+        block["parallelism"] = max(parallelism)
+    document: dict[str, Any] = {
         "name": first.source_name,
         "type": "sql_database",
         "enabled": any(job.enabled for job in jobs),
-        "sql_database": block,
     }
+    schedule = next((job.schedule for job in jobs if job.schedule is not None), None)
+    if schedule is not None:
+        document["schedule"] = schedule
+    destination = next((job.destination for job in jobs if job.destination is not None), None)
+    destination = destination or ("lake" if first.container else "warehouse")
+    if destination != "warehouse":
+        document["destination"] = destination
+        document["lake"] = {"bucket_url": lake_location(lake_base, str(first.container))}
+        if first.folder_path:
+            document["lake"]["folder_path"] = first.folder_path
+    document["sql_database"] = block
+    return document
 
 
 def _table_document(job: Job) -> dict[str, Any]:
@@ -597,13 +797,7 @@ def _table_document(job: Job) -> dict[str, Any]:
         table["query_filter"] = str(row.get("query_filter"))
     if row.get("chunk_size") is not None:
         table["chunk_size"] = row.get("chunk_size")
-    lake = {
-        key: str(row.get(column))
-        for key, column in (("container", "target_container"), ("folder_path", "target_folder_path"))
-        if row.get(column) is not None
-    }
-    if lake:
-        table["lake_target"] = lake
+    table["job_id"] = str(row.get("job_id"))
     return table
 
 
@@ -636,9 +830,12 @@ def _model_problem(error: dict, jobs: list[Job]) -> Problem:
         table_fields = tuple(p for p in loc[3:] if isinstance(p, str) and "[" not in p)
         column = _lookup(_TABLE_FIELD_COLUMNS, table_fields) or "table_name"
     else:
-        rows = tuple(job.row.number for job in jobs)
         column = _lookup(_SOURCE_FIELD_COLUMNS, fields) or "source_name"
-    return Problem(rows, column, _message(error))
+        # a setting some rows give (schedule, parallelism, ...): on those rows
+        rows = tuple(job.row.number for job in jobs if job.row.get(column) is not None) or tuple(
+            job.row.number for job in jobs
+        )
+    return Problem(rows, column, field_message(error))
 
 
 def _lookup(columns: dict[tuple[str, ...], str], fields: tuple[str, ...]) -> str | None:

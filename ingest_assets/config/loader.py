@@ -95,11 +95,12 @@ def job_sheet_location(path: Path, document: Any = None) -> tuple[Path, bool]:
 def _read_job_sheet(sheet_file: Path, document: Any, label: str) -> tuple["JobSheet | None", list[str]]:
     """The job sheet at `sheet_file`, or its problems; a source name also in the YAML
     `document` (whose file is `label`) is a problem too."""
-    # imported here: job_sheet builds on this module's ConfigError and messages
+    # imported here: job_sheet builds on this module's ConfigError and `field_message`
     from ingest_assets.config.job_sheet import read_job_sheet
 
+    lake_base = document.get("lake_base") if isinstance(document, dict) else None
     try:
-        sheet = read_job_sheet(sheet_file)
+        sheet = read_job_sheet(sheet_file, lake_base=lake_base if isinstance(lake_base, str) else None)
     except ConfigError as error:
         return None, error.problems
     problems = sheet.conflicts(_source_names(document), label)
@@ -210,3 +211,13 @@ def _message(error: dict) -> str:
     if error["type"] == "string_pattern_mismatch":
         return f"{error['input']!r} must be lower-case letters, digits and _ and start with a letter"
     return message
+
+
+def field_message(error: dict) -> str:
+    """The text of one pydantic error of a config model as this module words it (an unknown
+    field, a missing field, a bad name, a validator's message); the job sheet uses it too.
+
+    Args:
+        error: one item of `pydantic.ValidationError.errors()`.
+    """
+    return _message(error)

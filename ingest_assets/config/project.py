@@ -33,6 +33,11 @@ class ProjectConfig(StrictModel):
         job_sheet: the Excel job sheet whose rows add `sql_database` sources, relative to the
             project root (`INGEST_JOB_SHEET` wins; default `ingestion_config.xlsx`, read only
             when it exists; see `ingest_assets.config.job_sheet`).
+        lake_base: where the job sheet's lake rows write: a local folder (relative to the
+            project), an fsspec URL such as `s3://bucket/prefix`, or an Azure storage account
+            `az://<account>`; a row's files land under
+            `<lake_base>/<target_container>/<target_folder_path>/raw_<source>/<table>/`
+            (see `job_sheet.lake_location`). Default `data/lake`, like a source's `lake`.
         sources: the sources (`ingest_assets.config.loader` checks that names are unique), those
             of `sources.yml` first, then those of the job sheet.
     """
@@ -42,6 +47,7 @@ class ProjectConfig(StrictModel):
     timezone: str = "UTC"
     audit_log: str | None = None
     job_sheet: str | None = None
+    lake_base: str | None = Field(default=None, min_length=1)
     sources: list[SourceConfig] = Field(default_factory=list)
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -112,6 +112,7 @@ def run_load(
             loader_file_format=LOADER_FILE_FORMAT,
             refresh="drop_sources" if config.full_refresh else None,
             **_contract(source),
+            **_workers(source),
         )
         extracted = _extracted_rows(extract_info)
         if target.destination != "lake":  # the lake is append-only history
@@ -149,6 +150,7 @@ def run_load(
                 run_id=context.run.run_id,
                 source=source.name,
                 table_name=table,
+                job_id=_job_id(source, table),
                 destination=target.destination,
                 load_id=load_id or None,
                 started_at=started,
@@ -189,6 +191,18 @@ SCHEMA_CONTRACTS = {
 
 def _contract(source: SourceBase) -> dict[str, Any]:
     return {"schema_contract": SCHEMA_CONTRACTS[source.schema_contract]} if source.schema_contract else {}
+
+
+def _workers(source: SourceBase) -> dict[str, Any]:
+    """dlt extract `workers` (threads reading parallelized resources) when the source sets them."""
+    workers = source.extract_workers()
+    return {"workers": workers} if workers else {}
+
+
+def _job_id(source: SourceBase, table: str) -> str:
+    """The table's `job_id` (the job sheet's), else `<source>.<table>`."""
+    options = source.table_options().get(table)
+    return (options.job_id if options is not None else None) or f"{source.name}.{table}"
 
 
 def _extracted_rows(extract_info: ExtractInfo) -> dict[str, int]:
@@ -387,6 +401,7 @@ def _record_failure(
             run_id=context.run.run_id,
             source=source.name,
             table_name=table,
+            job_id=_job_id(source, table),
             destination=target.destination,
             load_id=None,
             started_at=started,

@@ -92,7 +92,9 @@ def lake_bucket_url(source: SourceBase, paths: ProjectPaths) -> str:
 
 def make_lake_pipeline(source: SourceBase, paths: ProjectPaths) -> Pipeline:
     """Return the pipeline that writes `source`'s raw history to the lake (dlt's `filesystem`
-    destination), dataset `raw_<source>`; credentials resolved by dlt from the lake section."""
+    destination), dataset `raw_<source>`; credentials, and fsspec `kwargs`/`client_kwargs`
+    (e.g. an Azure `connection_string` for another endpoint), resolved by dlt from the lake
+    section `[sources.<source>_lake]`, as the projection's reader resolves them."""
     bucket_url = lake_bucket_url(source, paths)
     config = resolve_configuration(
         FilesystemConfiguration(bucket_url=bucket_url), sections=("sources", lake_section(source))
@@ -100,7 +102,12 @@ def make_lake_pipeline(source: SourceBase, paths: ProjectPaths) -> Pipeline:
     return dlt.pipeline(
         pipeline_name=source.name,
         dataset_name=source.dataset_name,
-        destination=dlt.destinations.filesystem(bucket_url=bucket_url, credentials=config.credentials),
+        destination=dlt.destinations.filesystem(
+            bucket_url=bucket_url,
+            credentials=config.credentials,
+            kwargs=config.kwargs,
+            client_kwargs=config.client_kwargs,
+        ),
         pipelines_dir=str(paths.pipelines_dir),
         progress="log",
     )

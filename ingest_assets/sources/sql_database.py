@@ -179,23 +179,6 @@ class SqlCredentialsConfig(StrictModel):
         return self
 
 
-class LakeTargetHint(StrictModel):
-    """Where a table's files should land in a data lake, as a job sheet row says
-    (`target_container`, `target_folder_path`); stored with the table, not acted on.
-
-    The lake destination (a source's `destination` and `lake`) decides where files are written;
-    this hint only keeps what the hand-written framework the sheet comes from used, so it can
-    be honoured (or dropped) when sources are moved to the lake.
-
-    Attributes:
-        container: the storage container or bucket, e.g. `raw`.
-        folder_path: the folder inside it, e.g. `crm/orders`.
-    """
-
-    container: str | None = Field(default=None, min_length=1)
-    folder_path: str | None = Field(default=None, min_length=1)
-
-
 class SqlTableConfig(LoadOptions):
     """One database table, loaded into the warehouse table `asset_table_name(name)`.
 
@@ -208,8 +191,6 @@ class SqlTableConfig(LoadOptions):
         columns: database column names to load; default all. Must include the primary key and
             the incremental cursor.
         description: shown on the asset in the Dagster UI.
-        lake_target: where a lake should put the table's files (see `LakeTargetHint`); stored,
-            not used by any load.
     Load options are inherited: `write_disposition` (default `replace`, a full reload, or
     `append` when `incremental` is set), `primary_key` (database column names; required by
     `merge`) and `incremental` (`cursor` column, `initial_value`).
@@ -220,7 +201,6 @@ class SqlTableConfig(LoadOptions):
     chunk_size: int | None = Field(default=None, gt=0)
     columns: list[str] | None = Field(default=None, min_length=1)
     description: str | None = None
-    lake_target: LakeTargetHint | None = None
 
     @property
     def table_name(self) -> str:
@@ -283,6 +263,11 @@ class SqlDatabaseBlock(StrictModel):
         chunk_size: rows per batch read, unless a table sets its own.
         connect_timeout: seconds to wait for a connection before the run (or the listing of
             `tables: "*"`) fails.
+        parallelism: how many of the source's tables are read at once (1 to 8, default 1: one
+            after another). Above 1 the table resources are dlt `parallelized` resources and the
+            extract runs that many worker threads (see `extract_workers`); each table keeps its
+            own connection. Only reading is parallel: the load into the warehouse is one step
+            in the `duckdb` pool as always.
     """
 
     credentials: SqlCredentialsConfig | None = None
@@ -293,6 +278,7 @@ class SqlDatabaseBlock(StrictModel):
     reflection_level: ReflectionLevel = "full_with_precision"
     chunk_size: int = Field(default=50000, gt=0)
     connect_timeout: int = Field(default=15, gt=0)
+    parallelism: int = Field(default=1, ge=1, le=8)
 
     @field_validator("tables", mode="before")
     @classmethod
@@ -353,6 +339,10 @@ class SqlDatabaseSourceConfig(SourceBase):
     def table_options(self) -> dict[str, LoadOptions]:
         """The options of every listed table, by warehouse table name (none for `tables: "*"`)."""
         return {table.table_name: table for table in self.sql_database.tables or []}
+
+    def extract_workers(self) -> int | None:
+        """dlt extract worker threads: `sql_database.parallelism` when above 1, else None."""
+        return self.sql_database.parallelism if self.sql_database.parallelism > 1 else None
 
 
 @configspec
@@ -534,6 +524,8 @@ def _table_resource(
         name=table.table_name,
         write_disposition=table.effective_write_disposition,
         primary_key=table.primary_key,
+        # read in dlt's extract thread pool, `parallelism` tables at once (see extract_workers)
+        parallelized=config.sql_database.parallelism > 1,
     )
     if table.incremental:
         resource.apply_hints(incremental=table.dlt_hints()["incremental"])
@@ -784,7 +776,6 @@ __all__ = [
     "SqlDatabaseError",
     "SqlCredentialsConfig",
     "SqlTableConfig",
-    "LakeTargetHint",
     "SqlDatabaseBlock",
     "SqlDatabaseSourceConfig",
     "asset_table_name",

@@ -176,9 +176,11 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
                 "J-1", "crm", "orders", "INCREMENTAL",
                 watermark_column="updated_at", last_watermark="2024-01-01T00:00:00Z",
                 query_filter="status <> 'deleted'", chunk_size=5000,
-                target_container="raw", target_folder_path="crm/orders", parallelism=4,
+                target_container="raw", target_folder_path="/crm/", parallelism=4,
+                schedule="0 6 * * *",
             ),
-            job("J-2", "crm", "Customers", "full", enabled=None),
+            job("J-2", "crm", "Customers", "full", enabled=None, target_container="raw",
+                target_folder_path="crm", destination="Both", parallelism=2),
             job(
                 3, "webshop", "order", "INCREMENTAL", source_type="MariaDB", schema_name="shop",
                 watermark_column="UpdatedAt", last_watermark=datetime(2024, 3, 1),
@@ -197,17 +199,21 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
             """
             - name: crm
               type: sql_database
+              schedule: 0 6 * * *
+              destination: both
+              lake: {bucket_url: s3://lake/raw, folder_path: crm}
               sql_database:
                 credentials: {drivername: postgresql}
                 schema: public
+                parallelism: 4
                 tables:
                   - name: orders
+                    job_id: J-1
                     write_disposition: append
                     incremental: {cursor: updated_at, initial_value: 2024-01-01T00:00:00Z}
                     query_filter: status <> 'deleted'
                     chunk_size: 5000
-                    lake_target: {container: raw, folder_path: crm/orders}
-                  - {name: Customers, write_disposition: replace}
+                  - {name: Customers, job_id: J-2, write_disposition: replace}
             - name: webshop
               type: sql_database
               sql_database:
@@ -215,6 +221,7 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
                 schema: shop
                 tables:
                   - name: order
+                    job_id: "3"
                     write_disposition: append
                     incremental: {cursor: UpdatedAt, initial_value: 2024-03-01 00:00:00}
             - name: erp
@@ -225,6 +232,7 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
                 schema: dbo
                 tables:
                   - name: SalesOrderHeader
+                    job_id: "5"
                     write_disposition: append
                     incremental: {cursor: SalesOrderID, initial_value: 0}
             - name: billing
@@ -232,22 +240,23 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
               sql_database:
                 credentials: {drivername: oracle}
                 schema: billing
-                tables: [{name: invoices, write_disposition: replace}]
+                tables: [{name: invoices, job_id: "6", write_disposition: replace}]
             - name: legacy
               type: sql_database
               sql_database:
                 credentials: {drivername: sqlite}
-                tables: [{name: t, write_disposition: replace, chunk_size: 100}]
+                tables: [{name: t, job_id: "7", write_disposition: replace, chunk_size: 100}]
             - name: psycopg3
               type: sql_database
               sql_database:
                 credentials: {drivername: postgresql+psycopg}
                 schema: public
-                tables: [{name: t, write_disposition: replace}]
+                tables: [{name: t, job_id: "8", write_disposition: replace}]
             """
         ),
+        lake_base="s3://lake",
     )
-    empty_yaml = write_yaml(tmp_path / "sheet", [])
+    empty_yaml = write_yaml(tmp_path / "sheet", [], lake_base="s3://lake")
 
     from_sheet = load_project_config(empty_yaml)
     from_yaml = load_project_config(yaml_file)
@@ -401,39 +410,61 @@ def _ingest(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_excel_template_is_a_sheet_that_validate_accepts(make_project):
+def test_excel_template_is_an_example_that_changes_nothing_until_saved_as_the_sheet(make_project):
     project = make_project([])
 
     written = _ingest(project, "excel-template")
     assert written.returncode == 0, written.stderr
+    example = project / "ingestion_config.example.xlsx"
     sheet = project / "ingestion_config.xlsx"
-    workbook = load_workbook(sheet, read_only=True)
+    assert example.exists() and not sheet.exists()
+    assert f"save it as {sheet}" in written.stdout
+    workbook = load_workbook(example, read_only=True)
     help_rows = list(workbook["Columns"].iter_rows(values_only=True))
+    jobs = [row for row in workbook[SHEET_NAME].iter_rows(values_only=True) if any(row)]
     workbook.close()
     assert [row[0] for row in help_rows[1 : len(COLUMNS) + 1]] == list(COLUMN_NAMES)
     assert all(all(row[:5]) for row in help_rows[1 : len(COLUMNS) + 1])
+    # every column has an example value in some row; every example is disabled
+    assert list(jobs[0]) == list(COLUMN_NAMES)
+    for index, name in enumerate(COLUMN_NAMES):
+        assert any(row[index] is not None for row in jobs[1:]), name
+    assert {row[COLUMN_NAMES.index("enabled")] for row in jobs[1:]} == {"N"}
+    # the example is a valid sheet: what it would give once saved as the job sheet
+    example_sources = {s.name: s for s in read_job_sheet(example).sources}
+    assert list(example_sources) == ["crm", "webshop", "erp"]
+    assert not any(s.enabled for s in example_sources.values())
+    crm = example_sources["crm"]
+    assert (crm.destination, crm.lake.bucket_url, crm.lake.folder_path) == ("both", "data/lake/raw", "crm")
+    assert (crm.schedule, crm.sql_database.parallelism) == ("0 6 * * *", 2)
+    assert example_sources["erp"].destination == "lake"
+    assert example_sources["webshop"].destination == "warehouse"
 
+    # the project is unchanged: validate reads no sheet
     validated = _ingest(project, "validate")
     assert validated.returncode == 0, validated.stderr
-    assert f"and {sheet} (3 sources)" in validated.stdout
-    assert "enabled: crm, webshop" in validated.stdout
+    assert "0 sources, enabled: none" in validated.stdout
 
     # the same commands in this process (typer's runner), to spare the start-up of more processes
     runner = CliRunner()
     again = runner.invoke(app, ["excel-template", "--project", str(project)])
     assert again.exit_code == 1
-    assert f"{sheet} exists; pass --force to overwrite it" in again.stderr
-    elsewhere = project / "other" / "jobs.xlsx"
-    assert runner.invoke(app, ["excel-template", "-o", str(elsewhere)]).exit_code == 0
-    assert [s.name for s in read_job_sheet(elsewhere).sources] == ["crm", "webshop", "erp"]
+    assert f"{example} exists; pass --force to overwrite it" in again.stderr
+    assert runner.invoke(app, ["excel-template", "-p", str(project), "-o", str(sheet)]).exit_code == 0
+    saved = runner.invoke(app, ["validate", "--project", str(project)])
+    assert saved.exit_code == 0, saved.stderr
+    said = "".join(saved.stdout.split())  # rich wraps lines at the runner's terminal width
+    assert f"and{sheet}(3sources):3sources,enabled:none" in said
 
     workbook = load_workbook(sheet)
-    workbook[SHEET_NAME]["J2"] = None  # watermark_column of job 1 (INCREMENTAL), row 2
+    workbook[SHEET_NAME]["K2"] = None  # watermark_column of job 1 (INCREMENTAL), row 2
+    workbook[SHEET_NAME]["P4"] = "61 * * * *"  # schedule of job 3, row 4
     workbook.save(sheet)
     broken = runner.invoke(app, ["validate", "--project", str(project)])
     assert broken.exit_code == 1
     assert broken.stderr.strip().splitlines() == [
-        f"✗ {WHERE}: row 2: watermark_column: required when load_type is INCREMENTAL"
+        f"✗ {WHERE}: row 2: watermark_column: required when load_type is INCREMENTAL",
+        f"✗ {WHERE}: row 4: schedule: '61 * * * *' is not a valid cron expression",
     ]
-    assert runner.invoke(app, ["excel-template", "--force", "--project", str(project)]).exit_code == 0
+    assert runner.invoke(app, ["excel-template", "--force", "-p", str(project), "-o", str(sheet)]).exit_code == 0
     assert runner.invoke(app, ["validate", "--project", str(project), "--no-build"]).exit_code == 0
