@@ -1,28 +1,49 @@
-"""File-arrival sensors for filesystem sources: a run for new or changed files once they settle.
+"""File-arrival sensors for filesystem sources: a run for new or changed files once they are complete.
 
 Each tick lists the files matching every table's glob (one listing per table), compares their
 fingerprints (`<size>:<mtime ISO>`, see `sources.filesystem.fingerprint`) with the files the
 source's dlt state records as loaded (`sources.filesystem.loaded_files`, read from the local
 pipeline state file, never from the warehouse, whose write lock a running load may hold), and
-requests a run of the source's job for the files that are new or changed and *settled*: seen with
-the same fingerprint on the previous tick too, so a file still being written (size or mtime still
-moving) waits until it stops changing. The run config names exactly those files and
-fingerprints, and the load step loads exactly those (skipping any that changed since).
+requests a run of the source's job for the new or changed files that are *complete*:
+
+- *settled*: seen with the same fingerprint on two ticks at least `settle_seconds` apart
+  (default 60, measured from the tick that first saw that fingerprint, on the sensor's clock),
+  so a writer that stalls for less than that (a slow upload, a paused export) is not cut off;
+- and *whole*: a `csv` or `jsonl` file (not compressed) ends with a newline, so a writer that
+  stopped mid-line is never read up to the cut; a `parquet` file ends with its `PAR1` footer.
+- With `ready_marker: success_file` a file is complete once `_SUCCESS` exists in its folder
+  (Spark, Hadoop, many exporters), with `done_file` once `<file>.done` exists; the marker is the
+  writer's word, so the settle time and the checks above do not apply. Keep the markers out of
+  the tables' globs.
+
+The run config names exactly those files and fingerprints, and the load step loads exactly
+those, skipping any whose size or mtime changed since (`sources.filesystem`): a run never reads
+a file the sensor did not see complete. (Scheduled and manual runs load every matching file not
+loaded yet; the checks above are the sensor's.)
 
 The sensor cursor (JSON, stored by Dagster, so it survives daemon restarts) holds only files that
 are not loaded yet, so it stays as small as the backlog, not as large as the bucket:
 
     {"v": 1,
-     "pending":   {table: {relative_path: fingerprint}},   # unloaded, not requested; last tick
-     "requested": {table: {relative_path: fingerprint}}}   # requested, not yet seen loaded
+     "pending":   {table: {relative_path: fingerprint}},   # unloaded, not requested yet
+     "requested": {table: {relative_path: fingerprint}},   # requested, not yet seen loaded
+     "since":     {table: {relative_path: first_seen}},    # optional: settle clock (UNIX s)
+     "requests":  {run_key: attempt},                      # optional: runs not seen ending
+     "failed":    {table: {relative_path: [fingerprint, attempt, retry_at]}}}  # optional
 
 A requested file leaves `requested` when the state shows it loaded with that fingerprint, when
-its fingerprint changes (it then settles again and is requested anew), or when it disappears.
-Until then it is not requested again, so ticks during a long run add nothing. A file that
-disappears starts no run (a `replace` table keeps the rows it had). A file whose run failed is
-not requested again with the same fingerprint (Dagster would drop a request with the same
-`run_key` anyway): step retries (`max_retries`), the next scheduled or manual run of the job
-(which loads every file not loaded yet), or rewriting the file loads it.
+its fingerprint changes (it then settles again and is requested anew), or when it disappears
+(e.g. moved to `quarantine_dir`). Until then it is not requested again, so ticks during a long
+run add nothing. A file that disappears starts no run (a `replace` table keeps the rows it had).
+
+Failed runs are retried. Once the runs of all outstanding requests have ended (looked up by the
+`dagster/run_key` tags Dagster gives the sensor's runs; one query, only while requests are
+outstanding) and a requested file is still not loaded with the same fingerprint, it moves to
+`failed` and is requested again, unchanged, under a new run key (Dagster would drop a request with
+the same key): one `minimum_interval_seconds` after the first failure, then 2, 4, 8, ... times
+that, at most an hour apart. After `MAX_ATTEMPTS` failed runs the sensor stops retrying it until
+the file changes (the tick's skip reason says so), so a permanently bad file is not hammered;
+with `quarantine_dir` set, the failed load moves it away and the sensor forgets it.
 """
 
 from __future__ import annotations
@@ -100,7 +121,8 @@ def build_file_sensor(
     Args:
         source: a validated filesystem source. `sensor: true` makes the sensor RUNNING by
             default (STOPPED otherwise, to be switched on in the UI); `minimum_interval_seconds`
-            is the time between ticks, and so also how long a file must stay unchanged.
+            is the time between ticks (and the first retry delay); `settle_seconds` how long a
+            file must stay unchanged; `ready_marker` the marker that replaces that wait.
         paths: the project's paths: relative bucket folders and the dlt pipelines dir (whose
             `<source>/state.json` says which files are loaded) are resolved against them.
         job: the source's job (`jobs.build_source_job`: its group and the dbt models downstream).
@@ -108,8 +130,9 @@ def build_file_sensor(
     Returns:
         A sensor whose tick returns one `RunRequest` (run config `load_run_config(source.name,
         LoadConfig(files={table: {relative_path: fingerprint}}))`, `run_key` a digest of those
-        files and fingerprints) when settled new or changed files exist, else a `SkipReason`
-        saying what it waits for; both with the updated cursor (see the module docstring).
+        files, fingerprints and the attempt number) when complete new or changed files exist,
+        or failed ones are due for a retry, else a `SkipReason` saying what it waits for; both
+        with the updated cursor (see the module docstring).
         A tick never raises for an unreachable bucket: the listing error becomes a `SkipReason`
         naming the source and the error (URL credentials and signed-URL tokens masked), and the
         cursor is kept as it was.
@@ -124,7 +147,11 @@ def build_file_sensor(
         default_status=status,
         description=(
             f"Runs {job.name} when new or changed files matching the tables of {source.name} "
-            f"have stayed unchanged for one tick ({source.minimum_interval_seconds}s)."
+            + (
+                f"have their {source.ready_marker.replace('_', ' ')} marker."
+                if source.ready_marker != "none"
+                else f"have stayed unchanged for {source.settle_seconds}s and end complete."
+            )
         ),
     )
     def _file_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
