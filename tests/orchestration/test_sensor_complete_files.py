@@ -167,7 +167,7 @@ WRITER = textwrap.dedent(
     path = sys.argv[1]
     line = lambda i: f"{i},n{i},{i % 97}\\n"
     with open(path, "w") as f:
-        f.write("id,name,amount\n" + "".join(line(i) for i in range(10_000))); f.flush()
+        f.write("id,name,amount\\n" + "".join(line(i) for i in range(10_000))); f.flush()
         time.sleep(2)                       # a stall shorter than the settle time
         cut = line(10_000)
         f.write(cut[:4]); f.flush()         # stops mid-line
@@ -186,9 +186,11 @@ def test_real_writer_with_stalls_loads_exactly_once(make_project):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not sensor.runs:
+            writing = writer.poll() is None
             sensor.tick(execute=False)
+            assert not (writing and sensor.runs), "the sensor requested the file while it was being written"
             time.sleep(0.5)
-        assert writer.poll() == 0, "the sensor requested the file while it was being written"
+        assert writer.wait(timeout=30) == 0
     finally:
         if writer.poll() is None:
             writer.kill()
