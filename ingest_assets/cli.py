@@ -230,12 +230,24 @@ def sync(
         run_config = {"ops": {f"project_{source}": {"config": {"full_refresh": full_refresh}}}}
     else:
         run_config = load_run_config(source, LoadConfig(full_refresh=full_refresh))
-    with DagsterInstance.get() as instance:
+    import uuid
+
+    from ingest_assets.orchestration.run_recovery import cancel_on_signal, describe, launch_tags, recover_dead_runs
+
+    run_id = str(uuid.uuid4())
+    with DagsterInstance.get() as instance, cancel_on_signal([run_id]) as watch:
+        for ended in recover_dead_runs(instance):  # runs killed earlier must not hold the pool
+            errors.print(describe(ended), highlight=False, markup=False, soft_wrap=True)
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,
             raise_on_error=False,
+            run_id=run_id,
+            tags=launch_tags(),
         )
+    if watch.signal is not None:
+        errors.print(f"run {run_id} canceled by signal {watch.signal}", highlight=False, markup=False)
+        raise typer.Exit(128 + watch.signal)
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:

@@ -1,5 +1,9 @@
 """Dagster entry point (`[tool.dagster] module_name`): the definitions of this checkout."""
 
+from ingest_assets.orchestration.run_recovery import recover_on_definitions_load
 from ingest_assets.project import build_definitions, load_project
 
 defs = build_definitions(load_project())
+# runs whose process died release their pool slots; `dagster asset materialize` ends its run on
+# SIGTERM/SIGINT (never raises)
+recover_on_definitions_load()

@@ -172,12 +172,19 @@ class FilesystemSourceConfig(SourceBase):
     Attributes:
         sensor: start a run when new or changed files match the tables' globs.
         minimum_interval_seconds: seconds between two sensor ticks.
+        settle_seconds: the sensor requests a file only once its size and modification time
+            have stayed the same for this long (and at least over two ticks); 0 = two ticks.
+        ready_marker: `none`; `success_file`: a file is ready once `_SUCCESS` exists in its
+            folder (Spark, Hadoop); `done_file`: once `<file>.done` exists. With a marker the
+            sensor does not wait for `settle_seconds` (see `orchestration.sensors`).
     """
 
     type: Literal["filesystem"]
     filesystem: FilesystemBlock
     sensor: bool = False
     minimum_interval_seconds: int = Field(default=30, ge=1)
+    settle_seconds: int = Field(default=60, ge=0)
+    ready_marker: Literal["none", "success_file", "done_file"] = "none"
 
     def table_options(self) -> dict[str, LoadOptions]:
         """The options of every configured table, by table name."""

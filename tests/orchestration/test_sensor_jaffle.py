@@ -14,7 +14,7 @@ from ingest_assets.project import build_definitions, load_project
 
 
 def test_dropped_file_loads_once_and_refreshes_marts(make_project, jaffle_small):
-    source = {**jaffle_source("data/landing/jaffle_shop"), "sensor": True}
+    source = {**jaffle_source("data/landing/jaffle_shop"), "sensor": True, "settle_seconds": 0}
     project = make_project([source])
     landing = project / "data" / "landing" / "jaffle_shop"
     shutil.copytree(jaffle_small, landing)

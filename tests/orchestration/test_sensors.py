@@ -45,6 +45,7 @@ def drops_source(bucket_url: str = LANDING, **overrides: Any) -> dict[str, Any]:
         "type": "filesystem",
         "sensor": True,
         "minimum_interval_seconds": 5,
+        "settle_seconds": 0,  # two ticks, as the daemon would see them minutes apart
         "filesystem": {
             "bucket_url": bucket_url,
             "tables": [
@@ -192,7 +193,7 @@ def test_new_files_run_once_they_stay_unchanged_for_a_tick(project):
     [request] = second.run_requests
     assert request.run_config == expected_request(files)
     assert request.run_key == run_key(files)
-    assert second.state == {"v": 1, "pending": {}, "requested": files}
+    assert second.state == {"v": 1, "pending": {}, "requested": files, "requests": {run_key(files): 0}}
 
     third = sensor.tick()  # run not finished yet: nothing new, no second request
     assert third.run_requests == []
@@ -350,7 +351,8 @@ def test_cursor_holds_only_unloaded_files():
 
     assert first.to_request == {} and first.cursor.pending == {"orders": new}
     assert second.to_request == {"orders": new}
-    assert second.cursor == FileSensorCursor(pending={}, requested={"orders": new})
+    assert second.cursor == FileSensorCursor(pending={}, requested={"orders": new}, requests={run_key(new_files := {"orders": new}): 0})
+    assert second.to_request == new_files
     assert after_load.to_request == {} and after_load.cursor == FileSensorCursor()
     # files that disappear and tables that are no longer configured are forgotten too
     gone = decide_tick({"stores": {}}, {}, FileSensorCursor(pending={"orders": new}, requested={"x": new}))
