@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from ingest_assets.dbt.project import FINGERPRINT_FILE
+from ingest_assets.dbt.project import FINGERPRINT_FILE, load_dbt_project, prepare_manifest
 from ingest_assets.project import build_definitions, load_project
 from jaffle import jaffle_source
 
@@ -39,5 +39,5 @@ def test_added_model_is_an_asset_without_prepare_and_unchanged_project_is_not_pa
 
     # loaded again with nothing changed: the refreshed manifest is reused as it is
     after = manifest.stat().st_mtime_ns
-    build_definitions(load_project(project))
+    assert prepare_manifest(load_dbt_project(project / "dbt_project")) is False
     assert manifest.stat().st_mtime_ns == after

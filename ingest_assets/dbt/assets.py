@@ -54,6 +54,8 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)
         invocation = dbt.cli(["build"], context=context)
+        # on an interrupt dagster-dbt forwards SIGINT and waits this long (25 s by default)
+        invocation.termination_timeout_seconds = GRACE_SECONDS
         events = invocation.stream()
         try:
             # a plain loop, not `yield from`: when this step is closed early, the dbt event
