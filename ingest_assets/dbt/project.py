@@ -18,6 +18,8 @@ from pathlib import Path
 import yaml
 from dagster_dbt import DbtProject
 
+from ingest_assets.settings import warehouse_catalog
+
 FINGERPRINT_FILE = "manifest.fingerprint"
 """Name of the fingerprint file, in dbt's target folder next to `manifest.json`."""
 
@@ -45,19 +47,6 @@ _PATH_KEYS = {
 
 class DbtParseError(Exception):
     """`dbt parse` of the project failed (a model or yml file dbt cannot read)."""
-
-
-def warehouse_catalog(warehouse: Path | str) -> str:
-    """The catalog (database) name DuckDB, dbt-duckdb and dlt give the warehouse file.
-
-    Args:
-        warehouse: the DuckDB file, e.g. `/srv/warehouse.duckdb`.
-
-    Returns:
-        The file name up to its first dot (`warehouse`), as DuckDB's `current_database()`
-        and dbt-duckdb's inferred `database` spell it.
-    """
-    return Path(warehouse).name.lstrip(".").split(".")[0]
 
 
 def project_fingerprint(dbt_project_dir: Path, warehouse: Path | str | None = None) -> str:
