@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,12 +15,12 @@ from jaffle import jaffle_source
 BIN = Path(sys.executable).parent
 
 
-def _run(project: Path, *args: str) -> subprocess.CompletedProcess:
+def _run(project: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "INGEST_PROJECT_DIR": str(project),
         "DAGSTER_HOME": str(project / "dagster_home"),
-        "COLUMNS": "200",
+        "COLUMNS": str(columns),
     }
     return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, timeout=600)
 
@@ -36,7 +37,32 @@ def test_validate_ok_and_errors(make_project):
     )
     bad = _run(project, str(BIN / "ingest"), "validate")
     assert bad.returncode == 1
-    assert "sources.yml: source 'crm': schedule: '61 * * * *' is not a valid cron expression" in bad.stderr
+    assert "sources.yml:5: source 'crm': schedule: '61 * * * *' is not a valid cron expression" in bad.stderr
+
+
+def test_config_error_is_one_line_per_problem_in_every_command_and_v_shows_the_traceback(make_project):
+    project = make_project(
+        "version: 1\nsources:\n  - name: shop\n    type: sql_database\n    sql_database:\n"
+        "      credentials: {drivername: postgresql, host: db, database: shop, username: u, password: x}\n"
+        "      tables: [orders]\n      chunk_sise: 10\n"
+    )
+    expected = [
+        "✗ sources.yml:8: source 'shop': sql_database.chunk_sise: unknown field; check its spelling and "
+        "where it is indented: did you mean 'chunk_size'?",
+        # Rich markup in a message is printed as it is: [sources.shop.credentials] stays
+        "✗ sources.yml:6: source 'shop': sql_database.credentials.password: do not put passwords in "
+        "sources.yml: name an environment variable with password_env, or put password = \"...\" under "
+        "[sources.shop.credentials] in .dlt/secrets.toml (or set SOURCES__SHOP__CREDENTIALS__PASSWORD)",
+    ]
+    for command in (["validate"], ["sync", "shop"]):
+        result = _run(project, str(BIN / "ingest"), *command, columns=400)
+        assert result.returncode == 1, command
+        assert result.stderr.splitlines() == expected, (command, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr
+    verbose = _run(project, str(BIN / "ingest"), "status", "-v", columns=400)  # a third command
+    assert verbose.returncode == 1
+    assert "Traceback" in verbose.stderr and "load_project_config" in verbose.stderr
+    assert verbose.stderr.strip().splitlines()[-1] == expected[-1]
 
 
 def test_validate_reports_missing_custom_module(make_project):
@@ -90,12 +116,38 @@ def test_sync_full_refresh_then_status(make_project, jaffle_small):
 
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders
     assert scalar(project, "select count(*) from main.orders") == orders
+    # a short summary instead of the run's log: rows per table, dbt models and tests
+    assert len(again.stdout.splitlines()) < 20, again.stdout
+    assert f"raw_jaffle_shop.orders: {orders:,} rows loaded" in again.stdout
+    assert "dbt: 13 models built; tests: " in again.stdout and " 0 failed" in again.stdout
+    assert "DEBUG" not in again.stdout + again.stderr and "STEP_START" not in again.stdout + again.stderr
+
     status = _run(project, str(BIN / "ingest"), "status")
     assert status.returncode == 0, status.stderr
     line = next(l for l in status.stdout.splitlines() if "jaffle_shop" in l)
-    assert "success" in line and "06:00 UTC" in line and "no" in line
+    # the schedule starts stopped (schedule_status default): no next run is shown
+    assert "success" in line and "stopped" in line and "06:00" not in line and "no" in line
     total = sum(len(read_csv(jaffle_small / f)) for f in [p.name for p in jaffle_small.iterdir()])
     assert f"{total:,}" in line
+
+    # an 80-column terminal: columns are left out or wrapped, no value is cut
+    narrow = _run(project, str(BIN / "ingest"), "status", columns=80)
+    assert narrow.returncode == 0, narrow.stderr
+    assert "…" not in narrow.stdout
+    assert all(len(l) <= 80 for l in narrow.stdout.splitlines())
+    assert "jaffle_shop" in narrow.stdout and "stopped" in narrow.stdout
+
+    as_json = json.loads(_run(project, str(BIN / "ingest"), "status", "--json").stdout)
+    (entry,) = as_json
+    assert entry["source"] == "jaffle_shop" and entry["status"] == "success" and not entry["failing"]
+    assert entry["rows_in_warehouse"] == total
+    assert entry["schedule"] == {"cron": "0 6 * * *", "state": "stopped", "next_run": None}
+
+    # started in the instance (as in the UI): the next run is shown
+    start = _run(project, str(BIN / "dagster"), "schedule", "start", "jaffle_shop_schedule", "-m", "ingest_assets.definitions")
+    assert start.returncode == 0, start.stdout + start.stderr
+    running = json.loads(_run(project, str(BIN / "ingest"), "status", "--json").stdout)[0]["schedule"]
+    assert running["state"] == "running" and running["next_run"].endswith("06:00 UTC")
 
     missing = _run(project, str(BIN / "ingest"), "sync", "nope")
     assert missing.returncode == 1
