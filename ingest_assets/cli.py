@@ -420,7 +420,7 @@ def sync(
     else:
         run_config = load_run_config(source, LoadConfig(full_refresh=full_refresh))
     result = _execute(job, run_config, verbose)
-    summary_lines, failures = sync_summary(result, source)
+    summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
     for text in failures:
         problem(text)
     for text in summary_lines:
@@ -444,58 +444,56 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
         return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
 
 
-def sync_summary(result: Any, source: str) -> tuple[list[str], list[str]]:
+def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) -> tuple[list[str], list[str]]:
     """The end-of-run summary of an `execute_in_process` result of `<source>_job`.
+
+    Args:
+        result: the execution result.
+        source: the source's name.
+        dbt_project_dir: the dbt project, whose `target/run_results.json` (kept by the dbt
+            step, see `ingest_assets.dbt.assets`) gives the dbt counts when dbt ran.
 
     Returns:
         `(lines, failures)`: lines `<dataset>.<table>: <n> rows loaded` per raw table
-        materialized, then `dbt: <n> models built[, <m> not built]; tests: <p> passed, <f>
-        failed` and the other checks; failures are one message per failed step, naming the
-        source once (`source '<source>': ...`, `dbt: ...`).
+        materialized, `dbt models: 13 success; dbt tests: 89 pass` (dbt's statuses: success,
+        error, skipped; pass, fail, warn) when dbt ran, and the other asset checks; failures
+        are one message per failed step, naming the source once (`source '<source>': ...`,
+        `dbt: ...`).
     """
-    loaded_rows: list[str] = []
-    planned_dbt: set = set()
-    built_dbt: set = set()
-    checks: dict[str, dict[bool, list[str]]] = {"dbt": {True: [], False: []}, "other": {True: [], False: []}}
+    from ingest_assets.warehouse import latest_dbt_results
+
+    lines: list[str] = []
+    checks: dict[bool, list[str]] = {True: [], False: []}
     failures: list[str] = []
+    dbt_ran = False
     for event in result.all_events:
         kind = event.event_type_value
         data = event.event_specific_data
         is_dbt = event.step_key == "dbt_models"
-        if kind == "ASSET_MATERIALIZATION_PLANNED" and is_dbt:
-            planned_dbt.add(data.asset_key)
-        elif kind == "ASSET_MATERIALIZATION":
+        dbt_ran = dbt_ran or (is_dbt and kind == "STEP_START")
+        if kind == "ASSET_MATERIALIZATION" and not is_dbt:
             materialization = data.materialization
-            if is_dbt:
-                built_dbt.add(materialization.asset_key)
-            else:
-                rows = materialization.metadata.get("rows_loaded")
-                count = getattr(rows, "value", rows)
-                name = ".".join(materialization.asset_key.path)
-                loaded_rows.append(f"{name}: {count:,} rows loaded" if isinstance(count, int) else f"{name}: loaded")
-        elif kind == "ASSET_CHECK_EVALUATION":
-            label = f"{data.asset_key.to_user_string()}:{data.check_name}"
-            checks["dbt" if is_dbt else "other"][bool(data.passed)].append(label)
+            rows = materialization.metadata.get("rows_loaded")
+            count = getattr(rows, "value", rows)
+            name = ".".join(materialization.asset_key.path)
+            lines.append(f"{name}: {count:,} rows loaded" if isinstance(count, int) else f"{name}: loaded")
+        elif kind == "ASSET_CHECK_EVALUATION" and not is_dbt:
+            checks[bool(data.passed)].append(f"{data.asset_key.to_user_string()}:{data.check_name}")
         elif event.is_step_failure:
             message = data.error.message.strip() if data and data.error else "failed"
             if is_dbt:
                 failures.append(message if message.startswith("dbt") else f"dbt: {message}")
             else:
                 failures.append(message if f"source '{source}'" in message else f"source '{source}': {message}")
-    lines = list(loaded_rows)
-    if planned_dbt:
-        missing = len(planned_dbt - built_dbt)
-        tests = checks["dbt"]
+    results = latest_dbt_results(dbt_project_dir) if dbt_ran and dbt_project_dir else None
+    if results:
+        models = ", ".join(f"{n} {status}" for status, n in sorted(results.models.items()))
+        tests = ", ".join(f"{n} {status}" for status, n in sorted(results.tests.items()))
+        lines.append(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}")
+    if checks[True] or checks[False]:
         lines.append(
-            f"dbt: {len(built_dbt)} models built" + (f", {missing} failed or skipped" if missing else "")
-            + f"; tests: {len(tests[True])} passed, {len(tests[False])} failed"
-            + (f" ({', '.join(tests[False][:5])})" if tests[False] else "")
-        )
-    other = checks["other"]
-    if other[True] or other[False]:
-        lines.append(
-            f"checks: {len(other[True])} passed, {len(other[False])} failed"
-            + (f" ({', '.join(other[False][:5])})" if other[False] else "")
+            f"checks: {len(checks[True])} passed, {len(checks[False])} failed"
+            + (f" ({', '.join(checks[False][:5])})" if checks[False] else "")
         )
     return lines, failures
 
