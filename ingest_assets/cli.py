@@ -439,8 +439,10 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
 
     if not verbose:
         run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(open(os.devnull, "w"))
-    with DagsterInstance.get() as instance, quiet:
+    with contextlib.ExitStack() as stack:
+        if not verbose:
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+        instance = stack.enter_context(DagsterInstance.get())
         return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
 
 
