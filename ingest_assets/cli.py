@@ -446,6 +446,16 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
         return job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
 
 
+def _error_text(error: Any) -> str:
+    """A step failure's message without Dagster's dotted class path: a `Failure`'s description
+    as it is (the project writes those for people), else `<ExceptionClass>: <message>`."""
+    message = error.message.strip()
+    head, sep, rest = message.partition(": ")
+    if sep and head.split(".")[-1] == error.cls_name:
+        return rest.strip() if error.cls_name == "Failure" else f"{error.cls_name}: {rest.strip()}"
+    return message
+
+
 def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) -> tuple[list[str], list[str]]:
     """The end-of-run summary of an `execute_in_process` result of `<source>_job`.
 
@@ -482,7 +492,7 @@ def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) 
         elif kind == "ASSET_CHECK_EVALUATION" and not is_dbt:
             checks[bool(data.passed)].append(f"{data.asset_key.to_user_string()}:{data.check_name}")
         elif event.is_step_failure:
-            message = data.error.message.strip() if data and data.error else "failed"
+            message = _error_text(data.error) if data and data.error else "failed"
             if is_dbt:
                 failures.append(message if message.startswith("dbt") else f"dbt: {message}")
             else:

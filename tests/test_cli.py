@@ -149,3 +149,36 @@ def test_sync_full_refresh_then_status(make_project, jaffle_small):
     missing = _run(project, str(BIN / "ingest"), "sync", "nope")
     assert missing.returncode == 1
     assert "no enabled source named 'nope'" in missing.stderr
+
+
+BOOM = '''
+import dlt
+
+
+@dlt.source(name="boom")
+def boom():
+    @dlt.resource(name="orders")
+    def orders():
+        yield {"id": 1}
+        raise ValueError("the upstream API said no")
+
+    return orders
+'''
+
+
+def test_sync_summary_names_the_failing_source_once(make_project):
+    from helpers import execute_job
+
+    from ingest_assets.cli import sync_summary
+
+    project = make_project(
+        [{"name": "boom", "type": "dlt_native", "dlt_native": {"source_module": "boom", "source_function": "boom"}, "max_retries": 0}]
+    )
+    (project / "custom_sources" / "boom.py").write_text(BOOM)
+    result = execute_job(project, "boom_job", raise_on_error=False)
+    assert not result.success
+    lines, failures = sync_summary(result, "boom", project / "dbt_project")
+    assert len(failures) == 1, failures
+    assert failures[0].startswith("source 'boom': ") and failures[0].count("boom'") == 1, failures[0]
+    assert "the upstream API said no" in failures[0]
+    assert not any(line.startswith("dbt models") for line in lines)  # dbt did not run
