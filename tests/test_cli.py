@@ -182,3 +182,21 @@ def test_sync_summary_names_the_failing_source_once(make_project):
     assert failures[0].startswith("source 'boom': ") and failures[0].count("boom'") == 1, failures[0]
     assert "the upstream API said no" in failures[0]
     assert not any(line.startswith("dbt models") for line in lines)  # dbt did not run
+
+
+def test_config_error_is_the_first_line_of_the_code_location_error(make_project):
+    project = make_project([jaffle_source("data/landing/jaffle_shop")])
+    text = (project / "sources.yml").read_text().replace("file_glob:", "file_glb:", 1)
+    (project / "sources.yml").write_text(text)
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "file_glb:" in l)
+
+    result = _run(project, str(BIN / "dagster"), "definitions", "validate", "-m", "ingest_assets.definitions")
+    assert result.returncode != 0
+    output = (result.stdout + result.stderr).splitlines()
+    start = next(i for i, l in enumerate(output) if "Validation failed for code location" in l)
+    first = next(l for l in output[start + 1 :] if l.strip())
+    assert first == (
+        f"ingest_assets.config.loader.ConfigError: sources.yml:{line}: source 'jaffle_shop': "
+        "filesystem.tables[0].file_glb: unknown field; check its spelling and where it is indented: "
+        "did you mean 'file_glob'?"
+    )
