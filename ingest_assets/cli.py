@@ -75,13 +75,25 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
     """Turn the errors a user fixes in their files into one line per problem and exit 1.
 
     Handles `ConfigError` (sources.yml or the job sheet: one line per problem, with its YAML
-    line) and `DbtParseError` (dbt cannot parse the project). With `verbose`, the traceback is
-    printed first.
+    line), `DbtParseError` (dbt cannot parse the project) and DuckDB's lock error (a run is
+    writing the warehouse). With `verbose`, the traceback is printed first.
     """
+    import duckdb
+
     from ingest_assets.dbt.project import DbtParseError
 
     try:
         yield
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        if verbose:
+            errors.print_exception()
+        problem(
+            "the warehouse is being written by another process (a run or `dagster dev`): DuckDB "
+            "lets no one read it meanwhile; try again when the run has ended"
+        )
+        raise typer.Exit(1) from None
     except ConfigError as error:
         if verbose:
             errors.print_exception()
@@ -229,7 +241,8 @@ def summary(project: ProjectOption = None, verbose: VerboseOption = False) -> No
     from ingest_assets.warehouse import latest_dbt_results, table_counts
 
     loaded = _load(project, verbose)
-    counts = table_counts(loaded.warehouse)
+    with user_errors(verbose):
+        counts = table_counts(loaded.warehouse)
     table = Table(title=escape(f"Warehouse {loaded.warehouse}"))
     for column in ("schema", "table", "kind", "rows"):
         table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
@@ -266,15 +279,22 @@ def status(
     (`DAGSTER_HOME`, default `dagster_home/`), else `schedule_status` of sources.yml.
     """
     loaded = _load(project, verbose)
-    rows = source_status(loaded)
+    with user_errors(verbose):
+        rows = source_status(loaded)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return
     cells = [_status_cells(row) for row in rows]
     shown = _fitting_columns(cells, console.width)
+    widths = _column_widths(cells, shown, console.width)
     table = Table(title="Sources")
     for column in shown:
-        table.add_column(column, justify="right" if column.startswith("rows") else "left", overflow="fold")
+        table.add_column(
+            column,
+            justify="right" if column.startswith("rows") else "left",
+            overflow="fold",
+            width=widths[column],  # values wrap at spaces, never inside a word
+        )
     for row in cells:
         table.add_row(*(escape(row[column]) for column in shown))
     console.print(table)
@@ -374,18 +394,32 @@ def _fitting_columns(cells: list[dict[str, str]], width: int) -> list[str]:
     a long cursor list counts by its longest entry, since it wraps), dropping `_DROPPABLE`
     columns in order until they do."""
 
-    def natural(column: str) -> int:
-        values = [row[column] for row in cells]
-        if column == "cursor":
-            values = [part for value in values for part in value.split("; ")]
-        return max([len(column.split(" ")[0]), *map(len, values)]) + 3  # padding and border
-
     shown = list(STATUS_COLUMNS)
     for column in _DROPPABLE:
-        if sum(natural(c) for c in shown) + 1 <= width:
+        if sum(_min_width(cells, c) + 3 for c in shown) + 1 <= width:  # padding and borders
             break
         shown.remove(column)
     return shown
+
+
+def _column_widths(cells: list[dict[str, str]], shown: list[str], width: int) -> dict[str, int]:
+    """Content widths of the shown status columns: each one's longest header or value, the
+    widest narrowed first (down to `_min_width`) until the table fits `width` characters."""
+    widths = {c: max([len(c), *(len(row[c]) for row in cells)]) for c in shown}
+    floors = {c: _min_width(cells, c) for c in shown}
+    budget = width - (3 * len(shown) + 1)  # padding and borders
+    while sum(widths.values()) > budget:
+        column = max((c for c in shown if widths[c] > floors[c]), key=lambda c: widths[c], default=None)
+        if column is None:
+            break
+        widths[column] -= 1
+    return widths
+
+
+def _min_width(cells: list[dict[str, str]], column: str) -> int:
+    """The narrowest a status column can be without breaking a word of its header or values."""
+    words = column.split(" ") + [word for row in cells for word in row[column].split(" ")]
+    return max(map(len, words))
 
 
 @app.command()
