@@ -30,7 +30,7 @@ def parsed_dbt_target(cache: Path) -> Path:
     root = cache / "dbt_parse"
     shutil.rmtree(root, ignore_errors=True)
     copy_project_files(root)
-    dbt_parse(root / "dbt_project", root / "unused.duckdb")
+    dbt_parse(root / "dbt_project", root / "warehouse.duckdb")
     return target
 
 

@@ -1,18 +1,33 @@
-"""The `ingest` command: check the config, make demo data, and show what is in the warehouse."""
+"""The `ingest` command: check the config, make demo data, and show what is in the warehouse.
+
+Output conventions: every message goes through `say`/`problem`/`warning`, which escape Rich
+markup in the text (a `[sources.x]` in a message is printed, not eaten as a style tag). A
+config error prints one line per problem (`sources.yml:12: source 'crm': ...`) and exits 1 in
+every command; `-v` adds the traceback.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
 from datetime import timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ingest_assets.config import ConfigError, load_project_config
 from ingest_assets.config.loader import job_sheet_location
 from ingest_assets.settings import ProjectPaths, project_dir
+
+if TYPE_CHECKING:
+    from ingest_assets.config import ProjectConfig
 
 app = typer.Typer(help="Manage the ingestion project: sources.yml -> dlt -> DuckDB -> dbt.", no_args_is_help=True)
 console = Console()
@@ -22,46 +37,138 @@ ProjectOption = Annotated[
     Path | None,
     typer.Option("--project", "-p", help="Project root (default: INGEST_PROJECT_DIR or this checkout)."),
 ]
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Show tracebacks of errors (and, for sync, the full run log)."),
+]
+
+ValidateCheck = Callable[["ProjectConfig", ProjectPaths], list[str]]
+"""A check `ingest validate` runs on a valid config: returns warnings (one message each, naming
+the file, source and field), e.g. a folder that does not exist. Add checks to
+`VALIDATE_WARNINGS`."""
+
+def _file_path_warnings(config: Any, paths: ProjectPaths) -> list[str]:
+    """Local folders that do not exist and globs that match no file, per enabled filesystem source."""
+    from ingest_assets.sources.filesystem import path_warnings
+
+    return [
+        warning
+        for source in config.enabled_sources
+        if source.type == "filesystem"
+        for warning in path_warnings(source, paths)
+    ]
+
+
+VALIDATE_WARNINGS: list[ValidateCheck] = [_file_path_warnings]
+"""The warning checks of `ingest validate`, run in order; warnings do not change the exit code."""
 
 
 def _paths(project: Path | None) -> ProjectPaths:
     return ProjectPaths(project.resolve() if project else project_dir())
 
 
+def say(text: str, style: str | None = None) -> None:
+    """Print `text` to stdout as it is (Rich markup in it escaped), optionally in `style`."""
+    console.print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text), highlight=False, soft_wrap=True)
+
+
+def problem(text: str) -> None:
+    """Print one problem to stderr: a red cross and `text` as it is (markup escaped)."""
+    errors.print(f"[red]✗[/red] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def warning(text: str) -> None:
+    """Print one warning to stderr: a yellow `!` and `text` as it is (markup escaped)."""
+    errors.print(f"[yellow]![/yellow] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def user_errors(verbose: bool = False) -> Iterator[None]:
+    """Turn the errors a user fixes in their files into one line per problem and exit 1.
+
+    Handles `ConfigError` (sources.yml or the job sheet: one line per problem, with its YAML
+    line), `DbtParseError` (dbt cannot parse the project) and DuckDB's lock error (a run is
+    writing the warehouse). With `verbose`, the traceback is printed first.
+    """
+    import duckdb
+
+    from ingest_assets.dbt.project import DbtParseError
+
+    try:
+        yield
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        if verbose:
+            errors.print_exception()
+        problem(
+            "the warehouse is being written by another process (a run or `dagster dev`): DuckDB "
+            "lets no one read it meanwhile; try again when the run has ended"
+        )
+        raise typer.Exit(1) from None
+    except ConfigError as error:
+        if verbose:
+            errors.print_exception()
+        for line in error.located:
+            problem(line)
+        raise typer.Exit(1) from None
+    except DbtParseError as error:
+        if verbose:
+            errors.print_exception()
+        problem(str(error))
+        raise typer.Exit(1) from None
+
+
+def _load(project: Path | None, verbose: bool):
+    """`project.load_project` of the project root, with config errors reported as lines."""
+    from ingest_assets.project import load_project
+
+    with user_errors(verbose):
+        return load_project(_paths(project).root)
+
+
 @app.command()
-def validate(project: ProjectOption = None, build: bool = typer.Option(True, help="Also build each enabled source's dlt source (imports custom modules; no network).")) -> None:
-    """Check sources.yml and the Excel job sheet; exit 1 with one line per problem."""
+def validate(
+    project: ProjectOption = None,
+    build: bool = typer.Option(True, help="Also build each enabled source's dlt source (imports custom modules; no network)."),
+    verbose: VerboseOption = False,
+) -> None:
+    """Check sources.yml and the Excel job sheet; exit 1 with one line per problem.
+
+    Warnings (`VALIDATE_WARNINGS`, e.g. a folder that does not exist) are printed with `!`
+    and do not fail the check."""
     from ingest_assets.sources import build_dlt_source
 
     paths = _paths(project)
-    try:
+    with user_errors(verbose):
         config = load_project_config(paths.sources_file)
-    except ConfigError as error:
-        for problem in error.problems:
-            errors.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from error
     problems = []
     if build:
         for source in config.enabled_sources:
             try:
                 build_dlt_source(source, paths)
             except Exception as error:  # report every source, not only the first
-                problems.append(f"{config.source_origin(source.name)}: source '{source.name}': {error}")
-    for problem in problems:
-        errors.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
+                if verbose:
+                    errors.print_exception()
+                problems.append(f"{config.source_origin(source.name)}: source '{source.name}': {_without_source(error, source.name)}")
+    for text in problems:
+        problem(text)
+    for check in VALIDATE_WARNINGS:
+        for text in check(config, paths):
+            warning(text)
     if problems:
         raise typer.Exit(1)
-    from rich.markup import escape
-
-    from ingest_assets.sources.filesystem import path_warnings
-
-    for source in (s for s in config.enabled_sources if s.type == "filesystem"):
-        for warning in path_warnings(source, paths):  # a folder or glob that would load nothing
-            errors.print(f"[yellow]![/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
     enabled = ", ".join(s.name for s in config.enabled_sources) or "none"
     sheet = [s.name for s in config.sources if config.source_origin(s.name) != paths.sources_file.name]
     files = f"{paths.sources_file}" + (f" and {job_sheet_location(paths.sources_file)[0]} ({len(sheet)} sources)" if sheet else "")
-    console.print(f"[green]✓[/green] {files}: {len(config.sources)} sources, enabled: {enabled}")
+    console.print(f"[green]✓[/green] {escape(files)}: {len(config.sources)} sources, enabled: {escape(enabled)}", highlight=False)
+
+
+def _without_source(error: BaseException, source: str) -> str:
+    """The error's message without a leading `source '<source>': ` (the caller names it)."""
+    text = str(error)
+    prefix = f"source '{source}': "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 @app.command("excel-template")
@@ -78,13 +185,12 @@ def excel_template(
     try:
         write_template(target, force=force)
     except FileExistsError as error:
-        errors.print(f"[red]✗[/red] {error}", highlight=False, soft_wrap=True)
+        problem(str(error))
         raise typer.Exit(1) from error
     sheet = job_sheet_location(paths.sources_file)[0]
-    console.print(
+    say(
         f"wrote {target}: its example jobs are disabled; replace them with yours (enabled Y) and "
-        + ("run ingest validate" if target == sheet else f"save it as {sheet}, then run ingest validate"),
-        highlight=False,
+        + ("run ingest validate" if target == sheet else f"save it as {sheet}, then run ingest validate")
     )
 
 
@@ -94,112 +200,243 @@ def demo_data(
     source: str = typer.Option("jaffle_shop", help="The filesystem source whose landing folder gets the files."),
     years: int = typer.Option(1, help="Years of orders to simulate (~200k rows a year)."),
     force: bool = typer.Option(False, help="Regenerate even when the files exist (a new delivery)."),
+    verbose: VerboseOption = False,
 ) -> None:
     """Generate the Jaffle Shop CSVs (dbt Labs' jafgen) into the source's landing folder."""
     from ingest_assets.demo_data import generate_jaffle_data
 
     paths = _paths(project)
-    config = load_project_config(paths.sources_file)
+    with user_errors(verbose):
+        config = load_project_config(paths.sources_file)
     match = [s for s in config.sources if s.name == source and s.type == "filesystem"]
     if not match:
-        errors.print(f"{paths.sources_file.name}: no filesystem source named '{source}'")
+        problem(f"{paths.sources_file.name}: no filesystem source named '{source}'")
         raise typer.Exit(1)
     landing = paths.resolve(match[0].filesystem.bucket_url)
     written = generate_jaffle_data(landing, years=years, force=force)
     if written:
-        console.print(f"wrote {len(written)} files to {landing}")
+        say(f"wrote {len(written)} files to {landing}")
     else:
-        console.print(f"{landing} already has the demo files; kept them (use --force for new ones)")
+        say(f"{landing} already has the demo files; kept them (use --force for new ones)")
 
 
 @app.command()
-def prepare(project: ProjectOption = None) -> None:
-    """Refresh dbt's manifest (dbt parse) after editing models, outside `dagster dev`."""
+def prepare(project: ProjectOption = None, verbose: VerboseOption = False) -> None:
+    """Re-parse the dbt project now (dbt parse). Not needed after editing models: every
+    definitions load re-parses when the dbt project's files changed."""
     from dagster_dbt import DbtProject
 
-    from ingest_assets.project import load_project
+    from ingest_assets.dbt.project import prepare_manifest
 
-    loaded = load_project(_paths(project).root)
+    loaded = _load(project, verbose)
     dbt_project = DbtProject(project_dir=loaded.paths.dbt_project_dir, profiles_dir=loaded.paths.dbt_project_dir)
-    dbt_project.preparer.prepare(dbt_project)
-    console.print(f"dbt manifest written to {dbt_project.manifest_path}")
+    with user_errors(verbose):
+        prepare_manifest(dbt_project, force=True)
+    say(f"dbt manifest written to {dbt_project.manifest_path}")
 
 
 @app.command()
-def assets(project: ProjectOption = None) -> None:
+def assets(project: ProjectOption = None, verbose: VerboseOption = False) -> None:
     """List every asset of the Dagster definitions, grouped by asset group (one group per source)."""
-    from ingest_assets.project import build_definitions, load_project
+    from ingest_assets.project import build_definitions
 
-    graph = build_definitions(load_project(_paths(project).root)).resolve_asset_graph()
+    loaded = _load(project, verbose)
+    with user_errors(verbose):
+        graph = build_definitions(loaded).resolve_asset_graph()
     groups: dict[str, list[str]] = {}
     for key in graph.get_all_asset_keys():
         groups.setdefault(graph.get(key).group_name or "default", []).append(key.to_user_string())
     for group in sorted(groups):
-        console.print(f"[bold]{group}[/bold] ({len(groups[group])})")
+        console.print(f"[bold]{escape(group)}[/bold] ({len(groups[group])})", highlight=False)
         for key in sorted(groups[group]):
-            console.print(f"  {key}", highlight=False)
+            say(f"  {key}")
 
 
 @app.command()
-def summary(project: ProjectOption = None) -> None:
+def summary(project: ProjectOption = None, verbose: VerboseOption = False) -> None:
     """Print every warehouse table with its row count, and dbt's last models and tests."""
-    from ingest_assets.project import load_project
     from ingest_assets.warehouse import latest_dbt_results, table_counts
 
-    loaded = load_project(_paths(project).root)
-    counts = table_counts(loaded.warehouse)
-    table = Table(title=f"Warehouse {loaded.warehouse}")
+    loaded = _load(project, verbose)
+    with user_errors(verbose):
+        counts = table_counts(loaded.warehouse)
+    table = Table(title=escape(f"Warehouse {loaded.warehouse}"))
     for column in ("schema", "table", "kind", "rows"):
-        table.add_column(column, justify="right" if column == "rows" else "left")
+        table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
     for count in counts:
-        table.add_row(count.schema, count.table, count.kind.lower(), f"{count.rows:,}")
+        table.add_row(escape(count.schema), escape(count.table), count.kind.lower(), f"{count.rows:,}")
     console.print(table)
     results = latest_dbt_results(loaded.paths.dbt_project_dir)
     if results:
         models = ", ".join(f"{n} {status}" for status, n in sorted(results.models.items()))
         tests = ", ".join(f"{n} {status}" for status, n in sorted(results.tests.items()))
-        console.print(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}")
+        say(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}")
     else:
-        console.print("dbt has not run yet")
+        say("dbt has not run yet")
+
+
+STATUS_COLUMNS = ("source", "last run (UTC)", "status", "rows loaded", "rows in warehouse", "cursor", "schedule", "failing")
+"""Columns of `ingest status`; on a narrow terminal the optional ones go first (below)."""
+
+_DROPPABLE = ("cursor", "rows loaded", "last run (UTC)", "rows in warehouse")
+"""Columns `ingest status` leaves out, in this order, until the table fits the terminal."""
 
 
 @app.command()
-def status(project: ProjectOption = None) -> None:
-    """Per source: last run, status, rows loaded, cursor, next scheduled run, failing or not."""
+def status(
+    project: ProjectOption = None,
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON (one object per source) instead of a table."),
+    verbose: VerboseOption = False,
+) -> None:
+    """Per source: last run, status, rows loaded, cursor, schedule (stopped, or its next run), failing or not.
+
+    The table fits the terminal: long values wrap, and on a narrow terminal the cursor, rows
+    loaded, last run and warehouse rows columns are left out (in that order); `--json` has
+    everything. The schedule's state is the one of the project's Dagster instance
+    (`DAGSTER_HOME`, default `dagster_home/`), else `schedule_status` of sources.yml.
+    """
+    loaded = _load(project, verbose)
+    with user_errors(verbose):
+        rows = source_status(loaded)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    cells = [_status_cells(row) for row in rows]
+    shown = _fitting_columns(cells, console.width)
+    widths = _column_widths(cells, shown, console.width)
+    table = Table(title="Sources")
+    for column in shown:
+        table.add_column(
+            column,
+            justify="right" if column.startswith("rows") else "left",
+            overflow="fold",
+            width=widths[column],  # values wrap at spaces, never inside a word
+        )
+    for row in cells:
+        table.add_row(*(escape(row[column]) for column in shown))
+    console.print(table)
+    left_out = [c for c in STATUS_COLUMNS if c not in shown]
+    if left_out:
+        say(f"(left out to fit {console.width} columns: {', '.join(left_out)}; see --json)", "dim")
+    for row in rows:
+        if row["error"]:
+            problem(f"{row['source']}: {row['error']}")
+
+
+def source_status(loaded: Any) -> list[dict[str, Any]]:
+    """What `ingest status` shows, per source of the loaded project, as JSON-ready dicts.
+
+    Returns:
+        `{source, enabled, last_run (ISO UTC or None), status (success/failed/never/disabled),
+        rows_loaded, rows_in_warehouse, cursors {table: value}, schedule {cron, state
+        (running/stopped/None), next_run}, failing, error}` per source, in sources.yml order.
+    """
     from ingest_assets.ledger import latest_per_source
-    from ingest_assets.project import load_project
     from ingest_assets.schedule_times import next_run
     from ingest_assets.warehouse import table_counts
 
-    loaded = load_project(_paths(project).root)
     history = latest_per_source(loaded.warehouse)
     totals: dict[str, int] = {}
     for count in table_counts(loaded.warehouse):
         totals[count.schema] = totals.get(count.schema, 0) + count.rows
-    table = Table(title="Sources")
-    for column in ("source", "last run (UTC)", "status", "rows loaded", "rows in warehouse", "cursor", "next run", "failing"):
-        table.add_column(column, justify="right" if column.startswith("rows") else "left")
+    states = schedule_states(loaded.paths)
+    result = []
     for source in loaded.config.sources:
-        rows = history.get(source.name, [])
-        upcoming = next_run(source.schedule, loaded.config.timezone) if source.enabled else None
-        in_warehouse = f"{totals[source.dataset_name]:,}" if source.dataset_name in totals else "-"
-        if not rows:
-            state = "disabled" if not source.enabled else "-"
-            table.add_row(source.name, "never", state, "-", in_warehouse, "-", upcoming or "-", "-")
-            continue
-        failed = [r for r in rows if r["status"] != "success"]
-        cursors = "; ".join(f"{r['table_name']}: {r['cursor_after']}" for r in rows if r["cursor_after"])
-        table.add_row(
-            source.name,
-            max(r["finished_at"] for r in rows).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
-            "failed" if failed else "success",
-            f"{sum(r['rows_loaded'] for r in rows):,}",
-            in_warehouse,
-            cursors or "-",
-            upcoming or "-",
-            "[red]yes[/red]: " + (failed[0]["error"] or "")[:120] if failed else "no",
+        runs = history.get(source.name, [])
+        failed = [r for r in runs if r["status"] != "success"]
+        state = None
+        if source.schedule:
+            state = states.get(f"{source.name}_schedule", source.schedule_status)
+        upcoming = next_run(source.schedule, loaded.config.timezone) if source.enabled and state == "running" else None
+        result.append(
+            {
+                "source": source.name,
+                "enabled": source.enabled,
+                "last_run": max(r["finished_at"] for r in runs).astimezone(timezone.utc).isoformat() if runs else None,
+                "status": ("failed" if failed else "success") if runs else ("never" if source.enabled else "disabled"),
+                "rows_loaded": sum(r["rows_loaded"] for r in runs) if runs else None,
+                "rows_in_warehouse": totals.get(source.dataset_name),
+                "cursors": {r["table_name"]: r["cursor_after"] for r in runs if r["cursor_after"]},
+                "schedule": {"cron": source.schedule, "state": state if source.enabled else "disabled", "next_run": upcoming},
+                "failing": bool(failed),
+                "error": (failed[0]["error"] or "failed") if failed else None,
+            }
         )
-    console.print(table)
+    return result
+
+
+def schedule_states(paths: ProjectPaths) -> dict[str, str]:
+    """`{schedule name: "running" | "stopped"}` as the project's Dagster instance records them
+    (started or stopped in the UI or with `dagster schedule start/stop`); schedules never
+    touched there are absent (their `schedule_status` from sources.yml holds). {} when the
+    instance does not exist yet."""
+    home = Path(os.environ.get("DAGSTER_HOME") or paths.root / "dagster_home")
+    if not (home / "dagster.yaml").exists() and not (home / "schedules").exists():
+        return {}
+    from dagster import DagsterInstance
+
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    states: dict[str, str] = {}
+    with DagsterInstance.get() as instance:
+        for state in instance.all_instigator_state():
+            status = getattr(state.status, "value", str(state.status))
+            if getattr(state.instigator_type, "value", "") == "SCHEDULE" and status in ("RUNNING", "STOPPED"):
+                states[state.instigator_name] = status.lower()
+    return states
+
+
+def _status_cells(row: dict[str, Any]) -> dict[str, str]:
+    schedule = row["schedule"]
+    if not schedule["cron"]:
+        when = "-"
+    elif schedule["state"] == "running":
+        when = f"next {schedule['next_run']}"
+    else:
+        when = schedule["state"] or "-"
+    last = row["last_run"]
+    return {
+        "source": row["source"],
+        "last run (UTC)": last[:19].replace("T", " ") if last else "never",
+        "status": row["status"],
+        "rows loaded": f"{row['rows_loaded']:,}" if row["rows_loaded"] is not None else "-",
+        "rows in warehouse": f"{row['rows_in_warehouse']:,}" if row["rows_in_warehouse"] is not None else "-",
+        "cursor": "; ".join(f"{t}: {c}" for t, c in row["cursors"].items()) or "-",
+        "schedule": when,
+        "failing": "yes (below)" if row["failing"] else "no",
+    }
+
+
+def _fitting_columns(cells: list[dict[str, str]], width: int) -> list[str]:
+    """The status columns that fit `width` characters at their natural width (longest value;
+    a long cursor list counts by its longest entry, since it wraps), dropping `_DROPPABLE`
+    columns in order until they do."""
+
+    shown = list(STATUS_COLUMNS)
+    for column in _DROPPABLE:
+        if sum(_min_width(cells, c) + 3 for c in shown) + 1 <= width:  # padding and borders
+            break
+        shown.remove(column)
+    return shown
+
+
+def _column_widths(cells: list[dict[str, str]], shown: list[str], width: int) -> dict[str, int]:
+    """Content widths of the shown status columns: each one's longest header or value, the
+    widest narrowed first (down to `_min_width`) until the table fits `width` characters."""
+    widths = {c: max([len(c), *(len(row[c]) for row in cells)]) for c in shown}
+    floors = {c: _min_width(cells, c) for c in shown}
+    budget = width - (3 * len(shown) + 1)  # padding and borders
+    while sum(widths.values()) > budget:
+        column = max((c for c in shown if widths[c] > floors[c]), key=lambda c: widths[c], default=None)
+        if column is None:
+            break
+        widths[column] -= 1
+    return widths
+
+
+def _min_width(cells: list[dict[str, str]], column: str) -> int:
+    """The narrowest a status column can be without breaking a word of its header or values."""
+    words = column.split(" ") + [word for row in cells for word in row[column].split(" ")]
+    return max(map(len, words))
 
 
 @app.command()
@@ -207,22 +444,25 @@ def sync(
     source: str = typer.Argument(help="The source to load (its asset group and the dbt models downstream)."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Drop the source's tables and dlt state, then load everything again."),
     project: ProjectOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Run one source's job now, on the project's Dagster instance (DAGSTER_HOME)."""
-    import os
+    """Run one source's job now, on the project's Dagster instance (DAGSTER_HOME).
 
-    from dagster import DagsterInstance
-
+    Prints a summary at the end: rows loaded per table, dbt models built and tests passed or
+    failed, and each failure once. `-v` also prints the run's full log (Dagster's events and
+    dbt's output) as it happens; the run is in the Dagster UI either way.
+    """
     from ingest_assets.dlt.run_config import LoadConfig, load_run_config
-    from ingest_assets.project import build_definitions, load_project
+    from ingest_assets.project import build_definitions
 
-    loaded = load_project(_paths(project).root)
+    loaded = _load(project, verbose)
     names = [s.name for s in loaded.config.enabled_sources]
     if source not in names:
-        errors.print(f"{loaded.paths.sources_file.name}: no enabled source named '{source}' (enabled: {', '.join(names)})")
+        problem(f"{loaded.paths.sources_file.name}: no enabled source named '{source}' (enabled: {', '.join(names)})")
         raise typer.Exit(1)
     os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
-    job = build_definitions(loaded).resolve_job_def(f"{source}_job")
+    with user_errors(verbose):
+        job = build_definitions(loaded).resolve_job_def(f"{source}_job")
     config = next(s for s in loaded.config.enabled_sources if s.name == source)
     if config.destination == "both":
         # the lake is the raw history: a full refresh replays it into the warehouse, it is
@@ -230,30 +470,113 @@ def sync(
         run_config = {"ops": {f"project_{source}": {"config": {"full_refresh": full_refresh}}}}
     else:
         run_config = load_run_config(source, LoadConfig(full_refresh=full_refresh))
+    result = _execute(job, run_config, verbose)
+    summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
+    for text in failures:
+        problem(text)
+    for text in summary_lines:
+        say(text)
+    if not result.success:
+        say(f"sync {source} failed (run {result.run_id}){'' if verbose else '; -v prints the full log'}", "red")
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/green] {escape(source)}: run {result.run_id} succeeded", highlight=False)
+
+
+def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
+    """Execute `job` in this process on the project's instance. Quiet unless `verbose`:
+    Dagster's console log shows errors only, and dbt's output (which dagster-dbt writes to
+    stdout) is not printed.
+
+    Before the run, runs whose process died are ended and their pool slots freed
+    (`run_recovery.recover_dead_runs`). SIGTERM/SIGINT cancel the run and exit with
+    128 + the signal number (`typer.Exit`)."""
+    from dagster import DagsterInstance
+
+    if not verbose:
+        run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     import uuid
 
     from ingest_assets.orchestration.run_recovery import cancel_on_signal, describe, launch_tags, recover_dead_runs
 
     run_id = str(uuid.uuid4())
-    with DagsterInstance.get() as instance, cancel_on_signal([run_id]) as watch:
+    with contextlib.ExitStack() as stack:
+        instance = stack.enter_context(DagsterInstance.get())
+        watch = stack.enter_context(cancel_on_signal([run_id]))
         for ended in recover_dead_runs(instance):  # runs killed earlier must not hold the pool
-            errors.print(describe(ended), highlight=False, markup=False, soft_wrap=True)
+            warning(describe(ended))
+        if not verbose:
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
         result = job.execute_in_process(
-            run_config=run_config,
-            instance=instance,
-            raise_on_error=False,
-            run_id=run_id,
-            tags=launch_tags(),
+            run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, tags=launch_tags()
         )
     if watch.signal is not None:
-        errors.print(f"run {run_id} canceled by signal {watch.signal}", highlight=False, markup=False)
+        problem(f"run {run_id} canceled by signal {watch.signal}")
         raise typer.Exit(128 + watch.signal)
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                errors.print(f"[red]✗[/red] {event.step_key}: {event.event_specific_data.error.message.strip()}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-    console.print(f"[green]✓[/green] {source}: run {result.run_id} succeeded")
+    return result
+
+
+def _error_text(error: Any) -> str:
+    """A step failure's message without Dagster's dotted class path: a `Failure`'s description
+    as it is (the project writes those for people), else `<ExceptionClass>: <message>`."""
+    message = error.message.strip()
+    head, sep, rest = message.partition(": ")
+    if sep and head.split(".")[-1] == error.cls_name:
+        return rest.strip() if error.cls_name == "Failure" else f"{error.cls_name}: {rest.strip()}"
+    return message
+
+
+def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) -> tuple[list[str], list[str]]:
+    """The end-of-run summary of an `execute_in_process` result of `<source>_job`.
+
+    Args:
+        result: the execution result.
+        source: the source's name.
+        dbt_project_dir: the dbt project, whose `target/run_results.json` (kept by the dbt
+            step, see `ingest_assets.dbt.assets`) gives the dbt counts when dbt ran.
+
+    Returns:
+        `(lines, failures)`: lines `<dataset>.<table>: <n> rows loaded` per raw table
+        materialized, `dbt models: 13 success; dbt tests: 89 pass` (dbt's statuses: success,
+        error, skipped; pass, fail, warn) when dbt ran, and the other asset checks; failures
+        are one message per failed step, naming the source once (`source '<source>': ...`,
+        `dbt: ...`).
+    """
+    from ingest_assets.warehouse import latest_dbt_results
+
+    lines: list[str] = []
+    checks: dict[bool, list[str]] = {True: [], False: []}
+    failures: list[str] = []
+    dbt_ran = False
+    for event in result.all_events:
+        kind = event.event_type_value
+        data = event.event_specific_data
+        is_dbt = event.step_key == "dbt_models"
+        dbt_ran = dbt_ran or (is_dbt and kind == "STEP_START")
+        if kind == "ASSET_MATERIALIZATION" and not is_dbt:
+            materialization = data.materialization
+            rows = materialization.metadata.get("rows_loaded")
+            count = getattr(rows, "value", rows)
+            name = ".".join(materialization.asset_key.path)
+            lines.append(f"{name}: {count:,} rows loaded" if isinstance(count, int) else f"{name}: loaded")
+        elif kind == "ASSET_CHECK_EVALUATION" and not is_dbt:
+            checks[bool(data.passed)].append(f"{data.asset_key.to_user_string()}:{data.check_name}")
+        elif event.is_step_failure:
+            message = _error_text(data.error) if data and data.error else "failed"
+            if is_dbt:
+                failures.append(message if message.startswith("dbt") else f"dbt: {message}")
+            else:
+                failures.append(message if f"source '{source}'" in message else f"source '{source}': {message}")
+    results = latest_dbt_results(dbt_project_dir) if dbt_ran and dbt_project_dir else None
+    if results:
+        models = ", ".join(f"{n} {status}" for status, n in sorted(results.models.items()))
+        tests = ", ".join(f"{n} {status}" for status, n in sorted(results.tests.items()))
+        lines.append(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}")
+    if checks[True] or checks[False]:
+        lines.append(
+            f"checks: {len(checks[True])} passed, {len(checks[False])} failed"
+            + (f" ({', '.join(checks[False][:5])})" if checks[False] else "")
+        )
+    return lines, failures
 
 
 if __name__ == "__main__":

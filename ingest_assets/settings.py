@@ -100,6 +100,19 @@ def warehouse_path(paths: ProjectPaths, configured: str | None) -> Path:
     return paths.resolve(chosen)
 
 
+def warehouse_catalog(warehouse: Path | str) -> str:
+    """The catalog (database) name DuckDB, dbt-duckdb and dlt give the warehouse file.
+
+    Args:
+        warehouse: the DuckDB file, e.g. `/srv/warehouse.duckdb`.
+
+    Returns:
+        The file name up to its first dot (`warehouse`), as DuckDB's `current_database()`
+        and dbt-duckdb's inferred `database` spell it.
+    """
+    return Path(warehouse).name.lstrip(".").split(".")[0]
+
+
 def job_sheet_path(paths: ProjectPaths, configured: str | None) -> tuple[Path, bool]:
     """Return where the Excel job sheet is, and whether it was named explicitly.
 

@@ -35,7 +35,7 @@ def dbt_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A `target/` with the dbt manifest of the repo's dbt project, parsed once per session."""
     root = tmp_path_factory.mktemp("dbt_parse")
     copy_project_files(root)
-    dbt_parse(root / "dbt_project", root / "unused.duckdb")
+    dbt_parse(root / "dbt_project", root / "warehouse.duckdb")
     return root / "dbt_project" / "target"
 
 

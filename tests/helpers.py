@@ -37,7 +37,11 @@ def copy_project_files(target: Path, files: list[str] = PROJECT_FILES) -> None:
 
 
 def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
-    """`dbt parse` in `dbt_project_dir` (writes target/manifest.json); no warehouse connection."""
+    """`dbt parse` in `dbt_project_dir` (writes target/manifest.json and its fingerprint, so a
+    definitions load of a copy parsed against a warehouse of the same name parses nothing); no
+    warehouse connection."""
+    from ingest_assets.dbt.project import write_fingerprint
+
     env = {**os.environ, "INGEST_WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
@@ -45,6 +49,7 @@ def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
         env=env,
         check=True,
     )
+    write_fingerprint(dbt_project_dir, warehouse)
 
 
 def write_sources(root: Path, sources: list[dict[str, Any]] | str) -> None:

@@ -1,18 +1,24 @@
 """Read `sources.yml` into a `ProjectConfig`, turning every problem into a message a user can act on.
 
 Each message names the file, the source and the field, e.g.
-`sources.yml: source 'crm': schedule: '61 * * * *' is not a valid cron expression`.
+`sources.yml: source 'crm': schedule: '61 * * * *' is not a valid cron expression`; shown to
+people (`str(error)`, the CLI, the Dagster code location) it also carries the YAML line:
+`sources.yml:14: source 'crm': schedule: ...`. A misspelled key gets a did-you-mean from the
+keys its block allows (`file_glb: unknown field; ...: did you mean 'file_glob'?`).
 The sources of the Excel job sheet (`ingest_assets.config.job_sheet`), when there is one, are
 merged in after the YAML's; its messages name the sheet, row and column instead.
 """
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ingest_assets.config.project import ProjectConfig, SourceConfig
 from ingest_assets.settings import ProjectPaths, job_sheet_path
@@ -24,11 +30,31 @@ _SOURCE_ADAPTER: TypeAdapter = TypeAdapter(SourceConfig)
 
 
 class ConfigError(Exception):
-    """`sources.yml` is invalid. `problems` holds one message per problem, in file order."""
+    """`sources.yml` is invalid.
 
-    def __init__(self, problems: list[str]):
+    Attributes:
+        problems: one message per problem, in file order, each starting with the file's name
+            (`sources.yml: source 'crm': schedule: ...`).
+        lines: the 1-based YAML line of each problem, None where unknown (job sheet rows, a
+            missing file).
+        located: the messages as shown to people, the line after the file name
+            (`sources.yml:14: source 'crm': schedule: ...`, as compilers and editors write
+            it); `str(error)` is these, one per line, so the first line of a traceback shows
+            the first problem.
+    """
+
+    def __init__(self, problems: list[str], lines: list[int | None] | None = None, label: str | None = None):
         self.problems = problems
-        super().__init__("\n".join(problems))
+        self.lines = list(lines) if lines is not None else [None] * len(problems)
+        self.located = [_located(p, line, label) for p, line in zip(problems, self.lines)]
+        super().__init__("\n".join(self.located))
+
+
+def _located(problem: str, line: int | None, label: str | None) -> str:
+    """`problem` with `:<line>` after its file name `label`."""
+    if line is None or not label or not problem.startswith(f"{label}: "):
+        return problem
+    return f"{label}:{line}: {problem[len(label) + 2:]}"
 
 
 def load_project_config(path: Path, job_sheet: Path | None = None) -> ProjectConfig:
@@ -51,23 +77,31 @@ def load_project_config(path: Path, job_sheet: Path | None = None) -> ProjectCon
     label = path.name
     if not path.exists():
         raise ConfigError([f"{label}: file not found at {path}; create it (see README.md)"])
+    text = path.read_text()
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.safe_load(text) or {}
+        nodes = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
-        raise ConfigError([f"{label}: not valid YAML: {error}"]) from error
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = " ".join(str(error).split())
+        raise ConfigError([f"{label}: not valid YAML: {detail}"], [line], label) from None
     problems: list[str] = []
+    lines: list[int | None] = []
     config: ProjectConfig | None = None
     try:
-        config = validate_document(document, label)
+        config = validate_document(document, label, nodes)
     except ConfigError as error:
         problems += error.problems
+        lines += error.lines
     sheet_file, named = (job_sheet, True) if job_sheet else job_sheet_location(path, document)
     sheet: JobSheet | None = None
     if named or sheet_file.exists():
         sheet, sheet_problems = _read_job_sheet(sheet_file, document, label)
         problems += sheet_problems
+        lines += [None] * len(sheet_problems)
     if problems or config is None:
-        raise ConfigError(problems)
+        raise ConfigError(problems, lines, label)
     return _merge_job_sheet(config, document, label, sheet)
 
 
@@ -127,15 +161,17 @@ def _merge_job_sheet(
     return config
 
 
-def validate_document(document: Any, label: str) -> ProjectConfig:
+def validate_document(document: Any, label: str, nodes: yaml.Node | None = None) -> ProjectConfig:
     """Validate an already-parsed document (a dict as read from YAML or built from Excel rows).
 
     Args:
         document: `{"version": 1, "warehouse": ..., "sources": [...]}`.
         label: the file name to put in front of every message.
+        nodes: the document as composed by `yaml.compose` (nodes with line marks), to give
+            each problem its line; None when the document is not from a YAML file.
 
     Raises:
-        ConfigError: one message per problem.
+        ConfigError: one message per problem, with its line when `nodes` are given.
     """
     if not isinstance(document, dict):
         raise ConfigError([f"{label}: the top level must be a mapping with a 'sources' list"])
@@ -144,10 +180,13 @@ def validate_document(document: Any, label: str) -> ProjectConfig:
         raise ConfigError([f"{label}: sources: must be a list of sources"])
 
     problems: list[str] = []
+    lines: list[int | None] = []
     try:
         ProjectConfig.model_validate({**document, "sources": []})
     except ValidationError as error:
-        problems += [f"{label}: {_field_path(e['loc'])}: {_message(e)}" for e in error.errors()]
+        for e in _with_suggestions(error.errors(), ProjectConfig, document):
+            problems.append(f"{label}: {_field_path(e['loc'])}: {_message(e)}")
+            lines.append(_line(nodes, e["loc"]))
 
     sources = []
     seen: set[str] = set()
@@ -156,15 +195,165 @@ def validate_document(document: Any, label: str) -> ProjectConfig:
         name = raw.get("name") if isinstance(raw, dict) else None
         if isinstance(name, str) and name in seen:
             problems.append(f"{label}: {where}: name: {name!r} is used by another source")
+            lines.append(_line(nodes, ["sources", index, "name"]))
         seen.add(name)
         try:
             sources.append(_SOURCE_ADAPTER.validate_python(raw))
         except ValidationError as error:
-            problems += [_source_problem(label, where, raw, e) for e in error.errors()]
+            errors = _strip_type_tag(error.errors(), raw)
+            for e in _with_suggestions(errors, _source_model(raw), raw):
+                problems.append(_source_problem(label, where, raw, e))
+                lines.append(_line(nodes, ["sources", index, *e["loc"]]))
 
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, lines, label)
     return ProjectConfig.model_validate({**document, "sources": sources})
+
+
+def _strip_type_tag(errors: list[dict], raw: Any) -> list[dict]:
+    """Errors with the discriminated union's chosen `type` taken off the front of `loc`."""
+    out = []
+    for error in errors:
+        loc = list(error["loc"])
+        if loc and isinstance(raw, dict) and loc[0] == raw.get("type"):
+            loc = loc[1:]
+        out.append({**error, "loc": tuple(loc)})
+    return out
+
+
+def _source_model(raw: Any) -> type[BaseModel] | None:
+    """The source model the union picks for `raw`'s `type`, or None."""
+    if not isinstance(raw, dict):
+        return None
+    for member in _models_in(SourceConfig):
+        annotation = member.model_fields.get("type")
+        if annotation is not None and raw.get("type") in typing.get_args(annotation.annotation):
+            return member
+    return None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through Annotated, unions, Optional)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+    return []
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple | list) -> type[BaseModel] | None:
+    """The model of the mapping at `loc` below `model` (lists, dicts and unions followed;
+    pydantic's union-member tags in `loc` pick the member), or None when unknown."""
+    current: Any = model
+    for part in loc:
+        if current is None:
+            return None
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if isinstance(part, str) and "[" in part:
+                continue  # a validator step such as `function-after[...]`
+            field = _field_named(current, part)
+            if field is None:
+                return None
+            current = field.annotation
+            continue
+        current = _step_into(current, part)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _step_into(annotation: Any, part: Any) -> Any:
+    """One `loc` step into a container or union annotation."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _step_into(args[0], part)
+    if origin in (typing.Union, types.UnionType):
+        models = _models_in(annotation)
+        named = [m for m in models if m.__name__ == part]
+        if named:
+            return named[0]
+        containers = [a for a in args if typing.get_origin(a) in (list, dict)]
+        if containers:
+            return _step_into(containers[0], part)
+        return models[0] if len(models) == 1 else None
+    if origin is list and isinstance(part, int):
+        return args[0] if args else None
+    if origin is dict and isinstance(part, str):
+        return args[1] if len(args) == 2 else None
+    return None
+
+
+def _field_named(model: type[BaseModel], key: Any):
+    for name, field in model.model_fields.items():
+        if key == name or key in _aliases(field):
+            return field
+    return None
+
+
+def _aliases(field) -> list[str]:
+    names = [field.alias] if field.alias else []
+    choices = getattr(field.validation_alias, "choices", None)
+    if choices:
+        names += [c for c in choices if isinstance(c, str)]
+    elif isinstance(field.validation_alias, str):
+        names.append(field.validation_alias)
+    return names
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a YAML mapping of `model` may have: field names, or their aliases."""
+    keys = []
+    for name, field in model.model_fields.items():
+        aliases = _aliases(field)
+        keys += aliases if field.alias else [name, *aliases]
+    return list(dict.fromkeys(keys))
+
+
+def _with_suggestions(errors: list[dict], model: type[BaseModel] | None, raw: Any) -> list[dict]:
+    """`errors` with a did-you-mean on each unknown key that is close to an allowed key of its
+    block (difflib), misspelled keys first; a "required field is missing" error for the key
+    the suggestion names is dropped (the suggestion says it)."""
+    suggested: set[tuple] = set()
+    out = []
+    for error in errors:
+        if error["type"] == "extra_forbidden" and model is not None and error["loc"]:
+            *parent, key = error["loc"]
+            block = _model_at(model, parent)
+            if block is not None and isinstance(key, str):
+                close = difflib.get_close_matches(key, _allowed_keys(block), n=1, cutoff=0.6)
+                if close:
+                    error = {**error, "suggestion": close[0]}
+                    suggested.add((*_plain(parent), close[0]))
+        out.append(error)
+    kept = [e for e in out if not (e["type"] == "missing" and tuple(_plain(e["loc"])) in suggested)]
+    return sorted(kept, key=lambda e: "suggestion" not in e)
+
+
+def _plain(loc: tuple | list) -> list:
+    """`loc` without pydantic's validator and union-member tags: keys and indexes only."""
+    return [p for p in loc if isinstance(p, int) or ("[" not in p and not p[:1].isupper())]
+
+
+def _line(nodes: yaml.Node | None, loc: tuple | list) -> int | None:
+    """The 1-based line of the YAML node at `loc` (a key's own line for a mapping entry), or of
+    the deepest node on the way when the rest is missing (a required field: its block)."""
+    if nodes is None:
+        return None
+    node = nodes
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                continue  # a validator or union tag, or a missing key
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+    return line
 
 
 def _source_label(raw: Any, index: int) -> str:
@@ -174,10 +363,7 @@ def _source_label(raw: Any, index: int) -> str:
 
 
 def _source_problem(label: str, where: str, raw: Any, error: dict) -> str:
-    loc = list(error["loc"])
-    # a discriminated union puts the chosen `type` in front of the field path
-    if loc and isinstance(raw, dict) and loc[0] == raw.get("type"):
-        loc = loc[1:]
+    loc = list(error["loc"])  # the union's `type` tag already taken off (`_strip_type_tag`)
     if error["type"] == "union_tag_invalid":
         return (
             f"{label}: {where}: type: {raw.get('type')!r} is not a source type; "
@@ -205,6 +391,11 @@ def _message(error: dict) -> str:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if error["type"] == "extra_forbidden":
+        if error.get("suggestion"):
+            return (
+                "unknown field; check its spelling and where it is indented: did you mean "
+                f"{error['suggestion']!r}?"
+            )
         return "unknown field; check its spelling and where it is indented"
     if error["type"] == "missing":
         return "required field is missing"

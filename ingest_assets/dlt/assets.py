@@ -9,8 +9,7 @@ that writes the lake (`load_<source>`, keys `lake/raw_<source>/<table>`) and, wi
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
-from dagster_dlt import dlt_assets
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, multi_asset
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
@@ -24,8 +23,8 @@ from ingest_assets.dlt.pipeline import (
     make_projection_pipeline,
 )
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
-from ingest_assets.dlt.translator import RawTableTranslator
-from ingest_assets.settings import ProjectPaths
+from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
+from ingest_assets.settings import ProjectPaths, warehouse_catalog
 from ingest_assets.sources import build_dlt_source
 from ingest_assets.sources.lake_projection import build_projection_source
 from ingest_assets.sources.run_options import RunOptions
@@ -56,7 +55,7 @@ def build_source_assets(
                 lambda run: build_dlt_source(source, paths, run),
                 lambda: make_pipeline(source, warehouse, paths.pipelines_dir),
                 describing_pipeline("duckdb", paths.pipelines_dir),
-                RawTableTranslator(source),
+                RawTableTranslator(source, database=warehouse_catalog(warehouse)),
                 LoadTarget(paths, warehouse, "warehouse", audit_log),
             )
         ]
@@ -78,7 +77,7 @@ def build_source_assets(
         lambda run: build_projection_source(source, paths, tables, run),
         lambda: make_projection_pipeline(source, warehouse, paths.pipelines_dir),
         describing_pipeline("duckdb", paths.pipelines_dir),
-        RawTableTranslator(source, stage="projection"),
+        RawTableTranslator(source, stage="projection", database=warehouse_catalog(warehouse)),
         LoadTarget(paths, warehouse, "projection", audit_log),
     )
     return [lake, projection]
@@ -125,11 +124,11 @@ def _load_assets(
     and `described_with` (see `describing_pipeline`); each run builds its own source with
     `new_source` and pipeline with `new_pipeline`, and loads through `run_load`."""
 
-    @dlt_assets(
-        dlt_source=new_source(None),
-        dlt_pipeline=described_with,
+    # what `@dlt_assets` does, with specs free of dagster-dlt's unserializable metadata
+    @multi_asset(
+        specs=raw_table_specs(new_source(None), described_with, translator),
         name=op_name,
-        dagster_dlt_translator=translator,
+        can_subset=True,
         pool=DUCKDB_POOL,
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:

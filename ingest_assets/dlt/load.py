@@ -39,7 +39,7 @@ from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
 from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
 from ingest_assets.dlt.run_config import LoadConfig
 from ingest_assets.redact import redact
-from ingest_assets.settings import ProjectPaths
+from ingest_assets.settings import ProjectPaths, warehouse_catalog
 from ingest_assets.sources.filesystem import LOADED_FILES_STATE_KEY
 from ingest_assets.sources.run_options import FileProblem, RunOptions
 
@@ -163,7 +163,9 @@ def run_load(
                 error=_problems_text(table_problems) or None,
             )
         )
-        metadata = _metadata(pipeline, table, rows, totals, load_id, before.get(table, TableState()), after[table])
+        metadata = _metadata(
+            pipeline, table, rows, totals, load_id, before.get(table, TableState()), after[table], target
+        )
         metadata.update(_files_matched(context, source, run, table))
         yield MaterializeResult(asset_key=key, metadata=metadata)
     _write_ledger(context, target, ledger_rows)
@@ -293,13 +295,19 @@ def _metadata(
     load_id: str,
     before: TableState,
     after: TableState,
+    target: LoadTarget | None = None,
 ) -> dict[str, Any]:
+    # the definition's table name (see RawTableTranslator): a lake table has none
+    table_name = None
+    if target is None or target.destination != "lake":
+        catalog = warehouse_catalog(target.warehouse) if target else None
+        table_name = ".".join(p for p in (catalog, pipeline.dataset_name, table) if p)
     metadata: dict[str, Any] = {
         "rows_loaded": MetadataValue.int(rows.get(table, 0)),
         "dlt_load_id": MetadataValue.text(load_id or "(nothing new to load)"),
         "dataset_name": MetadataValue.text(pipeline.dataset_name),
         **TableMetadataSet(
-            table_name=f"{pipeline.dataset_name}.{table}",
+            table_name=table_name,
             column_schema=TableSchema(
                 columns=[TableColumn(name=n, type=t) for n, t in after.columns.items()]
             ),

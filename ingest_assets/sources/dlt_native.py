@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from dlt.extract.source import DltSource
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
 from ingest_assets.settings import ProjectPaths
@@ -31,7 +31,8 @@ class DltNativeBlock(StrictModel):
     Attributes:
         source_module: a module of `custom_sources/` (`example_shop`) or any importable dotted
             path (`my_package.sources.crm`).
-        source_function: the `@dlt.source` (or `@dlt.resource`) function in that module.
+        source_function: the `@dlt.source` (or `@dlt.resource`) function in that module;
+            `source_name` (Dango's name for it) is accepted too.
         function_kwargs: keyword arguments for that function (no secrets: dlt injects those from
             `.dlt/secrets.toml` or the environment).
         resources: resources to load (names, or objects with `name` and load options); None
@@ -39,7 +40,11 @@ class DltNativeBlock(StrictModel):
     """
 
     source_module: str = Field(min_length=1)
-    source_function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # `source_name` is Dango's spelling of the same key
+    source_function: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        validation_alias=AliasChoices("source_function", "source_name"),
+    )
     function_kwargs: dict[str, Any] = Field(default_factory=dict)
     resources: list[ResourceOptions] | None = None
 

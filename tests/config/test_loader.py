@@ -139,3 +139,80 @@ def test_dlt_native_resource_shorthand_and_hints(tmp_path):
         ("orders", None),
         ("products", "replace"),
     ]
+
+
+TYPO_YAML = """\
+version: 1
+sources:
+  - name: crm
+    type: filesystem
+    schedule: "61 * * * *"
+    filesystem:
+      bucket_url: data/crm
+      tables:
+        - name: accounts
+          file_glb: "*.csv"
+          format: csv
+"""
+
+
+def test_problem_names_file_line_field_and_a_did_you_mean(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_project_config(_write(tmp_path, TYPO_YAML))
+    error = caught.value
+    # the misspelled key comes first, with its suggestion; its "file_glob is missing" twin is
+    # left out (the suggestion says it)
+    assert error.located == [
+        "sources.yml:10: source 'crm': filesystem.tables[0].file_glb: unknown field; check its "
+        "spelling and where it is indented: did you mean 'file_glob'?",
+        "sources.yml:5: source 'crm': schedule: '61 * * * *' is not a valid cron expression",
+    ]
+    assert error.lines == [10, 5]
+    # the first line of the error (what a code location's traceback shows first) is the typo
+    assert str(error).splitlines()[0] == error.located[0]
+
+
+def test_did_you_mean_at_the_top_level_and_in_source_fields(tmp_path):
+    document = "version: 1\ntimezon: UTC\nsources:\n  - name: crm\n    type: filesystem\n    enabeld: false\n" \
+        "    filesystem: {bucket_url: x, tables: [{name: t, file_glob: '*', format: csv}]}\n"
+    with pytest.raises(ConfigError) as caught:
+        load_project_config(_write(tmp_path, document))
+    assert caught.value.located == [
+        "sources.yml:2: timezon: unknown field; check its spelling and where it is indented: did you mean 'timezone'?",
+        "sources.yml:6: source 'crm': enabeld: unknown field; check its spelling and where it is indented: did you mean 'enabled'?",
+    ]
+
+
+def test_missing_field_points_at_its_block_and_yaml_errors_at_their_line(tmp_path):
+    document = "version: 1\nsources:\n  - name: api\n    type: dlt_native\n    dlt_native:\n      source_module: x\n"
+    with pytest.raises(ConfigError) as caught:
+        load_project_config(_write(tmp_path, document))
+    assert caught.value.located == [
+        "sources.yml:5: source 'api': dlt_native.source_function: required field is missing"
+    ]
+    with pytest.raises(ConfigError) as caught:
+        load_project_config(_write(tmp_path, "version: 1\nsources:\n  - name: [unclosed\n"))
+    assert caught.value.located[0].startswith("sources.yml:4: not valid YAML")
+
+
+def test_dango_dlt_native_block_is_accepted(tmp_path):
+    """Dango's documented block: `source_module: custom_sources.<module>`, `source_name`."""
+    document = {
+        "version": 1,
+        "sources": [
+            {
+                "name": "shop",
+                "type": "dlt_native",
+                "dlt_native": {"source_module": "custom_sources.example_shop", "source_name": "example_shop"},
+            }
+        ],
+    }
+    config = load_project_config(_write(tmp_path, document))
+    block = config.sources[0].dlt_native
+    assert (block.source_module, block.source_function) == ("custom_sources.example_shop", "example_shop")
+
+    from ingest_assets.settings import ProjectPaths
+    from ingest_assets.sources import build_dlt_source
+
+    source = build_dlt_source(config.sources[0], ProjectPaths(REPO))
+    assert set(source.resources) == {"orders", "products"}
