@@ -60,9 +60,12 @@ class PendingOutcome:
 def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome:
     """Sync state and schema from the destination, then complete or discard pending packages.
 
-    A package that was extracted and normalized completely is loaded (dlt's own recovery);
-    one that cannot be (a job fails terminally, dlt's working files of it are missing or broken)
-    is aborted: its local state is rewound and its rows are removed (see `remove_orphan_rows`).
+    A package that was extracted (and maybe normalized) completely, with no load job started,
+    is loaded (dlt's own recovery). One that cannot be safely completed is aborted, its local
+    state rewound and its rows removed (see `remove_orphan_rows`), so this run extracts its
+    data again: a package with a load job that was running when its run died (the job's rows
+    may be committed although dlt did not record it, and loading it again would duplicate
+    them), one with a job that fails terminally, one whose files a kill left broken.
 
     Args:
         pipeline: a fresh pipeline of the source.
@@ -73,6 +76,16 @@ def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome
             was discarded, the caller may retry.
     """
     outcome = PendingOutcome()
+    interrupted = interrupted_packages(pipeline)
+    if interrupted:
+        # a job that had started may have committed its rows without dlt knowing: loading it
+        # again would duplicate them, so the package is dropped and its data extracted again
+        for load_id in discard_pending(pipeline):
+            outcome.discarded[load_id] = (
+                "a run stopped while its load jobs were running"
+                if load_id in interrupted
+                else "a later package of a run that stopped while loading"
+            )
     try:
         info = pipeline.run()  # no data: sync with the destination, then pending packages only
         if info is not None:
@@ -88,6 +101,21 @@ def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome
     if warehouse:
         outcome.orphan_rows = remove_orphan_rows(pipeline)
     return outcome
+
+
+def interrupted_packages(pipeline: Pipeline) -> list[str]:
+    """Pending normalized packages with load jobs in `started_jobs`: their run died while those
+    jobs were running, so whether their rows are committed is unknown."""
+    interrupted = []
+    for load_id in pipeline.list_normalized_load_packages():
+        try:
+            jobs = pipeline.get_load_package_info(load_id).jobs
+        except Exception:  # noqa: BLE001 - an unreadable package cannot be completed either
+            interrupted.append(load_id)
+            continue
+        if jobs.get("started_jobs"):
+            interrupted.append(load_id)
+    return interrupted
 
 
 def discard_pending(pipeline: Pipeline) -> list[str]:
