@@ -8,9 +8,9 @@ slot of a dead run is the run-recovery's job, tested with it). The kill lands at
 - normalize: the test polls dlt's pipeline folder until `load/new/<load_id>` exists (normalize
   writes the load package there, then moves it to `load/normalized`); dict rows make normalize
   take about a second;
-- load: a `sitecustomize` hook in the child (tests only) stalls the second load job of the
-  package, after the first one's rows are committed, or stalls a job after its rows are
-  committed but before dlt records it as done (`CRASH_STALL_LOAD=after_commit`).
+- load: a `sitecustomize` hook in the child (tests only) stalls a load job after its rows are
+  committed but before dlt records the job as done (`CRASH_STALL_LOAD=after_commit:<marker>`;
+  `before_second:<marker>` stalls the second job before it starts instead).
 """
 
 from __future__ import annotations
@@ -178,11 +178,11 @@ def test_kill_during_normalize(make_project, tmp_path):
     _assert_exact_after_rerun(project)
 
 
-@pytest.mark.parametrize("point", ["before_second", "after_commit"])
-def test_kill_during_load(make_project, tmp_path, point):
+def test_kill_during_load(make_project, tmp_path):
+    """The worst moment: a job's rows are committed, dlt has not recorded the job as done."""
     project = _crash_project(make_project, tmp_path)
     marker = tmp_path / "stalled"
-    process = _start_load(project, tmp_path, CRASH_STALL_LOAD=f"{point}:{marker}")
+    process = _start_load(project, tmp_path, CRASH_STALL_LOAD=f"after_commit:{marker}")
     _kill_when(process, marker.exists)
     normalized = project / ".dlt" / "pipelines" / "crash" / "load" / "normalized"
     assert any(normalized.iterdir())  # the killed run left its package half-loaded

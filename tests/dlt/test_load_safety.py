@@ -168,21 +168,24 @@ def test_replace_that_shrinks_by_more_than_max_shrink_fails_unless_allowed(make_
     message = _failure_message(result)
     assert "brought 5 rows for 'rep', which has 1005" in message and "allow_shrink" in message
     assert scalar(project, "select count(*) from raw_reps.rep") == 1005
+    assert _orphan_rows(project, "raw_reps") == 0
 
-    # a shrink within max_shrink passes; allow_shrink lets any shrink through
+    # allow_shrink lets any shrink through
+    _set_table_options(project, allow_shrink=True)
+    assert materialize_project(project, "group:reps", checks=False).success
+    assert scalar(project, "select count(*) from raw_reps.rep") == 5
+
+    # a shrink within max_shrink passes: 5 -> 1 rows is 80% fewer, max_shrink 0.9 allows 90%
+    _set_table_options(project, allow_shrink=False, max_shrink=0.9)
+    write_csv(landing / "rep_1.csv", [{"id": 1, "name": "n1"}])
+    assert materialize_project(project, "group:reps", checks=False).success
+    assert scalar(project, "select count(*) from raw_reps.rep") == 1
+
+
+def _set_table_options(project: Path, **options) -> None:
     document = yaml.safe_load((project / "sources.yml").read_text())
-    document["sources"][0]["filesystem"]["tables"][0]["allow_shrink"] = True
+    document["sources"][0]["filesystem"]["tables"][0].update(options)
     (project / "sources.yml").write_text(yaml.safe_dump(document))
-    assert materialize_project(project, "group:reps", checks=False).success
-    assert scalar(project, "select count(*) from raw_reps.rep") == 5
-
-
-def test_replace_within_max_shrink_loads(make_project, tmp_path):
-    project, landing = _replace_project(make_project, tmp_path, max_shrink=0.999)
-    (landing / "rep_big.csv").unlink()
-
-    assert materialize_project(project, "group:reps", checks=False).success
-    assert scalar(project, "select count(*) from raw_reps.rep") == 5
 
 
 def test_ledger_counts_rows_of_a_package_an_earlier_run_left(make_project, jaffle_small):
