@@ -516,7 +516,7 @@ def _drop_failed_package(context: AssetExecutionContext, pipeline: Pipeline, war
     next run's `finish_pending` does it."""
     try:
         dropped = packages.discard_pending(pipeline)
-        removed = packages.remove_orphan_rows(pipeline, keep_pending=False) if warehouse else {}
+        removed = packages.remove_orphan_rows(pipeline) if warehouse else {}
     except Exception as error:  # noqa: BLE001 - reported; the next run cleans up
         context.log.warning(f"could not drop the failed load package now (the next run does): {redact(str(error))}")
         return
