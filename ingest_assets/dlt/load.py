@@ -161,6 +161,11 @@ def run_load(
                 f"{_problems_text(refused)}"
                 + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them")
             )
+        if config.full_refresh and extracted_state:
+            message += (
+                "\nthe full refresh did not finish and its tables may have been dropped already: run it "
+                f"again (`ingest sync {source.name} --full-refresh`) once the cause is fixed"
+            )
         _record_failure(context, pipeline, source, tables, before, started, target, recovered, message)
         if transient and context.retry_number < source.max_retries:
             wait = source.retry_backoff_seconds * 2**context.retry_number
