@@ -233,3 +233,54 @@ def test_finished_load_packages_do_not_pile_up(make_project, jaffle_small):
     committed = [r[0] for r in query(project, "select load_id from raw_jaffle_shop._dlt_loads order by load_id")]
     assert packages == committed[-3:]
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'more-%'") == 5
+
+
+POISON_SOURCE = '''
+from datetime import datetime
+
+import dlt
+import pyarrow as pa
+
+
+@dlt.source(name="poison")
+def poison(run: int = 1):
+    """`good` rows every run; `events` with a timestamp, except run 2 sends text the warehouse
+    cannot cast to it (the failure reaches the load step, whatever the source type)."""
+
+    @dlt.resource(write_disposition="append")
+    def good():
+        yield [{"id": run * 10 + i} for i in range(3)]
+
+    @dlt.resource(write_disposition="append")
+    def events():
+        ts = pa.array(["notadate"]) if run == 2 else pa.array([datetime(2024, 1, run)])
+        yield pa.table({"id": pa.array([run]), "ts": ts})
+
+    return [good, events]
+'''
+
+
+def test_refused_package_of_a_custom_source_is_dropped(make_project):
+    def configure(run: int) -> None:
+        document = {"name": "poison", "type": "dlt_native", "dlt_native": {"source_module": "poison", "source_function": "poison", "function_kwargs": {"run": run}}}
+        (project / "sources.yml").write_text(yaml.safe_dump({"version": 1, "sources": [document]}))
+
+    project = make_project([])
+    (project / "custom_sources" / "poison.py").write_text(POISON_SOURCE)
+    configure(1)
+    assert materialize_project(project, "group:poison", checks=False).success
+
+    configure(2)
+    result = materialize_project(project, "group:poison", raise_on_error=False, checks=False)
+    assert not result.success
+    assert "table 'events'" in _failure_message(result) and "notadate" in _failure_message(result)
+    assert _orphan_rows(project, "raw_poison") == 0
+    assert scalar(project, "select count(*) from raw_poison.good") == 3
+    assert dict(
+        query(project, "select table_name, rows_loaded from _ingest.load_history where run_id = ?", [result.run_id])
+    ) == {"good": 0, "events": 0}
+
+    configure(3)
+    assert materialize_project(project, "group:poison", checks=False).success
+    assert scalar(project, "select count(*) from raw_poison.good") == 6
+    assert scalar(project, "select count(*) from raw_poison.events") == 2
