@@ -144,40 +144,8 @@ def run_load(
         raise
     except Exception as error:  # noqa: BLE001 - every failure is classified and reported
         _drop_failed_package(context, pipeline, warehouse)
-        refused = _refused_files(source, target, pipeline, error, before, extracted_state)
-        hint = fix_hint(error)
-        failed_jobs = packages.failed_job_tables(error)
-        cause = (
-            "; ".join(f"the warehouse refused the load job of table '{t}': {m}" for t, m in failed_jobs.items())
-            if failed_jobs
-            else root_message(error)
-        )
-        message = redact(f"source '{source.name}': {cause}" + (f"\n{hint}" if hint else ""))
-        transient = is_transient(error) and not refused
-        if refused:
-            moved = _quarantine(source, target.paths, refused)
-            message += "\n" + redact(
-                f"nothing of this run's load package was kept; the file(s) whose rows were refused:\n"
-                f"{_problems_text(refused)}"
-                + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them")
-            )
-        if config.full_refresh and extracted_state:
-            message += (
-                "\nthe full refresh did not finish and its tables may have been dropped already: run it "
-                f"again (`ingest sync {source.name} --full-refresh`) once the cause is fixed"
-            )
-        _record_failure(context, pipeline, source, tables, before, started, target, recovered, message)
-        if transient and context.retry_number < source.max_retries:
-            wait = source.retry_backoff_seconds * 2**context.retry_number
-            context.log.warning(f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)")
-            raise RetryRequested(max_retries=source.max_retries, seconds_to_wait=wait) from None
-        raise Failure(
-            description=message,
-            metadata={
-                "transient": MetadataValue.bool(transient),
-                **({"refused_files": MetadataValue.json([p.__dict__ for p in refused])} if refused else {}),
-            },
-            allow_retries=False,
+        raise _classified_failure(
+            context, source, pipeline, config, target, error, tables, started, before, extracted_state, recovered
         ) from None
 
     rows = normalize_info.row_counts if normalize_info else {}
@@ -228,6 +196,60 @@ def run_load(
             },
             allow_retries=False,
         )
+
+
+def _classified_failure(
+    context: AssetExecutionContext,
+    source: SourceBase,
+    pipeline: Pipeline,
+    config: LoadConfig,
+    target: LoadTarget,
+    error: Exception,
+    tables: list[str],
+    started: datetime,
+    before: Mapping[str, TableState],
+    extracted_state: Mapping[str, TableState],
+    recovered: packages.PendingOutcome,
+) -> RetryRequested | Failure:
+    """The exception a failed load step raises, after its package was dropped: RetryRequested
+    for a transient failure with retries left, else a Failure whose message names the source,
+    the table whose load job the warehouse refused and the files whose rows it refused (moved
+    to `quarantine_dir` when set); the ledger gets the failure first."""
+    hint = fix_hint(error)
+    failed_jobs = packages.failed_job_tables(error)
+    cause = (
+        "; ".join(f"the warehouse refused the load job of table '{t}': {m}" for t, m in failed_jobs.items())
+        if failed_jobs
+        else root_message(error)
+    )
+    message = redact(f"source '{source.name}': {cause}" + (f"\n{hint}" if hint else ""))
+    refused = _refused_files(source, target, pipeline, error, before, extracted_state)
+    transient = is_transient(error) and not refused
+    if refused:
+        moved = _quarantine(source, target.paths, refused)
+        message += "\n" + redact(
+            f"nothing of this run's load package was kept; the file(s) whose rows were refused:\n"
+            f"{_problems_text(refused)}"
+            + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them")
+        )
+    if config.full_refresh and extracted_state:
+        message += (
+            "\nthe full refresh did not finish and its tables may have been dropped already: run it "
+            f"again (`ingest sync {source.name} --full-refresh`) once the cause is fixed"
+        )
+    _record_failure(context, pipeline, source, tables, before, started, target, recovered, message)
+    if transient and context.retry_number < source.max_retries:
+        wait = source.retry_backoff_seconds * 2**context.retry_number
+        context.log.warning(f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)")
+        return RetryRequested(max_retries=source.max_retries, seconds_to_wait=wait)
+    return Failure(
+        description=message,
+        metadata={
+            "transient": MetadataValue.bool(transient),
+            **({"refused_files": MetadataValue.json([p.__dict__ for p in refused])} if refused else {}),
+        },
+        allow_retries=False,
+    )
 
 
 SCHEMA_CONTRACTS = {
@@ -502,6 +524,8 @@ def _record_failure(
 
 
 def _log_recovery(context: AssetExecutionContext, recovered: packages.PendingOutcome) -> None:
+    if recovered.dead_extracts:
+        context.log.info(f"deleted the working folders of extracts that never finished: {', '.join(recovered.dead_extracts)}")
     if recovered.loaded:
         context.log.info(f"completed load package(s) an earlier run left: {', '.join(recovered.loaded)}")
     for load_id, reason in recovered.discarded.items():

@@ -50,11 +50,13 @@ class PendingOutcome:
         loaded: load ids of packages it completed (their rows are committed now).
         discarded: `{load_id: reason}` of packages it aborted (nothing of them is committed).
         orphan_rows: `{table: rows}` deleted because their package has no `_dlt_loads` row.
+        dead_extracts: working folders of extracts that never finished, deleted.
     """
 
     loaded: list[str] = field(default_factory=list)
     discarded: dict[str, str] = field(default_factory=dict)
     orphan_rows: dict[str, int] = field(default_factory=dict)
+    dead_extracts: list[str] = field(default_factory=list)
 
 
 def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome:
@@ -76,6 +78,7 @@ def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome
             was discarded, the caller may retry.
     """
     outcome = PendingOutcome()
+    outcome.dead_extracts = remove_dead_extracts(pipeline)
     interrupted = interrupted_packages(pipeline)
     if interrupted:
         # a job that had started may have committed its rows without dlt knowing: loading it
@@ -101,6 +104,30 @@ def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome
     if warehouse:
         outcome.orphan_rows = remove_orphan_rows(pipeline)
     return outcome
+
+
+DEAD_EXTRACT_PREFIXES = ("file_import_",)
+"""Folders in a pipeline's working dir that only a running extract uses: the filesystem source's
+load-file work folders (`ingest_assets.sources.filesystem._work_dir`)."""
+
+
+def remove_dead_extracts(pipeline: Pipeline) -> list[str]:
+    """Delete what extracts that never finished (killed) left in the pipeline's working dir.
+
+    dlt extracts each run into its own folder `normalize/<random id>/` and moves the package to
+    `normalize/extracted/` only once the extract completed, so a killed extract leaves that
+    folder behind (with all the data it had written) and nothing pending. Call only while no
+    other extract of the pipeline runs (the `duckdb` pool runs one load step at a time).
+
+    Returns:
+        The folders deleted, relative to the working dir.
+    """
+    working = Path(pipeline.working_dir)
+    dead = [f for f in (working / "normalize").glob("*") if f.is_dir() and f.name != "extracted"]
+    dead += [f for f in working.glob("*") if f.is_dir() and f.name.startswith(DEAD_EXTRACT_PREFIXES)]
+    for folder in dead:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [str(f.relative_to(working)) for f in dead]
 
 
 def interrupted_packages(pipeline: Pipeline) -> list[str]:

@@ -155,6 +155,11 @@ def _assert_exact_after_rerun(project: Path) -> None:
     # package, completed, included) and the ledger says so
     loaded = dict(query(project, "select table_name, rows_loaded from _ingest.load_history where run_id = ?", [result.run_id]))
     assert loaded == {t: ROWS for t in TABLES}
+    # nothing of the killed run is left in dlt's working folder
+    working = project / ".dlt" / "pipelines" / "crash"
+    assert sorted(p.name for p in (working / "normalize").iterdir() if p.is_dir()) == ["extracted"]
+    assert not any((working / "normalize" / "extracted").iterdir())
+    assert not any((working / "load" / "normalized").iterdir())
     # a second rerun loads nothing more
     assert materialize_project(project, "group:crash", checks=False).success
     assert [scalar(project, f"select count(*) from raw_crash.{t}") for t in TABLES] == [ROWS] * len(TABLES)
