@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
+from dlt.common.schema.utils import get_write_disposition
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.load.exceptions import LoadClientJobFailed
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -210,20 +211,20 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
     """Delete rows whose `_dlt_load_id` has no `_dlt_loads` row (status 0) in the pipeline's
     dataset: rows of packages that were aborted, or killed, after some of their jobs loaded.
 
-    Left alone: tables with `write_disposition: merge`, where such rows replaced earlier
-    versions that are gone (deleting them would lose the keys; the next run extracts the
-    package's data again and merges it under its own load id), and with `keep_pending`, rows of
-    packages still pending in the pipeline's folder (a later load completes them).
+    Only `append` tables (dlt's `_dlt_pipeline_state` included) are cleaned. Left alone:
+    `merge` tables, where such rows replaced earlier versions that are gone (deleting them would
+    lose the keys; the next run extracts the package's data again and merges it under its own
+    load id); `replace` tables, which dlt swaps in from the staging dataset only once all of a
+    table's rows are loaded, so such rows are a complete replacement (deleting them would empty
+    the table); tables the schema does not know; and with `keep_pending`, rows of packages
+    still pending in the pipeline's folder (a later load completes them).
 
     Returns:
         `{table: rows deleted}`, tables without orphan rows left out. {} when the dataset does
         not exist yet.
     """
     schema = pipeline.default_schema if pipeline.default_schema_name else None
-    merge_tables = {
-        name for name, table in (schema.tables.items() if schema else [])
-        if table.get("write_disposition") == "merge"
-    }
+    append_tables = {name for name in (schema.tables if schema else {}) if _disposition(schema, name) == "append"}
     pending = set(pipeline.list_normalized_load_packages()) if keep_pending else set()
     removed: dict[str, int] = {}
     with pipeline.sql_client() as client:
@@ -245,7 +246,7 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
             committed = set()
         keep = committed | pending
         for table in tables:
-            if table in merge_tables:
+            if table not in append_tables:
                 continue
             name = client.make_qualified_table_name(table)
             with client.execute_query(
@@ -258,6 +259,13 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
             client.execute_sql(f"DELETE FROM {name} WHERE {LOAD_ID_COLUMN} IN ({placeholders})", *orphans)
             removed[table] = sum(orphans.values())
     return removed
+
+
+def _disposition(schema, table: str) -> str | None:
+    try:
+        return get_write_disposition(schema.tables, table)
+    except Exception:  # noqa: BLE001 - a table without the hint (nor a parent with it)
+        return None
 
 
 def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable[str]) -> dict[str, int] | None:
