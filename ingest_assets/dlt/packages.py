@@ -161,8 +161,9 @@ def discard_pending(pipeline: Pipeline) -> list[str]:
         return []
     try:
         pipeline.abort_packages()
-    except PipelineStepFailed as error:
-        # the abort flag is kept in the package state: the next run's load finishes the abort
+    except (PipelineStepFailed, OSError) as error:
+        # a package whose folder a kill left incomplete cannot be aborted by dlt; any other
+        # failure keeps the abort flag in the package state, and the next run finishes it
         if not any(isinstance(e, FileNotFoundError) for e in exception_chain(error)):
             raise
         _delete_broken_packages(pipeline)
