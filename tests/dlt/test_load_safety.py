@@ -188,35 +188,47 @@ def _set_table_options(project: Path, **options) -> None:
     (project / "sources.yml").write_text(yaml.safe_dump(document))
 
 
-def test_ledger_counts_rows_of_a_package_an_earlier_run_left(make_project, jaffle_small):
-    """A package extracted and normalized by a run that died before loading is loaded by the
-    next run, and its rows count as that run's rows loaded."""
+def _leave_pending_package(project: Path, normalize: bool) -> str:
+    """Extract (and normalize) the `orders` files not loaded yet in this process, as a run that
+    died before loading would leave them; returns the package's load id."""
     from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT, make_pipeline
     from ingest_assets.project import load_project
     from ingest_assets.sources import build_dlt_source
 
-    project, landing = _jaffle_project(make_project, jaffle_small)
     loaded = load_project(project)
     source = next(s for s in loaded.config.enabled_sources if s.name == "jaffle_shop")
     pipeline = make_pipeline(source, loaded.warehouse, loaded.paths.pipelines_dir)
+    pipeline.sync_destination()
     pipeline.extract(build_dlt_source(source, loaded.paths).with_resources("orders"), loader_file_format=LOADER_FILE_FORMAT)
-    pipeline.normalize()
-    assert pipeline.list_normalized_load_packages()
-    orders = len(read_csv(landing / "raw_orders.csv"))
+    if normalize:
+        pipeline.normalize()
+        (load_id,) = pipeline.list_normalized_load_packages()
+    else:
+        (load_id,) = pipeline.list_extracted_load_packages()
+    return load_id
+
+
+def test_ledger_counts_rows_of_a_package_an_earlier_run_left(make_project, jaffle_small):
+    """A package extracted and normalized by a run that died before loading is loaded by the
+    next run, and its rows count as that run's rows loaded."""
+    project, landing = _jaffle_project(make_project, jaffle_small)
+    assert materialize_project(project, "group:jaffle_shop", checks=False).success
+    orders = scalar(project, "select count(*) from raw_jaffle_shop.orders")
+    order = read_csv(landing / "raw_orders.csv")[0]
+    write_csv(landing / "raw_orders_more.csv", [{**order, "id": f"more-{i}"} for i in range(7)])
+    load_id = _leave_pending_package(project, normalize=True)
 
     result = materialize_project(project, "group:jaffle_shop", checks=False)
 
     assert result.success
-    assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders
-    rows = dict(
-        query(
-            project,
-            "select table_name, rows_loaded from _ingest.load_history where run_id = ?",
-            [result.run_id],
-        )
+    assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 7
+    assert scalar(project, "select count(*) from raw_jaffle_shop.orders where _dlt_load_id = ?", [load_id]) == 7
+    ledger = query(
+        project,
+        "select rows_loaded, load_id from _ingest.load_history where run_id = ? and table_name = 'orders'",
+        [result.run_id],
     )
-    assert rows["orders"] == orders
-    assert rows["customers"] == len(read_csv(landing / "raw_customers.csv"))
+    assert ledger[0][0] == 7 and load_id in ledger[0][1]
 
 
 def test_finished_load_packages_do_not_pile_up(make_project, jaffle_small):
@@ -284,3 +296,23 @@ def test_refused_package_of_a_custom_source_is_dropped(make_project):
     assert materialize_project(project, "group:poison", checks=False).success
     assert scalar(project, "select count(*) from raw_poison.good") == 6
     assert scalar(project, "select count(*) from raw_poison.events") == 2
+
+
+def test_a_broken_pending_package_is_discarded(make_project, jaffle_small):
+    """Issue 10's `FileNotFoundError: .../normalize/extracted/<load_id>/new_jobs`: a package a
+    kill left without its job files is dropped and its data extracted again, no manual step."""
+    project, landing = _jaffle_project(make_project, jaffle_small)
+    assert materialize_project(project, "group:jaffle_shop", checks=False).success
+    orders = scalar(project, "select count(*) from raw_jaffle_shop.orders")
+    order = read_csv(landing / "raw_orders.csv")[0]
+    write_csv(landing / "raw_orders_more.csv", [{**order, "id": f"more-{i}"} for i in range(7)])
+    load_id = _leave_pending_package(project, normalize=False)
+    pipelines = project / ".dlt" / "pipelines" / "jaffle_shop"
+    shutil.rmtree(pipelines / "normalize" / "extracted" / load_id / "new_jobs")
+
+    result = materialize_project(project, "group:jaffle_shop", checks=False)
+
+    assert result.success
+    assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 7
+    assert scalar(project, "select count(*) from raw_jaffle_shop.orders where _dlt_load_id = ?", [load_id]) == 0
+    assert _orphan_rows(project, "raw_jaffle_shop") == 0
