@@ -212,20 +212,26 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
     """Delete rows whose `_dlt_load_id` has no `_dlt_loads` row (status 0) in the pipeline's
     dataset: rows of packages that were aborted, or killed, after some of their jobs loaded.
 
-    Only `append` tables (dlt's `_dlt_pipeline_state` included) are cleaned. Left alone:
+    `append` tables (dlt's `_dlt_pipeline_state` included) are cleaned. Left alone:
     `merge` tables, where such rows replaced earlier versions that are gone (deleting them would
     lose the keys; the next run extracts the package's data again and merges it under its own
     load id); `replace` tables, which dlt swaps in from the staging dataset only once all of a
     table's rows are loaded, so such rows are a complete replacement (deleting them would empty
-    the table); tables the schema does not know; and with `keep_pending`, rows of packages
-    still pending in the pipeline's folder (a later load completes them).
+    the table); and with `keep_pending`, rows of packages still pending in the pipeline's folder
+    (a later load completes them). A table the schema does not know (it was rewound to before
+    the package that created the table) is cleaned whatever its disposition: it holds nothing
+    that was ever committed.
 
     Returns:
         `{table: rows deleted}`, tables without orphan rows left out. {} when the dataset does
         not exist yet.
     """
     schema = pipeline.default_schema if pipeline.default_schema_name else None
-    append_tables = {name for name in (schema.tables if schema else {}) if _disposition(schema, name) == "append"}
+    # tables the (possibly rewound) schema does not know were created by a package that never
+    # committed: everything in them is such rows, whatever their disposition
+    kept_tables = {
+        name for name in (schema.tables if schema else {}) if _disposition(schema, name) in ("merge", "replace")
+    }
     pending = set(pipeline.list_normalized_load_packages()) if keep_pending else set()
     removed: dict[str, int] = {}
     with pipeline.sql_client() as client:
@@ -247,7 +253,7 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
             committed = set()
         keep = committed | pending
         for table in tables:
-            if table not in append_tables:
+            if table in kept_tables:
                 continue
             name = client.make_qualified_table_name(table)
             with client.execute_query(
