@@ -585,7 +585,10 @@ def _committed(
     """Rows each table got from this run's committed packages (recovered ones included), counted
     in the warehouse; dlt's normalize counts for the lake, or where rows carry no load id."""
     if warehouse:
-        counted = packages.committed_rows(pipeline, tables, load_ids)
+        try:
+            counted = packages.committed_rows(pipeline, tables, load_ids)
+        except Exception:  # noqa: BLE001 - the load is committed; report dlt's counts instead
+            counted = None
         if counted is not None:
             return {**normalized, **counted}
     return dict(normalized)
