@@ -80,6 +80,10 @@ class LoadOptions(StrictModel):
         allow_empty: the table may legitimately be empty: its row-count check passes at 0 rows.
         allow_empty_replace: let a `replace` or full-refresh load that brings 0 rows empty a
             table that has rows (by default such a load fails and the table is kept).
+        max_shrink: the largest fraction of its rows a `replace` load may remove from a table
+            (0 < max_shrink <= 1, default 0.5): one that brings fewer rows fails and the table
+            is kept.
+        allow_shrink: let a `replace` load shrink the table by any fraction.
         freshness: optional freshness check.
         job_id: an identifier of your own for the table's load job (the Excel job sheet's
             `job_id`), written to the load ledger and the audit log; default `<source>.<table>`.
@@ -90,6 +94,8 @@ class LoadOptions(StrictModel):
     incremental: IncrementalConfig | None = None
     allow_empty: bool = False
     allow_empty_replace: bool = False
+    max_shrink: float = Field(default=0.5, gt=0, le=1)
+    allow_shrink: bool = False
     freshness: FreshnessConfig | None = None
     job_id: str | None = Field(default=None, min_length=1)
 
@@ -103,7 +109,7 @@ class LoadOptions(StrictModel):
         """Return these options as keyword arguments of dlt's `DltResource.apply_hints`."""
         import dlt
 
-        hints: dict[str, Any] = {}  # checks, guards and job_id are not hints
+        hints: dict[str, Any] = {}  # checks, guards (allow_empty, max_shrink, freshness) and job_id are not hints
         if self.write_disposition:
             hints["write_disposition"] = self.write_disposition
         if self.primary_key:

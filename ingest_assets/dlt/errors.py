@@ -5,6 +5,26 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 
+from dlt.common.destination.exceptions import DestinationTerminalException
+
+
+class IngestError(Exception):
+    """Base of the errors this project raises about a load, with whether retrying may help
+    (issue 12 asks for one base type; the load step's `Failure`s carry the same flag as
+    metadata `transient`).
+
+    Attributes:
+        transient: True when the same run may succeed later (a lock, a connection); False when
+            something must be fixed first (bad data, config). `is_transient` honours it.
+    """
+
+    transient: bool = False
+
+    def __init__(self, message: str, transient: bool | None = None) -> None:
+        super().__init__(message)
+        if transient is not None:
+            self.transient = transient
+
 TRANSIENT_MESSAGES = (
     "could not set lock on file",  # DuckDB: another process holds the warehouse
     "conflicting lock",
@@ -46,8 +66,18 @@ def exception_chain(error: BaseException) -> Iterator[BaseException]:
 def is_transient(error: BaseException) -> bool:
     """True when retrying later may succeed: connection resets and timeouts, HTTP 408/429/5xx,
     the DuckDB warehouse locked by another process. Bad credentials, missing tables, invalid
-    config and data errors are permanent, even when wrapped in a connection-level exception."""
+    config and data errors are permanent, even when wrapped in a connection-level exception.
+
+    An exception in the chain with a boolean `transient` attribute (`IngestError`) decides,
+    then dlt's `DestinationTerminalException` (e.g. a load job the warehouse refused) is
+    permanent; else the messages and types above decide. (dlt's `DestinationTransientException`
+    is not trusted: dlt gives it to any unclassified DuckDB error, out-of-memory included.)"""
     chain = list(exception_chain(error))
+    for exc in chain:  # an error that knows says so: this project's, then dlt's destination errors
+        if isinstance(getattr(exc, "transient", None), bool):
+            return exc.transient
+        if isinstance(exc, DestinationTerminalException):
+            return False
     texts = " | ".join(str(e).lower() for e in chain)
     if any(message in texts for message in PERMANENT_MESSAGES):
         return False

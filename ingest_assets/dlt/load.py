@@ -2,10 +2,15 @@
 
 dagster-dlt's `DagsterDltResource.run` calls `pipeline.run` in one go. This step runs dlt's own
 stages one by one instead, so that it can:
-- finish a load package an earlier run left half-loaded before extracting anything new;
-- stop a `replace` or full-refresh load that brought 0 rows into a table that has rows;
-- report per table: rows loaded, the incremental cursor before and after, schema changes;
-- write the load ledger and tell transient failures (retry) from permanent ones (fail now).
+- finish a load package an earlier run left half-loaded before extracting anything new, or drop
+  it when it cannot be loaded (a job the warehouse refuses, a package a kill left broken);
+- drop the package of a failed run: its rows are removed, its dlt state is not committed
+  (`ingest_assets.dlt.packages`), and a file whose rows the warehouse refused is named;
+- stop a `replace` load that would lose rows: 0 rows into a table that has rows, a table one of
+  whose files could not be read, or more than `max_shrink` of the table's rows;
+- report per table: rows committed, the incremental cursor before and after, schema changes;
+- write the load ledger and tell transient failures (retry) from permanent ones (fail now);
+- keep only the newest finished load packages in dlt's working folder.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets import ledger
-from ingest_assets.config.common import SourceBase
+from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.dlt import packages
 from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
+from ingest_assets.dlt.file_probe import unloadable_files
 from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
 from ingest_assets.dlt.run_config import LoadConfig
 from ingest_assets.redact import redact
@@ -82,6 +89,11 @@ def run_load(
 ) -> Iterator[MaterializeResult]:
     """Load the selected resources of `dlt_source` and yield one materialization per asset.
 
+    A run ends with nothing of its own pending in dlt's working folder: a load package is either
+    committed (its `_dlt_loads` row written, its dlt state saved with it) or dropped (its rows
+    removed from the warehouse, its dlt state not committed, so its data is extracted again by
+    the next run); see `ingest_assets.dlt.packages`.
+
     Args:
         context: the step's context (run id, retry number, logging).
         source: the source config (contract, retries, table options).
@@ -95,17 +107,22 @@ def run_load(
     Raises:
         RetryRequested: a transient failure (connection reset, HTTP 429/5xx, warehouse locked)
             while retries are left; the step reruns after an exponential backoff.
-        Failure: a permanent failure, an empty replace, or unreadable files (the readable files
-            are loaded and materialized first). Messages name the source and the table or file,
-            with secrets redacted.
+        Failure: a permanent failure, an empty or shrinking replace, a load job the warehouse
+            refuses (the file is named and, with `quarantine_dir`, moved), or unreadable files
+            (the readable files are loaded and materialized first). Messages name the source
+            and the table or file, with secrets redacted. Its metadata has `transient: false`.
     """
     started = datetime.now(timezone.utc)
     tables = list(tables_by_key.values())
+    warehouse = target.destination != "lake"
     before: dict[str, TableState] = {}
+    extracted_state: dict[str, TableState] = {}
+    recovered = packages.PendingOutcome()
     try:
-        # sync state and schema from the warehouse, and finish a package an earlier run left
-        # half-loaded (dlt's own recovery: jobs already loaded are not loaded twice)
-        pipeline.run()
+        # sync state and schema from the warehouse; complete a package an earlier run left
+        # half-loaded (jobs already loaded are not loaded twice), or drop it when it cannot be
+        recovered = packages.finish_pending(pipeline, warehouse=warehouse)
+        _log_recovery(context, recovered)
         before = _table_states(pipeline, source.name, tables)
         extract_info = pipeline.extract(
             dlt_source,
@@ -115,31 +132,32 @@ def run_load(
             **_workers(source),
         )
         extracted = _extracted_rows(extract_info)
-        if target.destination != "lake":  # the lake is append-only history
+        extracted_state = _table_states(pipeline, source.name, tables)
+        if warehouse:  # the lake is append-only history
             extracted_tables = [t for t in tables if t in dlt_source.selected_resources]
-            _guard_empty_replace(pipeline, source, extracted_tables, extracted, config.full_refresh)
+            _guard_replace(pipeline, source, target, extracted_tables, extracted, run, config.full_refresh)
         normalize_info = pipeline.normalize()
         load_info = pipeline.load()
         load_info.raise_on_failed_jobs()
     except Failure as failure:
-        _record_failure(context, source, tables, before, started, target, failure.description or "")
+        _drop_failed_package(context, pipeline, warehouse)
+        _record_failure(context, pipeline, source, tables, before, started, target, recovered, failure.description or "")
         raise
     except Exception as error:  # noqa: BLE001 - every failure is classified and reported
-        hint = fix_hint(error)
-        message = redact(f"source '{source.name}': {root_message(error)}" + (f"\n{hint}" if hint else ""))
-        _record_failure(context, source, tables, before, started, target, message)
-        if is_transient(error) and context.retry_number < source.max_retries:
-            wait = source.retry_backoff_seconds * 2**context.retry_number
-            context.log.warning(f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)")
-            raise RetryRequested(max_retries=source.max_retries, seconds_to_wait=wait) from None
-        raise Failure(description=message, allow_retries=False) from None
+        _drop_failed_package(context, pipeline, warehouse)
+        raise _classified_failure(
+            context, source, pipeline, config, target, error, tables, started, before, extracted_state, recovered
+        ) from None
 
-    rows = normalize_info.row_counts
+    rows = normalize_info.row_counts if normalize_info else {}
     after = _table_states(pipeline, source.name, tables)
-    load_id = ", ".join(load_info.loads_ids)
+    load_ids = [*recovered.loaded, *load_info.loads_ids]
+    load_id = ", ".join(load_ids)
     # counting lake files would scan them (and dlt's filesystem SQL client trips on duckdb 2.0
     # over fsspec): totals are for warehouse tables only
-    totals = {} if target.destination == "lake" else _row_counts(pipeline, tables)
+    totals = {} if not warehouse else _row_counts(pipeline, tables)
+    committed = _committed(pipeline, tables, load_ids, rows, warehouse)
+    _prune(context, pipeline)
     finished = datetime.now(timezone.utc)
     problems = run.file_problems
     ledger_rows = []
@@ -156,7 +174,7 @@ def run_load(
                 started_at=started,
                 finished_at=finished,
                 rows_extracted=extracted.get(table, 0),
-                rows_loaded=rows.get(table, 0),
+                rows_loaded=committed.get(table, 0),
                 cursor_before=before.get(table, TableState()).cursor,
                 cursor_after=after[table].cursor,
                 status="failed" if table_problems else "success",
@@ -164,7 +182,7 @@ def run_load(
             )
         )
         metadata = _metadata(
-            pipeline, table, rows, totals, load_id, before.get(table, TableState()), after[table], target
+            pipeline, table, committed, totals, load_id, before.get(table, TableState()), after[table], target
         )
         metadata.update(_files_matched(context, source, run, table))
         yield MaterializeResult(asset_key=key, metadata=metadata)
@@ -175,9 +193,66 @@ def run_load(
             description=f"source '{source.name}': {len(problems)} file(s) could not be read and were not loaded "
             f"(the other files were):\n{_problems_text(problems)}"
             + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"),
-            metadata={"unreadable_files": MetadataValue.json([p.__dict__ for p in problems])},
+            metadata={
+                "unreadable_files": MetadataValue.json([p.__dict__ for p in problems]),
+                "transient": MetadataValue.bool(False),
+            },
             allow_retries=False,
         )
+
+
+def _classified_failure(
+    context: AssetExecutionContext,
+    source: SourceBase,
+    pipeline: Pipeline,
+    config: LoadConfig,
+    target: LoadTarget,
+    error: Exception,
+    tables: list[str],
+    started: datetime,
+    before: Mapping[str, TableState],
+    extracted_state: Mapping[str, TableState],
+    recovered: packages.PendingOutcome,
+) -> RetryRequested | Failure:
+    """The exception a failed load step raises, after its package was dropped: RetryRequested
+    for a transient failure with retries left, else a Failure whose message names the source,
+    the table whose load job the warehouse refused and the files whose rows it refused (moved
+    to `quarantine_dir` when set); the ledger gets the failure first."""
+    hint = fix_hint(error)
+    failed_jobs = packages.failed_job_tables(error)
+    cause = (
+        "; ".join(f"the warehouse refused the load job of table '{t}': {m}" for t, m in failed_jobs.items())
+        if failed_jobs
+        else root_message(error)
+    )
+    message = redact(f"source '{source.name}': {cause}" + (f"\n{hint}" if hint else ""))
+    refused = _refused_files(source, target, pipeline, error, before, extracted_state)
+    transient = is_transient(error) and not refused
+    if refused:
+        moved = _quarantine(source, target.paths, refused)
+        message += "\n" + redact(
+            f"nothing of this run's load package was kept; the file(s) whose rows were refused:\n"
+            f"{_problems_text(refused)}"
+            + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them")
+        )
+    if config.full_refresh and extracted_state:
+        message += (
+            "\nthe full refresh did not finish and its tables may have been dropped already: run it "
+            f"again (`ingest sync {source.name} --full-refresh`) once the cause is fixed"
+        )
+    _record_failure(context, pipeline, source, tables, before, started, target, recovered, message)
+    if transient and context.retry_number < source.max_retries:
+        wait = source.retry_backoff_seconds * 2**context.retry_number
+        context.log.warning(f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)")
+        return RetryRequested(max_retries=source.max_retries, seconds_to_wait=wait)
+    return Failure(
+        description=message,
+        metadata={
+            "transient": MetadataValue.bool(transient),
+            **({"refused_files": MetadataValue.json([p.__dict__ for p in refused])} if refused else {}),
+        },
+        allow_retries=False,
+    )
 
 
 SCHEMA_CONTRACTS = {
@@ -216,35 +291,81 @@ def _extracted_rows(extract_info: ExtractInfo) -> dict[str, int]:
     return rows
 
 
-def _guard_empty_replace(
-    pipeline: Pipeline, source: SourceBase, tables: list[str], extracted: dict[str, int], full_refresh: bool
+def _guard_replace(
+    pipeline: Pipeline,
+    source: SourceBase,
+    target: LoadTarget,
+    tables: list[str],
+    extracted: dict[str, int],
+    run: RunOptions,
+    full_refresh: bool,
 ) -> None:
-    """Abort the extracted package when a replacing load would empty a table that has rows."""
+    """Drop the extracted package, keeping every table as it is, when a replacing load would
+    lose rows it should not:
+
+    - a `replace` table one of whose files could not be read (it would shrink to the others);
+    - a `replace` or full-refresh load that brings 0 rows for a table that has rows, unless the
+      table sets `allow_empty_replace: true`;
+    - a `replace` load that brings fewer than `(1 - max_shrink)` times the table's rows
+      (default `max_shrink: 0.5`: half), unless the table sets `allow_shrink: true`.
+
+    Raises:
+        Failure: naming each table, its rows now and the rows the load brought, and the option
+            that allows it; unreadable files are moved to `quarantine_dir` when set.
+    """
     schema = pipeline.default_schema
     options = source.table_options()
-    emptied = []
+    refused: list[str] = []
+    unreadable: list[FileProblem] = []
     for table in tables:
-        replacing = full_refresh or (
-            table in schema.tables and schema.tables[table].get("write_disposition") == "replace"
-        )
-        if not replacing or extracted.get(table, 0) > 0:
+        table_options = options.get(table) or LoadOptions()
+        replace = table in schema.tables and schema.tables[table].get("write_disposition") == "replace"
+        if not (replace or full_refresh):
             continue
-        if table in options and options[table].allow_empty_replace:
-            continue
+        problems = [p for p in run.file_problems if p.table == table] if replace else []
+        new = extracted.get(table, 0)
         existing = _row_counts(pipeline, [table]).get(table, 0)
-        if existing:
-            emptied.append(f"'{table}' ({existing} rows)")
-    if emptied:
-        pipeline.abort_packages()
-        how = "full refresh" if full_refresh else "replace load"
-        raise Failure(
-            description=(
-                f"source '{source.name}': the {how} brought 0 rows for {', '.join(emptied)}; the "
-                "tables were kept as they are. If the source really is empty now, set "
-                "`allow_empty_replace: true` on the table in sources.yml and run again."
-            ),
-            allow_retries=False,
-        )
+        if problems:
+            unreadable += problems
+            refused.append(
+                f"'{table}' ({existing} rows) would be replaced by the {new} rows of its readable files only, "
+                f"because {len(problems)} of its files could not be read"
+            )
+        elif new == 0 and existing and not table_options.allow_empty_replace:
+            how = "full refresh" if full_refresh else "replace load"
+            refused.append(
+                f"the {how} brought 0 rows for '{table}' ({existing} rows); if the source really is "
+                "empty now, set `allow_empty_replace: true` on the table in sources.yml"
+            )
+        elif (
+            replace
+            and existing
+            and not table_options.allow_shrink
+            and new < existing * (1 - table_options.max_shrink)
+        ):
+            refused.append(
+                f"the replace load brought {new} rows for '{table}', which has {existing}: more than "
+                f"{table_options.max_shrink:.0%} fewer; if that is right, set `allow_shrink: true` (or a "
+                "larger `max_shrink`) on the table in sources.yml"
+            )
+    if not refused:
+        return
+    pipeline.abort_packages()
+    text = f"source '{source.name}': nothing was loaded and the tables were kept as they are:\n" + "\n".join(
+        f"- {r}" for r in refused
+    )
+    if unreadable:
+        moved = _quarantine(source, target.paths, unreadable)
+        text += "\n" + _problems_text(unreadable)
+        text += f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"
+    raise Failure(
+        description=text,
+        metadata={
+            "transient": MetadataValue.bool(False),
+            **({"unreadable_files": MetadataValue.json([p.__dict__ for p in unreadable])} if unreadable else {}),
+        },
+        allow_retries=False,
+    )
 
 
 def _table_states(pipeline: Pipeline, source_name: str, tables: list[str]) -> dict[str, TableState]:
@@ -396,13 +517,23 @@ def _quarantine(source: SourceBase, paths: ProjectPaths, problems: list[FileProb
 
 def _record_failure(
     context: AssetExecutionContext,
+    pipeline: Pipeline,
     source: SourceBase,
     tables: list[str],
     before: Mapping[str, TableState],
     started: datetime,
     target: LoadTarget,
+    recovered: packages.PendingOutcome,
     message: str,
 ) -> None:
+    """Ledger rows of a failed run: status `failed`, and as rows loaded only what packages an
+    earlier run left and this one completed committed (the failed package's rows are dropped)."""
+    committed: dict[str, int] = {}
+    if recovered.loaded and target.destination != "lake":
+        try:
+            committed = packages.committed_rows(pipeline, tables, recovered.loaded) or {}
+        except Exception as error:  # noqa: BLE001 - the ledger reports what it can
+            context.log.warning(f"could not count the rows of recovered load packages: {redact(str(error))}")
     finished = datetime.now(timezone.utc)
     rows = [
         ledger.LedgerRow(
@@ -411,11 +542,11 @@ def _record_failure(
             table_name=table,
             job_id=_job_id(source, table),
             destination=target.destination,
-            load_id=None,
+            load_id=", ".join(recovered.loaded) or None,
             started_at=started,
             finished_at=finished,
             rows_extracted=0,
-            rows_loaded=0,
+            rows_loaded=committed.get(table, 0),
             cursor_before=before.get(table, TableState()).cursor,
             cursor_after=before.get(table, TableState()).cursor,
             status="failed",
@@ -424,6 +555,84 @@ def _record_failure(
         for table in tables
     ]
     _write_ledger(context, target, rows)
+
+
+def _log_recovery(context: AssetExecutionContext, recovered: packages.PendingOutcome) -> None:
+    if recovered.dead_extracts:
+        context.log.info(f"deleted the working folders of extracts that never finished: {', '.join(recovered.dead_extracts)}")
+    if recovered.loaded:
+        context.log.info(f"completed load package(s) an earlier run left: {', '.join(recovered.loaded)}")
+    for load_id, reason in recovered.discarded.items():
+        context.log.warning(
+            f"dropped load package {load_id} an earlier run left, which cannot be loaded: {redact(reason)}; "
+            "its data is extracted again by this run"
+        )
+    if recovered.orphan_rows:
+        context.log.warning(
+            f"removed rows of load packages that never finished: {packages.describe_orphans(recovered.orphan_rows)}"
+        )
+
+
+def _drop_failed_package(context: AssetExecutionContext, pipeline: Pipeline, warehouse: bool) -> None:
+    """Leave nothing of a failed run behind: abort its pending packages (rewinding the local
+    dlt state) and remove rows they already wrote. If that fails too (warehouse locked), the
+    next run's `finish_pending` does it."""
+    try:
+        dropped = packages.discard_pending(pipeline)
+        removed = packages.remove_orphan_rows(pipeline) if warehouse else {}
+    except Exception as error:  # noqa: BLE001 - reported; the next run cleans up
+        context.log.warning(f"could not drop the failed load package now (the next run does): {redact(str(error))}")
+        return
+    if dropped:
+        context.log.info(f"dropped load package(s) {', '.join(dropped)}: nothing of them is committed")
+    if removed:
+        context.log.warning(f"removed rows the failed load package had written: {packages.describe_orphans(removed)}")
+
+
+def _refused_files(
+    source: SourceBase,
+    target: LoadTarget,
+    pipeline: Pipeline,
+    error: BaseException,
+    before: Mapping[str, TableState],
+    extracted: Mapping[str, TableState],
+) -> list[FileProblem]:
+    """The files of a filesystem source whose rows a terminally failed load job refused
+    (see `file_probe`); [] for other sources and other failures."""
+    if target.destination != "warehouse" or getattr(source, "filesystem", None) is None:
+        return []
+    refused: list[FileProblem] = []
+    for table in packages.failed_job_tables(error):
+        files = extracted.get(table, TableState()).files
+        old = before.get(table, TableState()).files
+        candidates = [path for path, fp in files.items() if old.get(path) != fp] or list(files)
+        try:
+            refused += unloadable_files(source, target.paths, target.warehouse, pipeline.dataset_name, table, candidates)
+        except Exception:  # noqa: BLE001 - naming the file is best effort; the failure is reported anyway
+            continue
+    return refused
+
+
+def _committed(
+    pipeline: Pipeline, tables: list[str], load_ids: list[str], normalized: Mapping[str, int], warehouse: bool
+) -> dict[str, int]:
+    """Rows each table got from this run's committed packages (recovered ones included), counted
+    in the warehouse; dlt's normalize counts for the lake, or where rows carry no load id."""
+    if warehouse:
+        try:
+            counted = packages.committed_rows(pipeline, tables, load_ids)
+        except Exception:  # noqa: BLE001 - the load is committed; report dlt's counts instead
+            counted = None
+        if counted is not None:
+            return {**normalized, **counted}
+    return dict(normalized)
+
+
+def _prune(context: AssetExecutionContext, pipeline: Pipeline) -> None:
+    try:
+        packages.prune_completed(pipeline)
+    except Exception as error:  # noqa: BLE001 - housekeeping never fails a load
+        context.log.warning(f"could not delete finished load packages: {error}")
 
 
 def _write_ledger(context: AssetExecutionContext, target: LoadTarget, rows: list[ledger.LedgerRow]) -> None:

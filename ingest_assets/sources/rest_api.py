@@ -15,7 +15,8 @@ documented for `dlt.sources.rest_api.rest_api_source`, with three differences:
   secret query parameters masked: 401/403 as `ApiAuthError`, a body that is not JSON as
   `ApiResponseError`, any other error status (after retries) as `ApiHttpError`.
 - A resource may carry a `description` (shown on its asset) and the project's table options
-  `allow_empty`, `allow_empty_replace` and `freshness`; they are not passed to dlt.
+  `allow_empty`, `allow_empty_replace`, `max_shrink`, `allow_shrink` and `freshness`; they are
+  not passed to dlt.
 
 Everything else passes through to dlt unchanged. The config is checked when `sources.yml` is
 loaded: lightly by pydantic (base URL, resource names, no literal secrets), then by dlt's own
@@ -75,7 +76,7 @@ access token that dlt obtains itself)."""
 SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie", re.IGNORECASE)
 """Header names whose values are credentials: they belong in an `auth` block, not `headers`."""
 
-PROJECT_RESOURCE_OPTIONS = {"description", "allow_empty", "allow_empty_replace", "freshness"}
+PROJECT_RESOURCE_OPTIONS = {"description", "allow_empty", "allow_empty_replace", "max_shrink", "allow_shrink", "freshness"}
 """Resource options of this project, not dlt's: kept out of the config given to dlt."""
 
 Loc = tuple[str | int, ...]
@@ -143,7 +144,8 @@ class ResourceBlock(ResourceDefaultsBlock):
         description: shown on the asset in the Dagster UI.
         endpoint: the endpoint block or its path.
         table_name: the table (and asset) name when it differs from `name`.
-        allow_empty, allow_empty_replace, freshness: the project's table checks and guards, as
+        allow_empty, allow_empty_replace, max_shrink, allow_shrink, freshness: the project's
+            table checks and guards, as
             for the tables of other source types (see `LoadOptions`).
     Other keys are dlt resource hints (`primary_key`, `write_disposition`, `merge_key`,
     `max_table_nesting`, `include_from_parent`, `selected`, ...), validated by dlt. `description`
@@ -155,6 +157,8 @@ class ResourceBlock(ResourceDefaultsBlock):
     description: str | None = None
     allow_empty: bool = False
     allow_empty_replace: bool = False
+    max_shrink: float = Field(default=0.5, gt=0, le=1)
+    allow_shrink: bool = False
     freshness: FreshnessConfig | None = None
 
     @field_validator("name", "table_name")
@@ -263,7 +267,11 @@ class RestApiSourceConfig(SourceBase):
         with dlt (they may come from `resource_defaults`)."""
         return {
             r.table: LoadOptions(
-                allow_empty=r.allow_empty, allow_empty_replace=r.allow_empty_replace, freshness=r.freshness
+                allow_empty=r.allow_empty,
+                allow_empty_replace=r.allow_empty_replace,
+                max_shrink=r.max_shrink,
+                allow_shrink=r.allow_shrink,
+                freshness=r.freshness,
             )
             for r in self.rest_api.resources
         }

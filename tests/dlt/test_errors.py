@@ -87,3 +87,15 @@ def test_duckdb_out_of_memory_says_how_to_raise_the_limit():
     assert not is_transient(raised.value)
     assert hint is not None and "memory_limit" in hint and ".dlt/config.toml" in hint
     assert fix_hint(ValueError("column 'x' has no type")) is None
+
+
+def test_an_error_that_knows_decides():
+    from dlt.destinations.exceptions import DatabaseTerminalException
+
+    from ingest_assets.dlt.errors import IngestError
+
+    assert is_transient(_wrapped(IngestError("warehouse busy", transient=True)))
+    assert not is_transient(_wrapped(IngestError("connection reset, but the data is bad")))
+    # a load job the warehouse refused is permanent even if its text mentions a timeout
+    refused = DatabaseTerminalException(duckdb.ConversionException("timestamp field timed out"))
+    assert not is_transient(_wrapped(refused))
