@@ -24,6 +24,7 @@ from ingest_assets.dlt.pipeline import (
     make_projection_pipeline,
 )
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
+from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources import build_dlt_source
@@ -133,9 +134,11 @@ def _load_assets(
         pool=DUCKDB_POOL,
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
+        remember_run_secrets(source)  # before anything can fail: secrets.toml, env variables
         pipeline = new_pipeline()
         run = RunOptions(selected_files=config.files)
         dlt_source = new_source(run)
+        remember_run_secrets(source)  # and what dlt resolved as secrets for the source
         keys_by_resource = {
             resource.name: translator.get_asset_spec(
                 DltResourceTranslatorData(resource=resource, pipeline=pipeline)

@@ -13,6 +13,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import SourceBase
+from ingest_assets.dlt.secrets import RedactingCollector
 from ingest_assets.settings import ProjectPaths
 
 LOADER_FILE_FORMAT = "parquet"
@@ -72,7 +73,7 @@ def make_pipeline(source: SourceBase, warehouse: Path, pipelines_dir: Path) -> P
         dataset_name=source.dataset_name,
         destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
         pipelines_dir=str(pipelines_dir),
-        progress="log",
+        progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )
 
 
@@ -102,7 +103,7 @@ def make_lake_pipeline(source: SourceBase, paths: ProjectPaths) -> Pipeline:
         dataset_name=source.dataset_name,
         destination=dlt.destinations.filesystem(bucket_url=bucket_url, credentials=config.credentials),
         pipelines_dir=str(paths.pipelines_dir),
-        progress="log",
+        progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )
 
 
@@ -114,7 +115,7 @@ def make_projection_pipeline(source: SourceBase, warehouse: Path, pipelines_dir:
         dataset_name=source.dataset_name,
         destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
         pipelines_dir=str(pipelines_dir),
-        progress="log",
+        progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )
 
 
