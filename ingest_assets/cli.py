@@ -42,9 +42,19 @@ def validate(project: ProjectOption = None, build: bool = typer.Option(True, hel
         raise typer.Exit(1) from error
     problems = []
     if build:
+        from rich.markup import escape
+
+        from ingest_assets.sources.dlt_native import DltNativeSourceConfig, check_dlt_source, missing_message
+
         for source in config.enabled_sources:
             try:
-                build_dlt_source(source, paths)
+                if isinstance(source, DltNativeSourceConfig):
+                    # no secret is read: missing ones are warnings naming the key to add
+                    missing = check_dlt_source(source, paths)
+                    if missing:
+                        errors.print(f"[yellow]![/yellow] {escape(config.source_origin(source.name) + ': ' + missing_message(source, missing))}", highlight=False, soft_wrap=True)
+                else:
+                    build_dlt_source(source, paths)
             except Exception as error:  # report every source, not only the first
                 problems.append(f"{config.source_origin(source.name)}: source '{source.name}': {error}")
     for problem in problems:
