@@ -53,10 +53,11 @@ _PATTERNS = [
     ),
     # password=..., token: ..., api_key = "...", aws_secret_access_key=...: the key must END in a
     # secret word, so `MissingSecretError: ...` or `password_reset_at: ...` are left alone; a
-    # bare YES/NO is a flag, not a secret (MySQL's `(using password: YES)`)
+    # bare YES/NO is a flag, not a secret (MySQL's `(using password: YES)`), and `"..."` is the
+    # placeholder of a hint (`add password = "..." under [sources.x]`)
     (
         re.compile(
-            rf"(?i)(?P<key>\b[\w\-]*(?:{_SECRET_WORDS})[\"']?\s*[=:]\s*[\"']?)(?!\*\*\*)(?!(?:YES|NO)\b)[^\s\"',;&)}}]+"
+            rf"(?i)(?P<key>\b[\w\-]*(?:{_SECRET_WORDS})[\"']?\s*[=:]\s*[\"']?)(?!\*\*\*|\.\.\.)(?!(?:YES|NO)\b)[^\s\"',;&)}}]+"
         ),
         r"\g<key>***",
     ),

@@ -87,3 +87,8 @@ def test_remembered_values_are_removed_with_their_url_encoded_forms():
         assert redact(text) == "a *** b *** c *** d abc"  # values under 4 characters are ignored
     finally:
         forget_secrets()
+
+
+def test_a_hint_placeholder_is_kept():
+    text = 'add api_token = "..." under [sources.broken] in .dlt/secrets.toml'
+    assert redact(text) == text
