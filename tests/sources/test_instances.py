@@ -169,3 +169,22 @@ def test_rest_api_and_sql_database_instances_use_their_own_section(make_project,
     assert materialize_project(project, checks=False, selection="group:api_north or group:api_south or group:db_north or group:db_south").success
     for source in ("api_north", "api_south", "db_north", "db_south"):
         assert query(project, f"select market from raw_{source}.stores") == [(source.split("_")[1],)]
+
+
+def test_describing_pipeline_is_in_no_config_lookup_and_not_in_the_pipelines_dir(tmp_path):
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
+    from ingest_assets.dlt.pipeline import describing_pipeline
+
+    pipelines_dir = tmp_path / ".dlt" / "pipelines"
+    describing_pipeline("duckdb", pipelines_dir)
+
+    @dlt.source
+    def probe(some_setting: str = dlt.config.value):
+        return dlt.resource([1], name="r")
+
+    with pytest.raises(ConfigFieldMissingException) as error:
+        probe()
+    looked_up = [t.key for traces in error.value.traces.values() for t in traces]
+    assert looked_up and not [key for key in looked_up if "_asset_definitions" in key]
+    assert not pipelines_dir.exists() or not list(pipelines_dir.iterdir())
