@@ -44,17 +44,25 @@ def validate(project: ProjectOption = None, build: bool = typer.Option(True, hel
     if build:
         from rich.markup import escape
 
+        from ingest_assets.settings import export_runtime_environment, warehouse_path
+
+        # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
+        export_runtime_environment(paths, warehouse_path(paths, config.warehouse))
+
         from ingest_assets.sources.dlt_native import DltNativeSourceConfig, check_dlt_source, missing_message
+        from ingest_assets.sources.secrets_check import missing_secrets_of
 
         for source in config.enabled_sources:
             try:
+                # missing secrets are warnings naming the key to add (no value is printed)
                 if isinstance(source, DltNativeSourceConfig):
-                    # no secret is read: missing ones are warnings naming the key to add
                     missing = check_dlt_source(source, paths)
-                    if missing:
-                        errors.print(f"[yellow]![/yellow] {escape(config.source_origin(source.name) + ': ' + missing_message(source, missing))}", highlight=False, soft_wrap=True)
+                    unset = [missing_message(source, missing)] if missing else []
                 else:
                     build_dlt_source(source, paths)
+                    unset = missing_secrets_of(source, paths)
+                for text in unset:
+                    errors.print(f"[yellow]![/yellow] {escape(config.source_origin(source.name) + ': ' + text)}", highlight=False, soft_wrap=True)
             except Exception as error:  # report every source, not only the first
                 problems.append(f"{config.source_origin(source.name)}: source '{source.name}': {error}")
     for problem in problems:

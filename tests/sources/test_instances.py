@@ -188,3 +188,31 @@ def test_describing_pipeline_is_in_no_config_lookup_and_not_in_the_pipelines_dir
     looked_up = [t.key for traces in error.value.traces.values() for t in traces]
     assert looked_up and not [key for key in looked_up if "_asset_definitions" in key]
     assert not pipelines_dir.exists() or not list(pipelines_dir.iterdir())
+
+
+def test_validate_warns_about_missing_rest_api_and_sql_database_secrets(make_project):
+    from typer.testing import CliRunner
+
+    from ingest_assets.cli import app
+
+    def rest(name: str) -> dict:
+        return {"name": name, "type": "rest_api", "rest_api": {
+            "client": {"base_url": "http://127.0.0.1:9/", "auth": {"type": "bearer"}}, "resources": ["stores"]}}
+
+    project = make_project([
+        rest("api_west"),
+        rest("api_east"),
+        {"name": "db_west", "type": "sql_database", "sql_database": {"tables": ["stores"]}},
+    ])
+    # read from the project's .dlt/ whatever the working directory is
+    (project / ".dlt" / "secrets.toml").write_text('[sources.api_east.credentials]\ntoken = "tok-east-9999"\n')
+    os.environ.pop("DLT_PROJECT_DIR", None)
+
+    result = CliRunner().invoke(app, ["validate", "--project", str(project)])
+
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("!")]
+    assert len(warnings) == 2, result.output
+    assert "source 'api_west': rest_api.client.auth: token not set: add token under [sources.api_west.credentials]" in warnings[0]
+    assert "source 'db_west': no database credentials" in warnings[1] and "[sources.db_west.credentials]" in warnings[1]
+    assert "tok-east-9999" not in result.output
