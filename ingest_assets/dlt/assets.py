@@ -158,7 +158,7 @@ def _load_assets(
         pool=DUCKDB_POOL,
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
-        remember_run_secrets(source)  # before anything can fail: secrets.toml, env variables
+        remember_run_secrets(source, fresh=True)  # before anything can fail: secrets.toml, env
         pipeline = new_pipeline()
         run = RunOptions(selected_files=config.files)
         problem = None

@@ -34,7 +34,7 @@ from dlt.common.configuration.utils import get_resolved_traces
 from dlt.common.runtime.collector import LogCollector
 
 from ingest_assets.config.common import SourceBase
-from ingest_assets.redact import redact, redact_data, redact_logger, remember_secrets
+from ingest_assets.redact import forget_secrets, redact, redact_data, redact_logger, remember_secrets
 
 _DLT_ENV_SECTIONS = ("SOURCES", "DESTINATION", "CREDENTIALS", "STAGING")
 _SECRET_ENV_KEY = re.compile(
@@ -42,15 +42,19 @@ _SECRET_ENV_KEY = re.compile(
 )
 
 
-def remember_run_secrets(source: SourceBase | None = None) -> None:
+def remember_run_secrets(source: SourceBase | None = None, fresh: bool = False) -> None:
     """Register the secret values of a run of `source` for redaction (see the module docstring),
-    and redact dlt's log records. Call it after the run's dlt source is built (so the secrets dlt
-    resolved for it are known) and before anything can fail.
+    and redact dlt's log records. Call it when the run starts (`fresh=True`), and again after
+    the run's dlt source is built (so the secrets dlt resolved for it are known).
 
     Args:
         source: the source config whose `*_env` variables are secrets too; None registers the
             project-wide values only.
+        fresh: forget the values registered before (by an earlier run in this process), so a
+            long-lived process holds only the current run's secrets.
     """
+    if fresh:
+        forget_secrets()
     remember_secrets(_secret_values(source))
     redact_logger(logging.getLogger("dlt"))
 
