@@ -95,3 +95,40 @@ def test_leaky_custom_source_leaves_no_secret_anywhere(make_project, httpserver,
     errors = query(project, "select error from _ingest.load_history where source = 'leaky'")
     assert errors and all("***" in e[0] and "500" in e[0] for e in errors)
     assert "***" in (project / "metadata" / "audit_log.jsonl").read_text()
+
+
+def test_run_secrets_are_the_credentials_not_the_where_and_who(tmp_path, monkeypatch):
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+
+    from ingest_assets.dlt.secrets import remember_run_secrets
+    from ingest_assets.redact import known_secrets, redact
+    from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
+
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        '[sources.shop.credentials]\nhost = "db.internal"\nusername = "loader"\npassword = "toml-pw-1234"\n'
+        '[sources.api]\npartner_key = "toml-partner-5678"\nretries = "3"\n'
+    )
+    monkeypatch.setenv("DLT_PROJECT_DIR", str(tmp_path))
+    monkeypatch.setenv("SOURCES__API__ACCESS_TOKEN", "env-token-9012")
+    monkeypatch.setenv("SOURCES__API__PRIMARY_KEY", "order_id")
+    monkeypatch.setenv("SOURCES__API__BASE_URL", "https://api.example.com")
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "named-env-pw-3456")
+    Container()[PluggableRunContext].reload(str(tmp_path))
+    try:
+        source = SqlDatabaseSourceConfig.model_validate({
+            "name": "shop", "type": "sql_database",
+            "sql_database": {"credentials": {"drivername": "postgresql", "host": "db.internal", "database": "shop",
+                                             "username": "loader", "password_env": "SHOP_DB_PASSWORD"},
+                             "tables": ["orders"]},
+        })
+        remember_run_secrets(source, fresh=True)
+        known = known_secrets()
+    finally:
+        Container()[PluggableRunContext].reload_providers()
+
+    assert {"toml-pw-1234", "toml-partner-5678", "env-token-9012", "named-env-pw-3456"} <= known
+    assert not {"db.internal", "loader", "order_id", "https://api.example.com", "3"} & known
+    text = "login loader@db.internal with toml-pw-1234 for order_id failed"
+    assert redact(text) == "login loader@db.internal with *** for order_id failed"

@@ -41,6 +41,9 @@ _SECRET_ENV_KEY = re.compile(
     r"(PASSWORD|PASSWD|PWD|SECRET|TOKEN|KEY|KEY_ID|SIG|SIGNATURE|CREDENTIALS|CONNECTION_STRING|DSN)$"
 )
 
+_NOT_SECRET_ENV_KEYS = frozenset({"PRIMARY_KEY", "MERGE_KEY", "ROOT_KEY", "PARTITION_KEY", "SORT_KEY", "CLUSTER_KEY"})
+"""Key names that end like a credential but are table hints."""
+
 
 def remember_run_secrets(source: SourceBase | None = None, fresh: bool = False) -> None:
     """Register the secret values of a run of `source` for redaction (see the module docstring),
@@ -96,7 +99,7 @@ def _env_secrets() -> Iterator[str]:
         parts = name.upper().split("__")
         if len(parts) < 2 or parts[0] not in _DLT_ENV_SECTIONS:
             continue
-        if _SECRET_ENV_KEY.search(parts[-1]):
+        if _SECRET_ENV_KEY.search(parts[-1]) and parts[-1] not in _NOT_SECRET_ENV_KEYS:
             yield value
 
 
