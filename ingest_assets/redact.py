@@ -31,7 +31,7 @@ _SECRET_WORDS = (
 _QUERY_SECRET_WORDS = (
     r"key|token|sig|signature|secret|password|passwd|pwd|auth|code|session|sessionid|apikey"
     r"|api[_\-]?key|access[_\-]?token|refresh[_\-]?token|id[_\-]?token|client[_\-]?secret|x-amz-signature"
-    r"|x-amz-credential|x-amz-security-token|[\w.\-]*(?:_key|_token|_secret|_password|_sig)"
+    r"|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|[\w.\-]*(?:_key|_token|_secret|_password|_sig)"
 )
 
 _PATTERNS = [

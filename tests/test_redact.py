@@ -44,6 +44,8 @@ def test_ordinary_text_is_kept():
         ("https://h/x?password=pw-4433&user=a", "pw-4433"),
         ("https://h/x?client_secret=cs-11223344", "cs-11223344"),
         ("https://bucket.s3.amazonaws.com/f?X-Amz-Signature=f00dbabe1234&X-Amz-Expires=60", "f00dbabe1234"),
+        ("https://storage.googleapis.com/b/f?X-Goog-Credential=svc%40p.iam&X-Goog-Signature=abc123def", "abc123def"),
+        ("https://acct.blob.core.windows.net/c/f?sv=2022&sig=Zm9vYmFy%3D&se=2024", "Zm9vYmFy%3D"),
         ("headers: Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"),
         ("{'Authorization': 'Basic dXNlcjpwYXNz'}", "dXNlcjpwYXNz"),
         ('{"authorization": "Bearer abc.def.ghi"}', "abc.def.ghi"),
