@@ -216,3 +216,53 @@ def test_validate_warns_about_missing_rest_api_and_sql_database_secrets(make_pro
     assert "source 'api_west': rest_api.client.auth: token not set: add token under [sources.api_west.credentials]" in warnings[0]
     assert "source 'db_west': no database credentials" in warnings[1] and "[sources.db_west.credentials]" in warnings[1]
     assert "tok-east-9999" not in result.output
+
+
+CRM = '''
+import dlt
+from dlt.common.configuration.specs import ConnectionStringCredentials
+
+
+@dlt.source
+def crm(credentials: ConnectionStringCredentials = dlt.secrets.value):
+    """Lists its tables from the database: cannot be described without its credentials."""
+    return [dlt.resource([{"id": 1}], name=name) for name in credentials.database.split(",")]
+'''
+
+
+def test_assets_of_a_source_that_needs_its_secret_to_know_its_tables(tmp_path, caplog):
+    import json
+    import logging
+
+    from ingest_assets.settings import ProjectPaths
+    from ingest_assets.sources.dlt_native import DltNativeSourceConfig, describe_dlt_source
+
+    paths = ProjectPaths(tmp_path)
+    (tmp_path / "custom_sources").mkdir()
+    (tmp_path / "custom_sources" / "__init__.py").write_text("")
+    (tmp_path / "custom_sources" / "crm_api.py").write_text(CRM)
+
+    def config(**block) -> DltNativeSourceConfig:
+        return DltNativeSourceConfig.model_validate(
+            {"name": "crm_eu", "type": "dlt_native", "dlt_native": {"source_module": "crm_api", "source_function": "crm", **block}}
+        )
+
+    caplog.set_level(logging.WARNING, logger="ingest_assets.sources.dlt_native")
+    # nothing to go by: no assets, and a warning naming the source and the way out
+    assert list(describe_dlt_source(config(), paths).resources) == []
+    assert "source 'crm_eu': it has no assets until this is fixed, or its tables are declared with dlt_native.resources" in caplog.text
+
+    # the declared list
+    declared = describe_dlt_source(config(resources=["contacts", {"name": "deals", "write_disposition": "merge", "primary_key": "id"}]), paths)
+    assert list(declared.resources) == ["contacts", "deals"]
+    assert declared.resources["deals"].write_disposition == "merge"
+
+    # the last run's schema, kept in the pipeline's local state
+    schemas = paths.pipelines_dir / "crm_eu" / "schemas"
+    schemas.mkdir(parents=True)
+    (schemas / "crm_eu.schema.json").write_text(json.dumps({"tables": {
+        "_dlt_loads": {"name": "_dlt_loads"},
+        "contacts": {"name": "contacts", "resource": "contacts"},
+        "contacts__emails": {"name": "contacts__emails", "parent": "contacts"},
+    }}))
+    assert list(describe_dlt_source(config(), paths).resources) == ["contacts"]
