@@ -144,9 +144,27 @@ def validate(
         config = load_project_config(paths.sources_file)
     problems = []
     if build:
+        from rich.markup import escape
+
+        from ingest_assets.settings import export_runtime_environment, warehouse_path
+
+        # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
+        export_runtime_environment(paths, warehouse_path(paths, config.warehouse))
+
+        from ingest_assets.sources.dlt_native import DltNativeSourceConfig, check_dlt_source, missing_message
+        from ingest_assets.sources.secrets_check import missing_secrets_of
+
         for source in config.enabled_sources:
             try:
-                build_dlt_source(source, paths)
+                # missing secrets are warnings naming the key to add (no value is printed)
+                if isinstance(source, DltNativeSourceConfig):
+                    missing = check_dlt_source(source, paths)
+                    unset = [missing_message(source, missing)] if missing else []
+                else:
+                    build_dlt_source(source, paths)
+                    unset = missing_secrets_of(source, paths)
+                for text in unset:
+                    errors.print(f"[yellow]![/yellow] {escape(config.source_origin(source.name) + ': ' + text)}", highlight=False, soft_wrap=True)
             except Exception as error:  # report every source, not only the first
                 if verbose:
                     errors.print_exception()

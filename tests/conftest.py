@@ -23,11 +23,16 @@ SMALL_ORDER_COUNT = 1500
 
 @pytest.fixture(autouse=True)
 def _restore_environ() -> Iterator[None]:
-    """Loading a project exports variables (warehouse path, DLT_PROJECT_DIR); undo that per test."""
+    """Loading a project exports variables (warehouse path, DLT_PROJECT_DIR); undo that per test.
+    A run also registers its secrets for redaction in the process (e.g. moto's `test` keys):
+    forget them, so they do not blank out another test's messages."""
+    from ingest_assets.redact import forget_secrets
+
     saved = dict(os.environ)
     yield
     os.environ.clear()
     os.environ.update(saved)
+    forget_secrets()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ that writes the lake (`load_<source>`, keys `lake/raw_<source>/<table>`) and, wi
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, multi_asset
+from dagster import AssetExecutionContext, AssetsDefinition, Failure, MaterializeResult, map_asset_specs
+from dagster_dlt import dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
@@ -23,9 +24,17 @@ from ingest_assets.dlt.pipeline import (
     make_projection_pipeline,
 )
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
-from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
+from ingest_assets.dlt.secrets import remember_run_secrets
+from ingest_assets.dlt.translator import RawTableTranslator, serializable_spec
+from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
 from ingest_assets.sources import build_dlt_source
+from ingest_assets.sources.dlt_native import (
+    DltNativeSourceConfig,
+    MissingConfigError,
+    SourceImportError,
+    describe_dlt_source,
+)
 from ingest_assets.sources.lake_projection import build_projection_source
 from ingest_assets.sources.run_options import RunOptions
 
@@ -44,8 +53,9 @@ def build_source_assets(
         warehouse: absolute path of the DuckDB warehouse (and of the load ledger).
         audit_log: optional JSON-lines file every load appends a line per table to.
 
-    The sources built here only describe the assets. Each run builds a fresh source and
-    pipeline, because a dlt source object is spent after one extract.
+    The sources built here only describe the assets (`describe_source`: no secret is read).
+    Each run builds a fresh source and pipeline, because a dlt source object is spent after one
+    extract.
     """
     if not source.writes_lake:
         return [
@@ -54,33 +64,46 @@ def build_source_assets(
                 load_op_name(source.name),
                 lambda run: build_dlt_source(source, paths, run),
                 lambda: make_pipeline(source, warehouse, paths.pipelines_dir),
+                describe_source(source, paths),
                 describing_pipeline("duckdb", paths.pipelines_dir),
                 RawTableTranslator(source, database=warehouse_catalog(warehouse)),
                 LoadTarget(paths, warehouse, "warehouse", audit_log),
             )
         ]
+    described = describe_source(source, paths)
     lake = _load_assets(
         source,
         load_op_name(source.name),
         lambda run: _in_table_format(build_dlt_source(source, paths, run), source.lake.format),
         lambda: make_lake_pipeline(source, paths),
+        described,
         describing_pipeline("filesystem", paths.pipelines_dir),
         RawTableTranslator(source, stage="lake"),
         LoadTarget(paths, warehouse, "lake", audit_log),
     )
     if source.destination == "lake":
         return [lake]
-    tables = _projection_options(source, build_dlt_source(source, paths), lake.keys)
+    tables = _projection_options(source, described, lake.keys)
     projection = _load_assets(
         source,
         f"project_{source.name}",
         lambda run: build_projection_source(source, paths, tables, run),
         lambda: make_projection_pipeline(source, warehouse, paths.pipelines_dir),
+        build_projection_source(source, paths, tables),
         describing_pipeline("duckdb", paths.pipelines_dir),
         RawTableTranslator(source, stage="projection", database=warehouse_catalog(warehouse)),
         LoadTarget(paths, warehouse, "projection", audit_log),
     )
     return [lake, projection]
+
+
+def describe_source(source: SourceBase, paths: ProjectPaths) -> DltSource:
+    """A dlt source describing `source`'s assets at definitions load, reading no secret:
+    `dlt_native` sources through `describe_dlt_source` (their function would resolve its secrets
+    when called); the other types build their source, which reads none until it is extracted."""
+    if isinstance(source, DltNativeSourceConfig):
+        return describe_dlt_source(source, paths)
+    return build_dlt_source(source, paths)
 
 
 def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) -> dict[str, LoadOptions]:
@@ -116,25 +139,38 @@ def _load_assets(
     op_name: str,
     new_source: Callable[[RunOptions | None], DltSource],
     new_pipeline: Callable[[], Pipeline],
+    described: DltSource,
     described_with: Pipeline,
     translator: RawTableTranslator,
     target: LoadTarget,
 ) -> AssetsDefinition:
-    """The `@dlt_assets` of one stage of `source`: specs from a source built without run options
+    """The `@dlt_assets` of one stage of `source`: specs from the describing source `described`
     and `described_with` (see `describing_pipeline`); each run builds its own source with
-    `new_source` and pipeline with `new_pipeline`, and loads through `run_load`."""
+    `new_source` and pipeline with `new_pipeline`, and loads through `run_load`. A source that
+    cannot be built for the run (a missing secret, a resource that does not exist) fails the
+    run with its message, redacted."""
 
-    # what `@dlt_assets` does, with specs free of dagster-dlt's unserializable metadata
-    @multi_asset(
-        specs=raw_table_specs(new_source(None), described_with, translator),
+    @dlt_assets(
+        dlt_source=described,
+        dlt_pipeline=described_with,
         name=op_name,
-        can_subset=True,
+        dagster_dlt_translator=translator,
         pool=DUCKDB_POOL,
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
+        remember_run_secrets(source, fresh=True)  # before anything can fail: secrets.toml, env
         pipeline = new_pipeline()
         run = RunOptions(selected_files=config.files)
-        dlt_source = new_source(run)
+        problem = None
+        try:
+            dlt_source = new_source(run)
+        except (MissingConfigError, SourceImportError) as error:
+            problem = redact(str(error))
+        except Exception as error:  # noqa: BLE001 - user code: its text may quote a secret
+            problem = redact(f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}")
+        if problem is not None:
+            raise Failure(description=problem, allow_retries=False)
+        remember_run_secrets(source)  # and what dlt resolved as secrets for the source
         keys_by_resource = {
             resource.name: translator.get_asset_spec(
                 DltResourceTranslatorData(resource=resource, pipeline=pipeline)
@@ -154,4 +190,6 @@ def _load_assets(
         tables_by_key = {key: key.path[-1] for key in selected.values()}
         yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
 
-    return _load
+    # without the live source, pipeline and translator objects dagster-dlt attaches to each spec
+    # for `DagsterDltResource.run` (not used here), which the UI shows as "(unserializable)"
+    return map_asset_specs(serializable_spec, [_load])[0]

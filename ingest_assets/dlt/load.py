@@ -15,6 +15,7 @@ stages one by one instead, so that it can:
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -636,6 +637,8 @@ def _prune(context: AssetExecutionContext, pipeline: Pipeline) -> None:
 
 
 def _write_ledger(context: AssetExecutionContext, target: LoadTarget, rows: list[ledger.LedgerRow]) -> None:
+    # every error text, whatever wrote it, redacted with the run's secrets before it is stored
+    rows = [dataclasses.replace(row, error=redact(row.error)) if row.error else row for row in rows]
     try:
         ledger.record(target.warehouse, rows)
     except Exception as error:  # noqa: BLE001 - the ledger must never turn a load into a failure

@@ -13,6 +13,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import SourceBase
+from ingest_assets.dlt.secrets import RedactingCollector
 from ingest_assets.settings import ProjectPaths
 
 LOADER_FILE_FORMAT = "parquet"
@@ -72,7 +73,7 @@ def make_pipeline(source: SourceBase, warehouse: Path, pipelines_dir: Path) -> P
         dataset_name=source.dataset_name,
         destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
         pipelines_dir=str(pipelines_dir),
-        progress="log",
+        progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )
 
 
@@ -109,7 +110,7 @@ def make_lake_pipeline(source: SourceBase, paths: ProjectPaths) -> Pipeline:
             client_kwargs=config.client_kwargs,
         ),
         pipelines_dir=str(paths.pipelines_dir),
-        progress="log",
+        progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )
 
 
@@ -121,13 +122,20 @@ def make_projection_pipeline(source: SourceBase, warehouse: Path, pipelines_dir:
         dataset_name=source.dataset_name,
         destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
         pipelines_dir=str(pipelines_dir),
-        progress="log",
+        progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )
 
 
 DESCRIBING_PIPELINE = "_asset_definitions"
-"""Name prefix of the pipelines `describing_pipeline` makes (`_asset_definitions_duckdb`, ...):
-their folders in the pipelines dir hold only an empty state, they never run."""
+"""Name prefix of the pipelines `describing_pipeline` makes (`_asset_definitions_duckdb`, ...).
+They never run, are never the active pipeline (so their name is in no config lookup) and live
+in `describing_pipelines_dir`, outside the pipelines dir that dlt's CLI lists."""
+
+
+def describing_pipelines_dir(pipelines_dir: Path) -> Path:
+    """Where the describing pipelines keep their (empty) folders: `describing/` beside the
+    project's pipelines dir (`.dlt/describing/`, git-ignored)."""
+    return pipelines_dir.parent / "describing"
 
 
 @cache
@@ -138,11 +146,13 @@ def describing_pipeline(destination: str, pipelines_dir: Path) -> Pipeline:
     Making a real pipeline per source costs ~40-60 ms each (dlt resolves its configuration and
     the destination's capabilities): ~5 s of definitions load at 100 sources. Runs never use
     this pipeline: each run makes its source's own (`make_pipeline`, `make_lake_pipeline`,
-    `make_projection_pipeline`).
+    `make_projection_pipeline`). It is deactivated right away: dlt would otherwise look up
+    every config value first under its name (`_asset_definitions_duckdb.sources...`).
 
     Args:
         destination: `duckdb` (the warehouse) or `filesystem` (the lake).
-        pipelines_dir: the project's dlt pipelines dir.
+        pipelines_dir: the project's dlt pipelines dir (the pipeline's folder goes to
+            `describing_pipelines_dir(pipelines_dir)`).
 
     Raises:
         ValueError: another destination name.
@@ -150,11 +160,13 @@ def describing_pipeline(destination: str, pipelines_dir: Path) -> Pipeline:
     if destination == "duckdb":
         factory = dlt.destinations.duckdb()  # never connected
     elif destination == "filesystem":
-        factory = dlt.destinations.filesystem(bucket_url=str(pipelines_dir))
+        factory = dlt.destinations.filesystem(bucket_url=str(describing_pipelines_dir(pipelines_dir)))
     else:
         raise ValueError(f"no describing pipeline for destination {destination!r}")
-    return dlt.pipeline(
+    pipeline = dlt.pipeline(
         pipeline_name=f"{DESCRIBING_PIPELINE}_{destination}",
         destination=factory,
-        pipelines_dir=str(pipelines_dir),
+        pipelines_dir=str(describing_pipelines_dir(pipelines_dir)),
     )
+    pipeline.deactivate()
+    return pipeline

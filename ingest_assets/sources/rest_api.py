@@ -345,6 +345,35 @@ def dlt_rest_api_config(block: RestApiBlock, source_name: str) -> RESTAPIConfig:
     return config  # type: ignore[return-value]
 
 
+def missing_secrets(config: RestApiSourceConfig) -> list[str]:
+    """For `ingest validate`: one message per `auth` block whose secrets are set nowhere (names
+    the source, the block, the keys and the `[sources.<name>...credentials]` section to add them
+    to). The secrets found are resolved in memory and dropped; none is returned or logged.
+
+    Args:
+        config: the validated source config.
+    """
+    block = config.rest_api
+    auths: list[SecretsAuth] = []
+    if block.client.auth:
+        auths.append(SecretsAuth(config.name, ("client", "auth"), block.client.auth))
+    defaults = block.resource_defaults
+    if defaults is not None and defaults.endpoint is not None and defaults.endpoint.auth:
+        auths.append(SecretsAuth(config.name, ("resource_defaults", "endpoint", "auth"), defaults.endpoint.auth))
+    for index, resource in enumerate(block.resources):
+        if resource.endpoint is not None and resource.endpoint.auth:
+            auths.append(
+                SecretsAuth(config.name, ("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name)
+            )
+    problems = []
+    for auth in auths:
+        try:
+            auth._resolve()
+        except CredentialsNotSetError as error:
+            problems.append(str(error))
+    return problems
+
+
 def _dlt_resource(
     resource: ResourceDefaultsBlock, source_name: str, loc: Loc, resource_name: str | None = None
 ) -> dict[str, Any]:

@@ -32,6 +32,9 @@ from urllib.parse import quote, quote_plus
 
 import dlt
 import sqlalchemy as sa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration, ConnectionStringCredentials
@@ -42,11 +45,12 @@ from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 from dlt.sources.sql_database import ReflectionLevel, TableBackend, engine_from_credentials
 from dlt.sources.sql_database.helpers import table_rows
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.expression import Grouping
 
 from ingest_assets.config.common import LoadOptions, SourceBase, StrictModel
+from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths
 
 logger = logging.getLogger(__name__)
@@ -179,6 +183,96 @@ class SqlCredentialsConfig(StrictModel):
         return self
 
 
+QUERY_FILTER_DIALECTS = {
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "oracle": "oracle",
+    "sqlite": "sqlite",
+}
+"""SQLAlchemy dialect -> sqlglot dialect that `query_filter_problem` parses a filter in."""
+
+_FORBIDDEN_NODES = (exp.Query, exp.Command, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Drop, exp.Create, exp.Alter)
+_QUERY_FILTER_HELP = "must be one SQL condition (like status = 'open')"
+
+
+def query_filter_problem(text: str, drivername: str | None) -> str | None:
+    """Why `text` is not one SQL condition that keeps the SELECT's shape, or None when it is.
+
+    `query_filter` is added to dlt's SELECT as `WHERE ... AND (<text>)`. To keep it inside its
+    parentheses, the text must tokenize in the database's dialect with no `;`, no comment
+    (`--`, `/* */`, MySQL's `#`), parentheses that balance and never close one they did not
+    open, and parse (sqlglot) as exactly one expression that is not a query or a statement
+    (subqueries inside the condition are allowed: they cannot escape its parentheses). So
+    `id <= 3) OR (1=1`, `1 = 1; DROP TABLE t` and `id <= 3 --` are refused.
+
+    Args:
+        text: the configured condition.
+        drivername: the SQLAlchemy driver name (`postgresql+psycopg2`); None checks the
+            condition in every dialect of `QUERY_FILTER_DIALECTS` (config validation, where the
+            database may not be known yet), and it must pass in each one.
+
+    Returns:
+        A message starting with "must be one SQL condition", or None.
+    """
+    if drivername is None:
+        for dialect in dict.fromkeys(QUERY_FILTER_DIALECTS.values()):
+            problem = _filter_problem_in(text, dialect)
+            if problem:
+                return problem
+        return None
+    dialect = QUERY_FILTER_DIALECTS.get(drivername.split("+")[0])
+    return _filter_problem_in(text, dialect)
+
+
+def _filter_problem_in(text: str, dialect: str | None) -> str | None:
+    try:
+        tokens = sqlglot.tokenize(text, read=dialect)
+    except TokenError:
+        return f"{_QUERY_FILTER_HELP}: it does not read as SQL (an unclosed quote?)"
+    if any(token.comments for token in tokens) or re.search(r"--|/\*|\*/", _outside_quotes(tokens)):
+        return f"{_QUERY_FILTER_HELP}, without comments (--, /* */ or #)"
+    depth = 0
+    for token in tokens:
+        if token.token_type == sqlglot.TokenType.SEMICOLON:
+            return f"{_QUERY_FILTER_HELP}, without ';'"
+        if token.token_type == sqlglot.TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == sqlglot.TokenType.R_PAREN:
+            depth -= 1
+            if depth < 0:
+                return (
+                    f"{_QUERY_FILTER_HELP}: the ')' at character {token.start + 1} closes a "
+                    "parenthesis the condition did not open"
+                )
+    if depth:
+        return f"{_QUERY_FILTER_HELP}: its parentheses do not balance ({depth} left open)"
+    try:
+        expressions = [e for e in sqlglot.parse(text, read=dialect) if e is not None]
+    except ParseError as error:
+        first = str(error).splitlines()[0]
+        return f"{_QUERY_FILTER_HELP}: it does not parse as SQL ({first})"
+    if len(expressions) != 1:
+        return f"{_QUERY_FILTER_HELP}, not {len(expressions)} statements"
+    condition = expressions[0]
+    if isinstance(condition, exp.Query) and not isinstance(condition, exp.Subquery) or isinstance(
+        condition, _FORBIDDEN_NODES[1:]
+    ):
+        return f"{_QUERY_FILTER_HELP}, not a query or statement ({condition.key.upper()})"
+    statement = next((n for n in condition.walk() if isinstance(n, _FORBIDDEN_NODES[1:])), None)
+    if statement is not None:
+        return f"{_QUERY_FILTER_HELP}, without statements inside ({statement.key.upper()})"
+    return None
+
+
+def _outside_quotes(tokens: list[Any]) -> str:
+    """The text of the tokens that are not strings or quoted identifiers (where `--` is data)."""
+    return " ".join(
+        t.text for t in tokens if t.token_type not in (sqlglot.TokenType.STRING, sqlglot.TokenType.IDENTIFIER)
+    )
+
+
 class SqlTableConfig(LoadOptions):
     """One database table, loaded into the warehouse table `asset_table_name(name)`.
 
@@ -237,11 +331,15 @@ class SqlTableConfig(LoadOptions):
 
     @field_validator("query_filter")
     @classmethod
-    def _one_condition(cls, value: str | None) -> str | None:
-        if value is not None and ";" in value:
-            raise ValueError(
-                "must be one SQL condition (like status = 'open'), without ';'"
-            )
+    def _one_condition(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Accept one SQL condition only (see `query_filter_problem`); the database's dialect is
+        not known here, so it must hold in each dialect this project reads (and is checked again
+        in the real dialect when the table is read)."""
+        if value is not None:
+            problem = query_filter_problem(value, None)
+            if problem:
+                name = info.data.get("name")
+                raise ValueError((f"table {name!r}: " if name else "") + problem)
         return value
 
 
@@ -477,7 +575,7 @@ def list_tables(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> list[st
             "'%s' has no assets until the database is reachable and definitions are reloaded",
             config.name,
             location,
-            _redact(_error_text(error), _secrets_of(config, paths)),
+            redact(_error_text(error), _secrets_of(config, paths)),
             config.name,
         )
         return []
@@ -547,6 +645,13 @@ def _read_rows(
     block = config.sql_database
     credentials = resolve_credentials(config, paths)
     secrets = _secrets_of(config, paths, credentials)
+    if table.query_filter:
+        # checked again in the database's own dialect (config validation checks every dialect)
+        problem = query_filter_problem(table.query_filter, credentials.drivername)
+        if problem:
+            raise SqlDatabaseError(
+                f"source '{config.name}': table '{table.name}': query_filter: {problem}"
+            )
     failure: SqlDatabaseError | None = None
     try:
         engine = engine_from_credentials(
@@ -592,7 +697,7 @@ def _read_failure(
     check; any other error is wrapped only when its text holds a secret (then redacted).
     """
     context = f"source '{config.name}': table '{table.name}' in {describe_location(credentials)}"
-    text = _redact(_error_text(error), secrets)
+    text = redact(_error_text(error), secrets)
     block = config.sql_database
     if isinstance(error, sa.exc.NoSuchTableError):
         return SqlDatabaseError(
@@ -744,13 +849,6 @@ def _secrets_of(
     return sorted({s for s in secrets if s}, key=len, reverse=True)
 
 
-def _redact(text: str, secrets: list[str]) -> str:
-    """`text` with every secret replaced by `***`, and any `user:password@` of a URL too."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return re.sub(r"(://[^:/@\s]*):[^@\s]+@", r"\1:***@", text)
-
-
 def _error_text(error: BaseException) -> str:
     """The message of `error` without SQLAlchemy's 'Background on this error' link line."""
     text = str(error).strip() or type(error).__name__
@@ -782,5 +880,6 @@ __all__ = [
     "build_dlt_source",
     "describe_location",
     "list_tables",
+    "query_filter_problem",
     "resolve_credentials",
 ]

@@ -124,7 +124,7 @@ def test_every_problem_is_reported_with_sheet_row_and_column(tmp_path):
         "one schema: use another source_name for the tables of this schema",
         f"{WHERE}: row 11: table_name: 'Orders' is loaded by row 2 of source 'crm' too (both "
         "load warehouse table 'orders'); list each table once per source_name",
-        f"{WHERE}: row 12: query_filter: must be one SQL condition (like status = 'open'), without ';'",
+        f"{WHERE}: row 12: query_filter: table 'items': must be one SQL condition (like status = 'open'), without ';'",
         f"{WHERE}: row 12: chunk_size: Input should be a valid integer, unable to parse string as an integer",
         f"{WHERE}: row 13: source_name: 'CRM_Bad' must be lower-case letters, digits and _ and "
         "start with a letter",

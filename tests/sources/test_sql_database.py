@@ -726,7 +726,7 @@ BASE = {"drivername": "postgresql", "host": "db", "database": "shop", "username"
         ),
         (
             {"tables": [{"name": "orders", "query_filter": "1 = 1; DROP TABLE orders"}]},
-            "sources.yml: source 'shop': sql_database.tables[0].query_filter: must be one SQL "
+            "sources.yml: source 'shop': sql_database.tables[0].query_filter: table 'orders': must be one SQL "
             "condition (like status = 'open'), without ';'",
         ),
         (
