@@ -9,8 +9,7 @@ that writes the lake (`load_<source>`, keys `lake/raw_<source>/<table>`) and, wi
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetsDefinition, Failure, MaterializeResult, map_asset_specs
-from dagster_dlt import dlt_assets
+from dagster import AssetExecutionContext, AssetsDefinition, Failure, MaterializeResult, multi_asset
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
@@ -25,7 +24,7 @@ from ingest_assets.dlt.pipeline import (
 )
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
-from ingest_assets.dlt.translator import RawTableTranslator, serializable_spec
+from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
 from ingest_assets.sources import build_dlt_source
@@ -150,11 +149,12 @@ def _load_assets(
     cannot be built for the run (a missing secret, a resource that does not exist) fails the
     run with its message, redacted."""
 
-    @dlt_assets(
-        dlt_source=described,
-        dlt_pipeline=described_with,
+    # what `@dlt_assets` does (dagster-dlt's `build_dlt_asset_specs` + `multi_asset`), with specs
+    # free of the live dlt objects it attaches as metadata (see `raw_table_specs`)
+    @multi_asset(
+        specs=raw_table_specs(described, described_with, translator),
         name=op_name,
-        dagster_dlt_translator=translator,
+        can_subset=True,
         pool=DUCKDB_POOL,
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
@@ -190,6 +190,4 @@ def _load_assets(
         tables_by_key = {key: key.path[-1] for key in selected.values()}
         yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
 
-    # without the live source, pipeline and translator objects dagster-dlt attaches to each spec
-    # for `DagsterDltResource.run` (not used here), which the UI shows as "(unserializable)"
-    return map_asset_specs(serializable_spec, [_load])[0]
+    return _load

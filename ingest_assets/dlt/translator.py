@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from dagster import AssetKey, AssetSpec
-from dagster_dlt import DagsterDltTranslator
+from dagster_dlt import DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.extract.source import DltSource
+from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import SourceBase
 
@@ -71,11 +73,24 @@ class RawTableTranslator(DagsterDltTranslator):
         )
 
 
-def serializable_spec(spec: AssetSpec) -> AssetSpec:
-    """`spec` without the live source, pipeline and translator objects that `@dlt_assets`
-    attaches as `dagster_dlt/*` metadata for `DagsterDltResource.run` (which this project does
-    not use): the UI shows them as "[DltSource] (unserializable)". For `map_asset_specs`."""
-    return spec.replace_attributes(metadata=_serializable(spec.metadata))
+def raw_table_specs(
+    dlt_source: DltSource, pipeline: Pipeline, translator: RawTableTranslator
+) -> list[AssetSpec]:
+    """dagster-dlt's asset specs of `dlt_source` (`build_dlt_asset_specs`, what `@dlt_assets`
+    builds its multi-asset from), without the live source, pipeline and translator objects it
+    attaches as metadata for `DagsterDltResource.run` (which this project does not use): the UI
+    shows them as "[DltSource] (unserializable)". They cannot be removed from a `@dlt_assets`
+    definition afterwards (`map_asset_specs` keeps the op's output metadata).
+
+    Args:
+        dlt_source: the describing dlt source (its selected resources become the specs).
+        pipeline: the describing pipeline (only its destination is read).
+        translator: the project's translator (keys, deps=[], kinds, table names).
+    """
+    return [
+        spec.replace_attributes(metadata=_serializable(spec.metadata))
+        for spec in build_dlt_asset_specs(dlt_source, pipeline, translator)
+    ]
 
 
 def _serializable(metadata: Mapping[str, Any]) -> dict[str, Any]:
