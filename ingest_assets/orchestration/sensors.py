@@ -694,20 +694,14 @@ def _stat_fingerprint(info: os.stat_result) -> str:
     return f"{info.st_size}:{datetime.fromtimestamp(info.st_mtime, timezone.utc).isoformat()}"
 
 
-_SIGNED_URL_PARAMS = re.compile(
-    r"(?P<name>[?&;](?:sig|signature|x-amz-signature|x-amz-credential|x-goog-signature|"
-    r"x-goog-credential)=)[^&\s'\"]+",
-    re.IGNORECASE,
-)
 _URL_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
 
 
 def safe_message(text: str, limit: int = 500) -> str:
-    """`text` fit for the UI: secrets masked by `ingest_assets.redact.redact`, and also the whole
-    user part of URLs (`s3://key:secret@bucket` -> `s3://***@bucket`) and signed-URL signatures
-    (`sig=`, `X-Amz-Signature=`, ...); cut to `limit` characters."""
-    text = _SIGNED_URL_PARAMS.sub(r"\g<name>***", redact(text))
-    text = _URL_USER.sub(r"\g<scheme>***@", text)
+    """`text` fit for the UI: secrets masked by `ingest_assets.redact.redact` (signed-URL
+    parameters included), and also the whole user part of URLs, which for a bucket is an access
+    key id (`s3://AKIA...@bucket` -> `s3://***@bucket`); cut to `limit` characters."""
+    text = _URL_USER.sub(r"\g<scheme>***@", redact(text))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
