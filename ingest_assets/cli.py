@@ -144,8 +144,6 @@ def validate(
         config = load_project_config(paths.sources_file)
     problems = []
     if build:
-        from rich.markup import escape
-
         from ingest_assets.settings import export_runtime_environment, warehouse_path
 
         # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
@@ -164,7 +162,7 @@ def validate(
                     build_dlt_source(source, paths)
                     unset = missing_secrets_of(source, paths)
                 for text in unset:
-                    errors.print(f"[yellow]![/yellow] {escape(config.source_origin(source.name) + ': ' + text)}", highlight=False, soft_wrap=True)
+                    warning(f"{config.source_origin(source.name)}: {text}")
             except Exception as error:  # report every source, not only the first
                 if verbose:
                     errors.print_exception()

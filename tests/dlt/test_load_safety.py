@@ -57,7 +57,10 @@ def _add_poison(landing: Path) -> dict[str, str]:
     return order
 
 
-def test_refused_package_is_dropped_and_the_next_run_proceeds(make_project, jaffle_small):
+def test_bad_file_fails_alone_and_the_next_run_proceeds(make_project, jaffle_small):
+    """Issue 10's poison reproduction: the bad file is refused while it is read (its values are
+    cast to the table's types), so it fails alone; the good file's row is committed once, no
+    package is left pending and nothing uncommitted is visible."""
     project, landing = _jaffle_project(make_project, jaffle_small)
     assert materialize_project(project, "group:jaffle_shop", checks=False).success
     orders = scalar(project, "select count(*) from raw_jaffle_shop.orders")
@@ -67,21 +70,19 @@ def test_refused_package_is_dropped_and_the_next_run_proceeds(make_project, jaff
 
     assert not result.success
     message = _failure_message(result)
-    assert "table 'orders'" in message and "notadate" in message
-    assert "raw_orders_bad.csv" in message and "raw_orders_good2.csv" not in message
-    # nothing of the dropped package is visible, and its rows are not counted as loaded
+    assert "raw_orders_bad.csv" in message and "ordered_at" in message
+    assert "raw_orders_good2.csv" not in message
     assert _orphan_rows(project, "raw_jaffle_shop") == 0
-    assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders
+    assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 1
     failed = query(
         project,
         "select status, rows_loaded from _ingest.load_history where run_id = ? and table_name = 'orders'",
         [result.run_id],
     )
-    assert failed == [("failed", 0)]
+    assert failed == [("failed", 1)]
     assert not list((project / ".dlt" / "pipelines" / "jaffle_shop" / "load" / "normalized").iterdir())
 
-    # the bad file removed, the next run loads the good one exactly once (its loaded-file record
-    # was not committed with the dropped package)
+    # the bad file removed, the next run proceeds and loads nothing twice
     (landing / "raw_orders_bad.csv").unlink()
     rerun = materialize_project(project, "group:jaffle_shop", checks=False)
     assert rerun.success
@@ -92,10 +93,10 @@ def test_refused_package_is_dropped_and_the_next_run_proceeds(make_project, jaff
         project,
         "select status, rows_loaded from _ingest.load_history where run_id = ? and table_name = 'orders'",
         [rerun.run_id],
-    ) == [("success", 1)]
+    ) == [("success", 0)]
 
 
-def test_refused_file_is_quarantined_and_the_next_run_loads_the_rest(make_project, jaffle_small):
+def test_bad_file_is_quarantined_and_the_next_run_loads_the_rest(make_project, jaffle_small):
     project, landing = _jaffle_project(make_project, jaffle_small, quarantine_dir="data/quarantine")
     assert materialize_project(project, "group:jaffle_shop", checks=False).success
     orders = scalar(project, "select count(*) from raw_jaffle_shop.orders")
@@ -108,8 +109,7 @@ def test_refused_file_is_quarantined_and_the_next_run_loads_the_rest(make_projec
     assert (project / "data" / "quarantine" / "orders" / "raw_orders_bad.csv").exists()
     failure = next(e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE)
     metadata = failure.event_specific_data.user_failure_data.metadata
-    assert [f["relative_path"] for f in metadata["refused_files"].value] == ["raw_orders_bad.csv"]
-    assert metadata["transient"].value is False
+    assert [f["relative_path"] for f in metadata["unreadable_files"].value] == ["raw_orders_bad.csv"]
     assert materialize_project(project, "group:jaffle_shop", checks=False).success
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 1
 
