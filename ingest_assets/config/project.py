@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator
 
+from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.config.common import StrictModel
 from ingest_assets.sources.dlt_native import DltNativeSourceConfig
 from ingest_assets.sources.filesystem import FilesystemSourceConfig
@@ -33,6 +34,8 @@ class ProjectConfig(StrictModel):
         job_sheet: the Excel job sheet whose rows add `sql_database` sources, relative to the
             project root (`INGEST_JOB_SHEET` wins; default `ingestion_config.xlsx`, read only
             when it exists; see `ingest_assets.config.job_sheet`).
+        alerts: optional alerts on run failures, failed checks, freshness misses and schema
+            drift (see `ingest_assets.config.alerts.AlertsConfig`).
         sources: the sources (`ingest_assets.config.loader` checks that names are unique), those
             of `sources.yml` first, then those of the job sheet.
     """
@@ -42,6 +45,7 @@ class ProjectConfig(StrictModel):
     timezone: str = "UTC"
     audit_log: str | None = None
     job_sheet: str | None = None
+    alerts: AlertsConfig | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
