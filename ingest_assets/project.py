@@ -16,6 +16,7 @@ from ingest_assets.dbt.assets import build_dbt_assets
 from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
 from ingest_assets.dlt.checks import build_load_time_freshness, build_table_checks
+from ingest_assets.dlt.reconcile import build_reconcile_checks
 from ingest_assets.orchestration.jobs import build_source_job
 from ingest_assets.orchestration.schedules import build_schedule
 from ingest_assets.orchestration.sensors import build_file_sensor
@@ -81,6 +82,8 @@ def build_definitions(project: Project) -> Definitions:
         for s, assets in zip(sources, source_assets)
     }
     table_checks = [build_table_checks(s, keys_by_source[s.name]) for s in sources]
+    reconcile_checks = [build_reconcile_checks(s, keys_by_source[s.name], project.paths) for s in sources]
+    table_checks += [checks for checks in reconcile_checks if checks is not None]
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []

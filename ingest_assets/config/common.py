@@ -81,6 +81,9 @@ class LoadOptions(StrictModel):
         allow_empty_replace: let a `replace` or full-refresh load that brings 0 rows empty a
             table that has rows (by default such a load fails and the table is kept).
         freshness: optional freshness check.
+        reconcile: a `reconcile` asset check compares the rows of the last load with the
+            source (see `ingest_assets.dlt.reconcile`); None is the default of the source type:
+            on for file tables (but `merge`), off for the others.
     """
 
     write_disposition: WriteDisposition | None = None
@@ -89,6 +92,7 @@ class LoadOptions(StrictModel):
     allow_empty: bool = False
     allow_empty_replace: bool = False
     freshness: FreshnessConfig | None = None
+    reconcile: bool | None = None
 
     @model_validator(mode="after")
     def _merge_needs_key(self) -> "LoadOptions":
