@@ -174,7 +174,7 @@ def status(project: ProjectOption = None) -> None:
             state = "disabled" if not source.enabled else "-"
             table.add_row(source.name, "never", state, "-", in_warehouse, "-", upcoming or "-", "-")
             continue
-        failed = [r for r in rows if r["status"] != "success"]
+        failed = [r for r in rows if r["status"] not in ("success", "rewound")]
         cursors = "; ".join(f"{r['table_name']}: {r['cursor_after']}" for r in rows if r["cursor_after"])
         table.add_row(
             source.name,
@@ -229,6 +229,52 @@ def sync(
                 errors.print(f"[red]✗[/red] {event.step_key}: {event.event_specific_data.error.message.strip()}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"[green]✓[/green] {source}: run {result.run_id} succeeded")
+
+
+@app.command()
+def rewind(
+    source: str = typer.Argument(help="The source to rewind."),
+    to: str | None = typer.Option(None, "--to", help="The dlt load id to go back to (see --list)."),
+    list_loads: bool = typer.Option(False, "--list", help="List the source's completed loads and exit."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    project: ProjectOption = None,
+) -> None:
+    """Undo every load after --to: delete their rows and put back the dlt state (cursors, loaded files) of that load."""
+    from ingest_assets.dlt.rewind import RewindError, completed_loads, rewind as rewind_source
+    from ingest_assets.project import load_project
+
+    loaded = load_project(_paths(project).root)
+    match = [s for s in loaded.config.sources if s.name == source]
+    if not match:
+        errors.print(f"{loaded.paths.sources_file.name}: no source named '{source}'", highlight=False)
+        raise typer.Exit(1)
+    loads = completed_loads(loaded.warehouse, match[0])
+    if list_loads or to is None:
+        table = Table(title=f"Loads of {match[0].dataset_name}")
+        table.add_column("load id")
+        table.add_column("loaded at (UTC)")
+        for load_id, at in loads:
+            table.add_row(load_id, at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+        console.print(table)
+        if to is None and not list_loads:
+            errors.print("give the load to go back to with --to <load id>")
+            raise typer.Exit(1)
+        return
+    later = [load_id for load_id, _ in loads if load_id != to and float(load_id) > float(to)] if loads else []
+    if not yes and not typer.confirm(f"delete the rows of {len(later)} later load(s) of {source} and rewind its state to load {to}?"):
+        raise typer.Exit(1)
+    console.print(f"rewinding {source} to load {to} ({len(later)} later load(s))", highlight=False)
+    try:
+        result = rewind_source(match[0], to, loaded.warehouse, loaded.paths.pipelines_dir)
+    except RewindError as error:
+        errors.print(f"[red]✗[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    rows = sum(result.rows_deleted.values())
+    console.print(
+        f"[green]✓[/green] {source}: rewound to load {to}: {len(result.undone_loads)} load(s) undone, {rows:,} rows deleted; "
+        "the next run loads them again",
+        highlight=False,
+    )
 
 
 if __name__ == "__main__":

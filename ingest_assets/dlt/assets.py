@@ -17,6 +17,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt.load import LoadTarget, run_load
+from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.pipeline import (
     describing_pipeline,
     make_lake_pipeline,
@@ -133,6 +134,8 @@ def _load_assets(
         pool=DUCKDB_POOL,
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
+        if config.rewind_to:
+            rewind_before_load(context, source, config.rewind_to, target)
         pipeline = new_pipeline()
         run = RunOptions(selected_files=config.files)
         dlt_source = new_source(run)
