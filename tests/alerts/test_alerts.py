@@ -177,3 +177,16 @@ def test_undeliverable_alert_fails_the_tick_naming_the_channel(make_project, htt
             _evaluate(project, instance, result, RUN_FAILURE_SENSOR)
     assert "s3cr3t" not in str(error.value)
     assert len(inbox.messages) == 1  # email still delivered
+
+
+def test_alerts_config_errors_name_the_field():
+    from ingest_assets.config import ConfigError
+    from ingest_assets.config.loader import validate_document
+
+    with pytest.raises(ConfigError) as no_channel:
+        validate_document({"version": 1, "alerts": {"base_url": "http://x"}}, "sources.yml")
+    assert "alerts needs a channel" in str(no_channel.value.problems)
+    with pytest.raises(ConfigError) as url_in_yaml:
+        validate_document({"version": 1, "alerts": {"webhook": {"url": "https://hooks.example/T/s3cr3t"}}}, "sources.yml")
+    problems = " ".join(url_in_yaml.value.problems)
+    assert "alerts.webhook" in problems and "s3cr3t" not in problems

@@ -78,8 +78,13 @@ def test_rewind_files_with_kill_9_then_exactly_once(make_project):
     _kill_when(rewinding, lambda: rewinding.stdout.readline().startswith("rewinding"))
     assert scalar(project, "SELECT count(*) FROM raw_drops.orders") in (10, 60)
 
-    done = subprocess.run([INGEST, "rewind", "drops", "--to", first, "--yes"], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    from typer.testing import CliRunner
+
+    from ingest_assets.cli import app
+
+    done = CliRunner().invoke(app, ["rewind", "drops", "--to", first, "--yes"])  # again, in this process
+    assert done.exit_code == 0, done.output
+    assert f"rewound to load {first}" in done.output
     assert scalar(project, "SELECT count(*) FROM raw_drops.orders") == 10
     assert _loads(project, "raw_drops") == [first]
     assert not (project / ".dlt" / "pipelines" / "drops").exists()
