@@ -20,9 +20,7 @@ A mismatch fails the check (ERROR severity) and names both counts, per file for 
 """
 
 
-import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -40,6 +38,7 @@ from dagster_duckdb import DuckDBResource
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.ledger import LEDGER_TABLE
+from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths
 
 RECONCILE = "reconcile"
@@ -138,7 +137,12 @@ def _reconcile_files(context: AssetCheckExecutionContext, conn, source, paths: P
             {"load_id": load_id},
             warn=True,
         )
-    per_file = {path: _file_rows(source, paths, table, listed[path]) for path in names}
+    from ingest_assets.sources.file_readers import FileReadError
+
+    try:
+        per_file = {path: _file_rows(source, paths, table, listed[path]) for path in names}
+    except FileReadError as error:
+        return _result(key, False, f"cannot recount the files of load {load_id}: {error}", {"load_id": load_id})
     in_files = sum(per_file.values())
     loaded = _warehouse_rows(conn, key, None if replace else load_id)
     scope = "table" if replace else f"load {load_id}"
@@ -172,15 +176,13 @@ def _last_file_load(context: AssetCheckExecutionContext, key: AssetKey, need_fil
 
 
 def _file_rows(source, paths: ProjectPaths, table, file) -> int:
-    """The data rows of one file, read again with the reader of the load step."""
+    """The data rows of one file, counted by the reader of the load step."""
     from dlt.common.storages.fsspec_filesystem import FileItemDict
 
-    from ingest_assets.sources.file_readers import write_load_file
+    from ingest_assets.sources.file_readers import count_rows
     from ingest_assets.sources.filesystem import _filesystem, bucket_url_of
 
-    item = FileItemDict(file, _filesystem(source.name, bucket_url_of(source, paths)))
-    with tempfile.TemporaryDirectory(prefix="reconcile_") as work:
-        return write_load_file(item, table.format, Path(work) / "count.parquet", None).rows
+    return count_rows(FileItemDict(file, _filesystem(source.name, bucket_url_of(source, paths))), table.format)
 
 
 # --- SQL tables -----------------------------------------------------------------------------
@@ -190,7 +192,7 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
     import sqlalchemy as sa
     from dlt.sources.sql_database import engine_from_credentials
 
-    from ingest_assets.sources.sql_database import resolve_credentials
+    from ingest_assets.sources.sql_database import _engine_kwargs, describe_location, resolve_credentials
 
     table_name = key.path[-1]
     table = source.table_options()[table_name]
@@ -213,12 +215,17 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
             query = query.where(column >= sa.literal(str(table.incremental.initial_value)))
         window = f"{table.incremental.cursor} in ({before or table.incremental.initial_value or '-inf'}, {after}]"
     credentials = resolve_credentials(source, paths)
-    engine = engine_from_credentials(credentials)
     try:
-        with engine.connect() as source_conn:
-            in_source = int(source_conn.execute(query).scalar_one())
-    finally:
-        engine.dispose()
+        # the source's own connect timeout (sql_database.connect_timeout)
+        engine = engine_from_credentials(credentials, **_engine_kwargs(credentials, source.sql_database))
+        try:
+            with engine.connect() as source_conn:
+                in_source = int(source_conn.execute(query).scalar_one())
+        finally:
+            engine.dispose()
+    except Exception as error:  # noqa: BLE001 - a check result that says why, without secrets
+        message = redact(f"cannot count the rows of {table.name} in {describe_location(credentials)}: {error}", [str(credentials.password or "")])
+        return _result(key, False, message, {"load_id": load_id})
     loaded = _warehouse_rows(conn, key, load_id)
     metadata = {"load_id": load_id, "rows_in_source": in_source, "rows_loaded": loaded, "window": window}
     if in_source == loaded:
