@@ -17,13 +17,13 @@ from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt.load import LoadTarget, run_load
-from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.pipeline import (
     describing_pipeline,
     make_lake_pipeline,
     make_pipeline,
     make_projection_pipeline,
 )
+from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.translator import RawTableTranslator
 from ingest_assets.settings import ProjectPaths

@@ -85,6 +85,10 @@ def test_rewind_files_with_kill_9_then_exactly_once(make_project):
     done = CliRunner().invoke(app, ["rewind", "drops", "--to", first, "--yes"])  # again, in this process
     assert done.exit_code == 0, done.output
     assert f"rewound to load {first}" in done.output
+    listed = CliRunner().invoke(app, ["rewind", "drops", "--list"])
+    assert listed.exit_code == 0 and first in listed.output
+    unknown = CliRunner().invoke(app, ["rewind", "drops", "--to", "123.4", "--yes"])
+    assert unknown.exit_code == 1 and "'123.4' is not a completed load of raw_drops" in unknown.output
     assert scalar(project, "SELECT count(*) FROM raw_drops.orders") == 10
     assert _loads(project, "raw_drops") == [first]
     assert not (project / ".dlt" / "pipelines" / "drops").exists()
