@@ -190,3 +190,28 @@ def test_alerts_config_errors_name_the_field():
         validate_document({"version": 1, "alerts": {"webhook": {"url": "https://hooks.example/T/s3cr3t"}}}, "sources.yml")
     problems = " ".join(url_in_yaml.value.problems)
     assert "alerts.webhook" in problems and "s3cr3t" not in problems
+
+
+def test_last_update_freshness_miss_alerts(make_project, httpserver, smtp):
+    """Dagster's last-update freshness check (no cursor column), run as its sensor runs it."""
+    import time
+
+    from dagster import AssetSelection, materialize
+
+    port, _ = smtp
+    httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
+    project = _project(make_project, port, httpserver, events=["freshness"], freshness={"max_lag": "1s"})
+    write_csv(project / "data" / "events" / "clicks.csv", [{"id": 1}])
+    defs = build_definitions(load_project(project))
+    with DagsterInstance.ephemeral() as instance:
+        execute_job(project, "events_job", instance=instance)
+        time.sleep(1.5)
+        check_keys = [k for c in defs.asset_checks for k in c.check_keys if k.name == "freshness_check"]
+        result = materialize(
+            [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
+            selection=AssetSelection.checks(*check_keys),
+        )
+        _evaluate(project, instance, result, RUN_SUCCESS_SENSOR)
+    texts = _webhook_texts(httpserver)
+    assert len(texts) == 1 and "freshness check failed: raw_events/clicks freshness_check" in texts[0]
+    assert f"/runs/{result.run_id}" in texts[0]
