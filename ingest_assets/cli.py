@@ -359,7 +359,7 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
     result = []
     for source in loaded.config.sources:
         runs = history.get(source.name, [])
-        failed = [r for r in runs if r["status"] != "success"]
+        failed = [r for r in runs if r["status"] not in ("success", "rewound")]
         state = None
         if source.schedule:
             state = states.get(f"{source.name}_schedule", source.schedule_status)
@@ -593,6 +593,53 @@ def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) 
             + (f" ({', '.join(checks[False][:5])})" if checks[False] else "")
         )
     return lines, failures
+
+
+@app.command()
+def rewind(
+    source: str = typer.Argument(help="The source to rewind."),
+    to: str | None = typer.Option(None, "--to", help="The dlt load id to go back to (see --list)."),
+    list_loads: bool = typer.Option(False, "--list", help="List the source's completed loads and exit."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    project: ProjectOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Undo every load after --to: delete their rows and put back the dlt state (cursors, loaded files) of that load."""
+    from ingest_assets.dlt.rewind import RewindError, completed_loads, rewind as rewind_source
+
+    loaded = _load(project, verbose)
+    match = [s for s in loaded.config.sources if s.name == source]
+    if not match:
+        problem(f"{loaded.paths.sources_file.name}: no source named '{source}'")
+        raise typer.Exit(1)
+    loads = completed_loads(loaded.warehouse, match[0])
+    if list_loads or to is None:
+        table = Table(title=escape(f"Loads of {match[0].dataset_name}"))
+        table.add_column("load id")
+        table.add_column("loaded at (UTC)")
+        for load_id, at in loads:
+            table.add_row(escape(load_id), at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+        console.print(table)
+        if to is None and not list_loads:
+            problem("give the load to go back to with --to <load id>")
+            raise typer.Exit(1)
+        return
+    later = [load_id for load_id, _ in loads if load_id != to and float(load_id) > float(to)] if loads else []
+    if not yes and not typer.confirm(f"delete the rows of {len(later)} later load(s) of {source} and rewind its state to load {to}?"):
+        raise typer.Exit(1)
+    say(f"rewinding {source} to load {to} ({len(later)} later load(s))")
+    try:
+        with user_errors(verbose):
+            result = rewind_source(match[0], to, loaded.warehouse, loaded.paths.pipelines_dir)
+    except RewindError as error:
+        problem(str(error))
+        raise typer.Exit(1) from error
+    rows = sum(result.rows_deleted.values())
+    console.print(
+        f"[green]✓[/green] {escape(source)}: rewound to load {escape(to)}: {len(result.undone_loads)} load(s) undone, "
+        f"{rows:,} rows deleted; the next run loads them again",
+        highlight=False,
+    )
 
 
 if __name__ == "__main__":

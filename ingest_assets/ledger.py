@@ -154,3 +154,16 @@ def latest_per_source(warehouse: Path) -> dict[str, list[dict]]:
             row = dict(zip(names, values))
             result.setdefault(row["source"], []).append(row)
         return result
+
+
+def insert(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -> None:
+    """Append `rows` to the ledger on an open connection, inside the caller's transaction (so a
+    rewind and its ledger rows commit together); creates the ledger first if needed (DuckDB
+    runs DDL inside a transaction too)."""
+    columns = [f.name for f in fields(LedgerRow)]
+    conn.execute(_DDL)
+    for row in rows:
+        conn.execute(
+            f"INSERT INTO {LEDGER_TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [asdict(row)[c] for c in columns],
+        )

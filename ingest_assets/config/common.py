@@ -87,6 +87,9 @@ class LoadOptions(StrictModel):
         freshness: optional freshness check.
         job_id: an identifier of your own for the table's load job (the Excel job sheet's
             `job_id`), written to the load ledger and the audit log; default `<source>.<table>`.
+        reconcile: a `reconcile` asset check compares the rows of the last load with the
+            source (see `ingest_assets.dlt.reconcile`); None is the default of the source type:
+            on for file tables (but `merge`), off for the others.
     """
 
     write_disposition: WriteDisposition | None = None
@@ -98,6 +101,7 @@ class LoadOptions(StrictModel):
     allow_shrink: bool = False
     freshness: FreshnessConfig | None = None
     job_id: str | None = Field(default=None, min_length=1)
+    reconcile: bool | None = None
 
     @model_validator(mode="after")
     def _merge_needs_key(self) -> "LoadOptions":

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator
 
+from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.config.common import StrictModel
 from ingest_assets.sources.dlt_native import DltNativeSourceConfig
 from ingest_assets.sources.filesystem import FilesystemSourceConfig
@@ -38,6 +39,8 @@ class ProjectConfig(StrictModel):
             `az://<account>`; a row's files land under
             `<lake_base>/<target_container>/<target_folder_path>/raw_<source>/<table>/`
             (see `job_sheet.lake_location`). Default `data/lake`, like a source's `lake`.
+        alerts: optional alerts on run failures, failed checks, freshness misses and schema
+            drift (see `ingest_assets.config.alerts.AlertsConfig`).
         sources: the sources (`ingest_assets.config.loader` checks that names are unique), those
             of `sources.yml` first, then those of the job sheet.
     """
@@ -48,6 +51,7 @@ class ProjectConfig(StrictModel):
     audit_log: str | None = None
     job_sheet: str | None = None
     lake_base: str | None = Field(default=None, min_length=1)
+    alerts: AlertsConfig | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -22,6 +22,7 @@ from ingest_assets.dlt.pipeline import (
     make_pipeline,
     make_projection_pipeline,
 )
+from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
@@ -159,6 +160,8 @@ def _load_assets(
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
         remember_run_secrets(source, fresh=True)  # before anything can fail: secrets.toml, env
+        if config.rewind_to:
+            rewind_before_load(context, source, config.rewind_to, target)
         pipeline = new_pipeline()
         run = RunOptions(selected_files=config.files)
         problem = None

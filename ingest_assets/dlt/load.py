@@ -441,7 +441,7 @@ def _metadata(
         metadata["cursor"] = MetadataValue.text(after.cursor)
     new_files = sorted(path for path, fp in after.files.items() if before.files.get(path) != fp)
     if after.files:
-        metadata["files_loaded"] = MetadataValue.json(new_files[:100])
+        metadata["files_loaded"] = MetadataValue.json(new_files)  # all: the reconcile check recounts them
     changes = schema_changes(before.columns, after.columns) if before.columns else {}
     if changes:
         metadata["schema_changes"] = MetadataValue.json(changes)

@@ -13,10 +13,13 @@ class LoadConfig(Config):
         files: filesystem sources only: `{table: {relative_path: fingerprint}}` of the files to
             load, as a file-arrival sensor saw them settled; a file that changed since is left
             for a later run. None loads every matching file not loaded yet.
+        rewind_to: a dlt load id: before loading, undo every later load of the source (rows
+            and dlt state, see `ingest_assets.dlt.rewind`), so this run loads that data again.
     """
 
     full_refresh: bool = False
     files: dict[str, dict[str, str]] | None = Field(default=None)
+    rewind_to: str | None = Field(default=None)
 
 
 def load_op_name(source_name: str) -> str:
