@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 from ingest_assets.alerts.sensors import build_alert_sensors
 from ingest_assets.config import ProjectConfig, load_project_config
 from ingest_assets.dbt.assets import build_dbt_assets
+from ingest_assets.dbt.child import launcher
 from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
 from ingest_assets.dlt.checks import build_load_time_freshness, build_table_checks
@@ -98,7 +99,11 @@ def build_definitions(project: Project) -> Definitions:
         executor=in_process_executor,
         resources={
             "dlt": DagsterDltResource(),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            # dbt dies with the process running its step (kill -9 leaves no orphan holding the
+            # warehouse lock): see ingest_assets.dbt.child
+            "dbt": DbtCliResource(
+                project_dir=dbt_project, dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt"))
+            ),
             "warehouse": DuckDBResource(database=str(project.warehouse)),
         },
     )

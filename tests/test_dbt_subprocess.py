@@ -147,3 +147,56 @@ def test_failing_dbt_step_stops_dbt_and_says_to_reload(make_project, tmp_path, m
     _assert_warehouse_writable(project)
     # the run's target folder is gone
     assert not list((dbt_dir / "target").glob("dbt_models-*"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="dbt dies with its parent through Linux's prctl")
+def test_kill_9_mid_dbt_build_leaves_no_dbt_and_the_next_sync_loads_exactly(make_project, tmp_path, jaffle_small):
+    """`ingest sync` is killed with -9 while dbt runs a model: dbt dies with it (no orphan keeps
+    the warehouse locked), and the next `ingest sync` (which ends the dead run and frees its
+    pool slot) finishes with exactly the files' rows, no manual step."""
+    import shutil
+
+    from helpers import read_csv, scalar
+    from jaffle import JAFFLE_TABLES
+
+    project = make_project([jaffle_source("data/landing/jaffle_shop")])
+    landing = project / "data" / "landing" / "jaffle_shop"
+    shutil.copytree(jaffle_small, landing)
+    dbt_dir = project / "dbt_project"
+    slow = dbt_dir / "models" / "marts" / "slow_model.py"
+    # downstream of the source, so the source's job builds it
+    slow.write_text(SLOW_MODEL.format(ref='dbt.ref("stg_jaffle_shop__orders")'))
+    marker = tmp_path / "started"
+    env = {
+        **os.environ,
+        "INGEST_PROJECT_DIR": str(project),
+        "DAGSTER_HOME": str(project / "dagster_home"),
+        "SLOW_MODEL_MARKER": str(marker),
+    }
+    run = subprocess.Popen(
+        [str(BIN / "ingest"), "sync", "jaffle_shop"], cwd=project, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_for(marker, run)
+        assert _dbt_processes(dbt_dir), "dbt should be running the slow model"
+        run.kill()
+        run.wait(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    deadline = time.monotonic() + 15
+    while _dbt_processes(dbt_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _dbt_processes(dbt_dir) == [], "dbt outlived the killed run"
+    _assert_warehouse_writable(project)
+
+    slow.unlink()
+    rerun = subprocess.run(
+        [str(BIN / "ingest"), "sync", "jaffle_shop"], cwd=project, env=env, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    for table, file in JAFFLE_TABLES.items():
+        expected = len(read_csv(jaffle_small / file))
+        assert scalar(project, f"select count(*) from raw_jaffle_shop.{table}") == expected, table

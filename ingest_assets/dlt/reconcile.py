@@ -182,7 +182,7 @@ def _file_rows(source, paths: ProjectPaths, table, file) -> int:
     from ingest_assets.sources.file_readers import count_rows
     from ingest_assets.sources.filesystem import _filesystem, bucket_url_of
 
-    return count_rows(FileItemDict(file, _filesystem(source.name, bucket_url_of(source, paths))), table.format)
+    return count_rows(FileItemDict(file, _filesystem(source.name, bucket_url_of(source, paths))), table.read_spec())
 
 
 # --- SQL tables -----------------------------------------------------------------------------

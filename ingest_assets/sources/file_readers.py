@@ -546,13 +546,28 @@ def _plain_type(data_type: pa.DataType) -> pa.DataType:
     return data_type
 
 
-def count_rows(file: FileItemDict, file_format: FileFormat) -> int:
-    """The data rows of one file, read as `write_load_file` reads it, without converting it
-    (DuckDB counts; for CSV it skips most of the parsing). Used by the `reconcile` check.
+def count_rows(file: FileItemDict, spec: ReadSpec) -> int:
+    """The data rows of one file, read with the reader and options `write_load_file` uses,
+    without converting it (DuckDB counts; for CSV it skips most of the parsing). Used by the
+    `reconcile` check.
+
+    Args:
+        file: a dlt file item; a remote file is first copied (streaming) to a temporary folder.
+        spec: the table's format and reader options (its column types are not needed).
 
     Raises:
-        FileReadError: the file is not valid `file_format`.
+        FileReadError: the file is not valid for its format and options.
     """
-    with _converted(file, file_format):
-        with duckdb.connect() as conn, ExitStack() as stack:
-            return int(_relation(conn, file, file_format, stack).aggregate("count(*)").fetchall()[0][0])
+    name = file["relative_path"]
+    with tempfile.TemporaryDirectory(prefix="ingest_count_") as work, ExitStack() as stack:
+        try:
+            local = _local_copy(file, spec, Path(work), stack)
+        except (UnicodeError, gzip.BadGzipFile, EOFError) as error:
+            raise FileReadError(f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}") from error
+        with duckdb.connect() as conn:
+            for setting in CONVERT_SETTINGS:
+                conn.execute(setting)
+            try:
+                return int(conn.execute(f"SELECT count(*) FROM {_reader_call(local, spec, {})}").fetchone()[0])
+            except (duckdb.Error, UnicodeDecodeError) as error:
+                raise FileReadError(f"cannot read {name} as {spec.format}: {error}") from error
