@@ -446,7 +446,8 @@ def test_source_matching_no_file_says_so_and_its_row_count_check_fails(make_proj
     assert materialization.metadata["files_matched"].value == 0
     assert "matched no file" in materialization.metadata["files_message"].value
     checks = [e.event_specific_data for e in result.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
-    assert [(c.check_name, c.passed) for c in checks] == [("row_count", False)]
+    # row_count fails on the empty first load; reconcile has no file to compare yet
+    assert sorted((c.check_name, c.passed) for c in checks) == [("reconcile", True), ("row_count", False)]
 
 
 def test_ingest_validate_warns_about_a_missing_folder_and_an_empty_glob(make_project):
