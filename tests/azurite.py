@@ -78,14 +78,23 @@ def azurite_blob_binary() -> Path:
 
     Skips the test (fails it under CI=true) when npm is missing or the install fails.
     """
+    import fcntl
+
     binary = INSTALL_DIR / "node_modules" / ".bin" / "azurite-blob"
     installed = INSTALL_DIR / "node_modules" / "azurite" / "package.json"
-    if binary.exists() and installed.exists() and f'"version": "{AZURITE_VERSION}"' in installed.read_text():
-        return binary
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
         _unavailable("node and npm are needed to install Azurite (the Azure Blob emulator)")
     INSTALL_DIR.mkdir(parents=True, exist_ok=True)
+    # one install at a time: pytest-xdist workers each start their own Azurite
+    with (INSTALL_DIR.parent / "azurite.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binary.exists() and installed.exists() and f'"version": "{AZURITE_VERSION}"' in installed.read_text():
+            return binary
+        return _npm_install(npm, binary)
+
+
+def _npm_install(npm: str, binary: Path) -> Path:
     result = subprocess.run(
         [npm, "install", "--prefix", str(INSTALL_DIR), "--no-audit", "--no-fund", "--loglevel=error",
          f"azurite@{AZURITE_VERSION}"],
