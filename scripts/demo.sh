@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export DAGSTER_HOME="$PWD/dagster_home"   # project-local instance: the duckdb pool (limit 1) applies
 
+.venv/bin/ingest demo-data   # first, so that validate finds the landing folder it checks
 .venv/bin/ingest validate
-.venv/bin/ingest demo-data
 log="$DAGSTER_HOME/last_materialize.log"
 echo "materializing every asset (dagster asset materialize --select '*'); log: $log"
 if ! .venv/bin/dagster asset materialize -m ingest_assets.definitions --select '*' >"$log" 2>&1; then
