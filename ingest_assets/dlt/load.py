@@ -124,7 +124,7 @@ def run_load(
         # half-loaded (jobs already loaded are not loaded twice), or drop it when it cannot be
         recovered = packages.finish_pending(pipeline, warehouse=warehouse)
         _log_recovery(context, recovered)
-        before = _table_states(pipeline, source.name, tables)
+        before = _table_states(pipeline, dlt_source.name, tables)
         extract_info = pipeline.extract(
             dlt_source,
             loader_file_format=LOADER_FILE_FORMAT,
@@ -133,7 +133,7 @@ def run_load(
             **_workers(source),
         )
         extracted = _extracted_rows(extract_info)
-        extracted_state = _table_states(pipeline, source.name, tables)
+        extracted_state = _table_states(pipeline, dlt_source.name, tables)
         if warehouse:  # the lake is append-only history
             extracted_tables = [t for t in tables if t in dlt_source.selected_resources]
             _guard_replace(pipeline, source, target, extracted_tables, extracted, run, config.full_refresh)
@@ -151,7 +151,7 @@ def run_load(
         ) from None
 
     rows = normalize_info.row_counts if normalize_info else {}
-    after = _table_states(pipeline, source.name, tables)
+    after = _table_states(pipeline, dlt_source.name, tables)
     load_ids = [*recovered.loaded, *load_info.loads_ids]
     load_id = ", ".join(load_ids)
     # counting lake files would scan them (and dlt's filesystem SQL client trips on duckdb 2.0
@@ -370,6 +370,9 @@ def _guard_replace(
 
 
 def _table_states(pipeline: Pipeline, source_name: str, tables: list[str]) -> dict[str, TableState]:
+    """Columns and incremental position of each table, from the pipeline's schema and the dlt
+    state of the dlt source `source_name` (its own name: a dlt_native function's, or the lake
+    projection's `<source>_lake`, not necessarily the sources.yml name)."""
     schema = pipeline.default_schema if pipeline.default_schema_name else None
     resources = pipeline.state.get("sources", {}).get(source_name, {}).get("resources", {})
     states = {}

@@ -132,24 +132,25 @@ def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
     audit = [json.loads(line) for line in (project / "metadata" / "audit_log.jsonl").read_text().splitlines()]
     fields = ("job_id", "source", "table", "destination", "rows_written", "watermark_before", "watermark_after", "status", "error")
     lines = [tuple(a[f] for f in fields) for a in audit]
-    # one line per table and step, four per run, runs in order (tables in any order in a step)
+    # one line per table and step, four per run, runs in order (tables in any order in a step);
+    # a projection's watermark is the lake files it has read (a FULL table: its newest version)
     by_run = [sorted(lines[i : i + 4], key=lambda line: (line[3] != "lake", line[2])) for i in range(0, len(lines), 4)]
     assert [line for run in by_run for line in run] == [
         # run 1
         ("J-8", "pg_crm", "customers", "lake", 3, None, None, "success", None),
         ("J-7", "pg_crm", "orders", "lake", 5, None, "id=5", "success", None),
-        ("J-8", "pg_crm", "customers", "projection", 3, None, None, "success", None),
-        ("J-7", "pg_crm", "orders", "projection", 5, None, None, "success", None),
+        ("J-8", "pg_crm", "customers", "projection", 3, None, "1 files", "success", None),
+        ("J-7", "pg_crm", "orders", "projection", 5, None, "1 files", "success", None),
         # run 2: two new orders after id 5
         ("J-8", "pg_crm", "customers", "lake", 3, None, None, "success", None),
         ("J-7", "pg_crm", "orders", "lake", 2, "id=5", "id=7", "success", None),
-        ("J-8", "pg_crm", "customers", "projection", 3, None, None, "success", None),
-        ("J-7", "pg_crm", "orders", "projection", 2, None, None, "success", None),
+        ("J-8", "pg_crm", "customers", "projection", 3, "1 files", "1 files", "success", None),
+        ("J-7", "pg_crm", "orders", "projection", 2, "1 files", "2 files", "success", None),
         # run 3: no new order
         ("J-8", "pg_crm", "customers", "lake", 3, None, None, "success", None),
         ("J-7", "pg_crm", "orders", "lake", 0, "id=7", "id=7", "success", None),
-        ("J-8", "pg_crm", "customers", "projection", 3, None, None, "success", None),
-        ("J-7", "pg_crm", "orders", "projection", 0, None, None, "success", None),
+        ("J-8", "pg_crm", "customers", "projection", 3, "1 files", "1 files", "success", None),
+        ("J-7", "pg_crm", "orders", "projection", 0, "2 files", "2 files", "success", None),
     ]
     for line in audit:
         assert line["started_at"] <= line["finished_at"]
