@@ -50,7 +50,7 @@ def unloadable_files(
     if config is None or not wanted:
         return []
     files = [f for f in filesystem.list_files(source, paths, config) if f["relative_path"] in wanted]
-    filesystem_ = filesystem._filesystem(source.name, filesystem.bucket_url_of(source, paths))
+    filesystem_ = filesystem.source_filesystem(source.name, filesystem.bucket_url_of(source, paths))
     problems: list[FileProblem] = []
     with duckdb.connect() as conn, tempfile.TemporaryDirectory(prefix="ingest_probe_") as work:
         conn.execute(f"ATTACH '{_literal(str(warehouse))}' AS wh (READ_ONLY)")

@@ -180,9 +180,9 @@ def _file_rows(source, paths: ProjectPaths, table, file) -> int:
     from dlt.common.storages.fsspec_filesystem import FileItemDict
 
     from ingest_assets.sources.file_readers import count_rows
-    from ingest_assets.sources.filesystem import _filesystem, bucket_url_of
+    from ingest_assets.sources.filesystem import source_filesystem, bucket_url_of
 
-    return count_rows(FileItemDict(file, _filesystem(source.name, bucket_url_of(source, paths))), table.read_spec())
+    return count_rows(FileItemDict(file, source_filesystem(source.name, bucket_url_of(source, paths))), table.read_spec())
 
 
 # --- SQL tables -----------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
     import sqlalchemy as sa
     from dlt.sources.sql_database import engine_from_credentials
 
-    from ingest_assets.sources.sql_database import _engine_kwargs, describe_location, resolve_credentials
+    from ingest_assets.sources.sql_database import engine_kwargs, describe_location, resolve_credentials
 
     table_name = key.path[-1]
     table = source.table_options()[table_name]
@@ -217,7 +217,7 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
     credentials = resolve_credentials(source, paths)
     try:
         # the source's own connect timeout (sql_database.connect_timeout)
-        engine = engine_from_credentials(credentials, **_engine_kwargs(credentials, source.sql_database))
+        engine = engine_from_credentials(credentials, **engine_kwargs(credentials, source.sql_database))
         try:
             with engine.connect() as source_conn:
                 in_source = int(source_conn.execute(query).scalar_one())

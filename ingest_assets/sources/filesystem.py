@@ -235,7 +235,7 @@ def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileT
     dlt's `FileItem`). Credentials of remote buckets are resolved by dlt.
     """
     bucket_url = bucket_url_of(config, paths)
-    filesystem = _filesystem(config.name, bucket_url)
+    filesystem = source_filesystem(config.name, bucket_url)
     return sorted(glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"])
 
 
@@ -335,7 +335,7 @@ def _table_resource(
     bucket_url = bucket_url_of(config, paths)
 
     def read_new_files() -> Iterator[Any]:
-        filesystem = _filesystem(config.name, bucket_url)
+        filesystem = source_filesystem(config.name, bucket_url)
         loaded: dict[str, str] = dlt.current.resource_state().setdefault(LOADED_FILES_STATE_KEY, {})
         files = sorted(
             glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
@@ -468,8 +468,13 @@ def _work_dir() -> Iterator[Path]:
         yield Path(work)
 
 
-def _filesystem(source_name: str, bucket_url: str):
-    """An authenticated fsspec filesystem for `bucket_url`, credentials resolved by dlt."""
+def source_filesystem(source_name: str, bucket_url: str):
+    """An authenticated fsspec filesystem for `bucket_url` (a local folder or a bucket URL), its
+    credentials resolved by dlt under `[sources.<source_name>]` (secrets.toml or the environment).
+    Used by the source's listing, the reconcile check and the load step's file probe.
+
+    Raises:
+        ConfigFieldMissingException: the bucket needs credentials that are set nowhere."""
     config = resolve_configuration(
         FilesystemConfiguration(bucket_url=bucket_url), sections=("sources", source_name)
     )

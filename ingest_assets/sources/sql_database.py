@@ -561,7 +561,7 @@ def list_tables(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> list[st
     try:
         credentials = resolve_credentials(config, paths)
         location = describe_location(credentials)
-        engine = engine_from_credentials(credentials, **_engine_kwargs(credentials, block))
+        engine = engine_from_credentials(credentials, **engine_kwargs(credentials, block))
         try:
             inspector = sa.inspect(engine)
             names = inspector.get_table_names(schema=block.schema_)
@@ -655,7 +655,7 @@ def _read_rows(
     failure: SqlDatabaseError | None = None
     try:
         engine = engine_from_credentials(
-            credentials, may_dispose_after_use=True, **_engine_kwargs(credentials, block)
+            credentials, may_dispose_after_use=True, **engine_kwargs(credentials, block)
         )
         rows = table_rows(
             engine=engine,
@@ -748,10 +748,12 @@ def _where(query_filter: str | None) -> Any:
     return add_filter
 
 
-def _engine_kwargs(
+def engine_kwargs(
     credentials: ConnectionStringCredentials, block: SqlDatabaseBlock
 ) -> dict[str, Any]:
-    """`create_engine` arguments: the driver's connect timeout when the driver has a known one."""
+    """`create_engine` arguments for `credentials`: the driver's connect timeout (seconds, from
+    `block.connect_timeout`) when the driver has a known one, else {}. Used by the source and by
+    the reconcile check, so both connect the same way."""
     driver = make_url(f"{credentials.drivername}://").get_driver_name()
     argument = CONNECT_TIMEOUT_ARGS.get(driver)
     return {"connect_args": {argument: block.connect_timeout}} if argument else {}
