@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 from ingest_assets.alerts.sensors import build_alert_sensors
 from ingest_assets.config import ProjectConfig, load_project_config
 from ingest_assets.dbt.assets import build_dbt_assets
+from ingest_assets.dbt.automation import automation_sensor
 from ingest_assets.dbt.child import launcher
 from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
@@ -71,12 +72,14 @@ def build_definitions(project: Project) -> Definitions:
     source_assets = [
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
-    jobs = {source.name: build_source_job(source) for source in sources}
+    dbt_assets = build_dbt_assets(dbt_project, project.config.automation, project.config.timezone)
+    automated = list(dbt_assets.automation_conditions_by_key)
+    jobs = {source.name: build_source_job(source, automated) for source in sources}
     schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
     sensors = [
         build_file_sensor(source, project.paths, jobs[source.name])
         for source in sources
-        if source.type == "filesystem"
+        if source.type == "filesystem" and source.partitions is None  # partitions run by window
     ]
     keys_by_source = {
         s.name: [k for a in assets for k in a.keys if k.path[0] == s.dataset_name]
@@ -88,12 +91,13 @@ def build_definitions(project: Project) -> Definitions:
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
+    automation = automation_sensor(project.config.automation)
     return Definitions(
-        assets=[*(a for assets in source_assets for a in assets), build_dbt_assets(dbt_project)],
+        assets=[*(a for assets in source_assets for a in assets), dbt_assets],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
-        sensors=[*sensors, *freshness_sensors, *alert_sensors],
+        sensors=[*sensors, *freshness_sensors, *alert_sensors, *([automation] if automation else [])],
         # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
         # execution saves a Python start and definitions load per step (measured: see README).
         executor=in_process_executor,

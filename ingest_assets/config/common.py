@@ -9,6 +9,8 @@ from typing import Any, Literal
 from dagster._utils.schedules import is_valid_cron_string
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ingest_assets.partitions import PartitionsConfig, source_problem
+
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 """Source and table names: lower-case snake case, so they are valid dataset, table and key parts."""
 
@@ -165,6 +167,8 @@ class SourceBase(StrictModel):
             and then projects it into the warehouse (a downstream asset loads each lake load
             package once), so the warehouse can be rebuilt from the lake at any time.
         lake: where the lake is (defaults to the local folder `data/lake`).
+        partitions: optional time partitions (`ingest_assets.partitions.PartitionsConfig`):
+            each run loads one partition's window (or a range's) and replaces its rows.
     """
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -178,6 +182,7 @@ class SourceBase(StrictModel):
     retry_backoff_seconds: float = Field(default=5.0, ge=0)
     destination: Literal["warehouse", "lake", "both"] = "warehouse"
     lake: LakeConfig = Field(default_factory=LakeConfig)
+    partitions: PartitionsConfig | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -202,6 +207,8 @@ class SourceBase(StrictModel):
                 "destination 'both' projects the lake into the warehouse from parquet files; "
                 "use lake.format: parquet, or destination: lake for delta tables"
             )
+        if self.partitions is not None and (problem := source_problem(self)):
+            raise ValueError(problem)
         return self
 
     def extract_workers(self) -> int | None:

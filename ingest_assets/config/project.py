@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.config.common import StrictModel
+from ingest_assets.dbt.automation import AutomationConfig
 from ingest_assets.sources.dlt_native import DltNativeSourceConfig
 from ingest_assets.sources.filesystem import FilesystemSourceConfig
 from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
@@ -41,6 +42,8 @@ class ProjectConfig(StrictModel):
             (see `job_sheet.lake_location`). Default `data/lake`, like a source's `lake`.
         alerts: optional alerts on run failures, failed checks, freshness misses and schema
             drift (see `ingest_assets.config.alerts.AlertsConfig`).
+        automation: optional declarative automation of the dbt models (see
+            `ingest_assets.dbt.automation.AutomationConfig`).
         sources: the sources (`ingest_assets.config.loader` checks that names are unique), those
             of `sources.yml` first, then those of the job sheet.
     """
@@ -52,6 +55,7 @@ class ProjectConfig(StrictModel):
     job_sheet: str | None = None
     lake_base: str | None = Field(default=None, min_length=1)
     alerts: AlertsConfig | None = None
+    automation: AutomationConfig | None = None
     sources: list[SourceConfig] = Field(default_factory=list)
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -63,6 +67,14 @@ class ProjectConfig(StrictModel):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin") from error
         return value
+
+    @model_validator(mode="after")
+    def _partitions_in_project_timezone(self) -> "ProjectConfig":
+        """Partitions without their own `timezone` are cut in the top-level one."""
+        for source in self.sources:
+            if source.partitions is not None and source.partitions.timezone is None:
+                source.partitions.timezone = self.timezone
+        return self
 
     @property
     def enabled_sources(self) -> list[SourceConfig]:

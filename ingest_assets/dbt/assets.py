@@ -34,11 +34,13 @@ STALE_TARGET_SECONDS = 24 * 3600
 """Per-invocation target folders left by crashed runs are removed once this old (seconds)."""
 
 
-def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
+def build_dbt_assets(project: DbtProject, automation: Any = None, timezone: str = "UTC") -> AssetsDefinition:
     """Return one multi-asset over all models of `project`, in the `duckdb` pool.
 
     Args:
         project: a `DbtProject` whose manifest exists (see `load_dbt_project`).
+        automation: sources.yml `automation:` (`dbt.automation.AutomationConfig`) or None: the
+            models' automation conditions; `timezone` is the zone of its cron expressions.
 
     The run invokes `dbt build` for the selected models; dbt reads the warehouse path from
     `INGEST_WAREHOUSE_PATH`, which `settings.export_runtime_environment` sets for the subprocess.
@@ -47,7 +49,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     @dbt_assets(
         manifest=read_manifest(project.manifest_path),
         project=project,
-        dagster_dbt_translator=ModelTranslator(),
+        dagster_dbt_translator=ModelTranslator(automation, timezone),
         pool=DUCKDB_POOL,
         name="dbt_models",
     )

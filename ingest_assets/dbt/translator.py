@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetKey
+from dagster import AssetKey, AutomationCondition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 
@@ -15,7 +15,10 @@ class ModelTranslator(DagsterDbtTranslator):
     top folder under `models/` (`staging`, `marts`) and dbt tests emitted as asset checks, tests
     on dbt sources included (they become checks of the raw tables)."""
 
-    def __init__(self) -> None:
+    def __init__(self, automation: Any = None, timezone: str = "UTC") -> None:
+        """`automation`: the project's `automation:` (`dbt.automation.AutomationConfig`) or None;
+        `timezone`: the zone its `on_cron` expressions are read in."""
+        self._automation, self._timezone = automation, timezone
         super().__init__(
             settings=DagsterDbtTranslatorSettings(
                 enable_asset_checks=True,
@@ -42,3 +45,10 @@ class ModelTranslator(DagsterDbtTranslator):
         """Return the model's top folder (`staging`, `marts`), or `dbt` for top-level models."""
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
+        """The model's condition from sources.yml `automation:` (see `dbt.automation`), else
+        dagster-dbt's default (`meta.dagster.automation_condition` is not read)."""
+        from ingest_assets.dbt.automation import condition_of
+
+        return condition_of(self._automation, self._timezone, dbt_resource_props)

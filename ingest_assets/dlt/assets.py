@@ -26,6 +26,7 @@ from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
+from ingest_assets import partitions
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
 from ingest_assets.sources import build_dlt_source
@@ -126,6 +127,19 @@ def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) ->
     return tables
 
 
+def _cursors(source: SourceBase) -> dict[str, str]:
+    """`{table: incremental cursor column}` of the tables that set one in sources.yml."""
+    return {t: o.incremental.cursor for t, o in source.table_options().items() if o.incremental is not None}
+
+
+def _load_ids(result: MaterializeResult) -> list[str]:
+    """The load ids a materialization reports (`dlt_load_id`, comma-separated; none when
+    nothing was new)."""
+    value = (result.metadata or {}).get("dlt_load_id")
+    text = getattr(value, "value", value) or ""
+    return [part.strip() for part in str(text).split(",") if part.strip() and not part.startswith("(")]
+
+
 def _in_table_format(dlt_source: DltSource, table_format: str) -> DltSource:
     """Ask dlt's filesystem destination for delta tables instead of plain parquet files."""
     if table_format == "delta":
@@ -157,18 +171,23 @@ def _load_assets(
         name=op_name,
         can_subset=True,
         pool=DUCKDB_POOL,
+        partitions_def=partitions.partitions_def(source.partitions),
+        backfill_policy=partitions.backfill_policy(source.partitions),
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
         remember_run_secrets(source, fresh=True)  # before anything can fail: secrets.toml, env
         if config.rewind_to:
             rewind_before_load(context, source, config.rewind_to, target)
         pipeline = new_pipeline()
-        run = RunOptions(selected_files=config.files)
         problem = None
         try:
+            window = partitions.run_window(context, source.partitions)
+            run = RunOptions(selected_files=config.files, window=window)
             dlt_source = new_source(run)
         except (MissingConfigError, SourceImportError) as error:
             problem = redact(str(error))
+        except ValueError as error:
+            problem = redact(f"source '{source.name}': {error}")
         except Exception as error:  # noqa: BLE001 - user code: its text may quote a secret
             problem = redact(f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}")
         if problem is not None:
@@ -191,6 +210,22 @@ def _load_assets(
         if context.is_subset or len(extract) < len(keys_by_resource):
             dlt_source = dlt_source.with_resources(*extract)
         tables_by_key = {key: key.path[-1] for key in selected.values()}
-        yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
+        if window is None:
+            yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
+            return
+        if source.type != "filesystem":  # files are selected by the window in the source itself
+            try:
+                partitions.apply_window(dlt_source, window, _cursors(source))
+            except ValueError as error:
+                raise Failure(description=f"source '{source.name}': {error}", allow_retries=False) from None
+        load_ids: set[str] = set()
+        for result in run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target):
+            load_ids.update(_load_ids(result))
+            yield result
+        removed = partitions.remove_stale_rows(pipeline, tables_by_key.values(), window, sorted(load_ids))
+        for table, count in removed.items():
+            context.log.info(
+                f"table '{table}': deleted {count} row(s) of partitions {window.describe()} the source no longer has"
+            )
 
     return _load

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import DefaultScheduleStatus, ScheduleDefinition
+from dagster import DefaultScheduleStatus, ScheduleDefinition, build_schedule_from_partitioned_job
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ingest_assets.config.common import SourceBase
@@ -17,9 +17,22 @@ def build_schedule(
         source: the source; `schedule` is its cron, `schedule_status` its initial state.
         job: the source's job (see `jobs.build_source_job`).
         timezone: IANA time zone the cron expression is read in (sources.yml `timezone`).
+
+    A partitioned source's schedule runs, at each tick, the last partition that ended before it.
     """
     if not source.schedule:
         return None
+    if source.partitions is not None:
+        return build_schedule_from_partitioned_job(
+            job,
+            name=f"{source.name}_schedule",
+            cron_schedule=source.schedule,
+            execution_timezone=timezone,
+            default_status=(
+                DefaultScheduleStatus.RUNNING if source.schedule_status == "running" else DefaultScheduleStatus.STOPPED
+            ),
+            description=f"Loads {source.name}'s last complete partition on '{source.schedule}' ({timezone}).",
+        )
     return ScheduleDefinition(
         name=f"{source.name}_schedule",
         cron_schedule=source.schedule,

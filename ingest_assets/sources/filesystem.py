@@ -44,9 +44,10 @@ from dlt.common.storages.fsspec_filesystem import (
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel, repeated
+from ingest_assets import partitions
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.file_readers import (
     CsvOptions,
@@ -71,6 +72,8 @@ class FileTableConfig(LoadOptions):
         name: table name in `raw_<source>` and last part of the asset key.
         file_glob: glob relative to the source's `bucket_url` (`**` recurses), e.g. `orders*.csv`;
             no `..` segment and no absolute path (it must stay inside the source's folder).
+            One `{date:<strftime>}` placeholder (`orders/{date:%Y-%m-%d}/*.csv`) matches like
+            `*` and dates each file for a partitioned source (`date_pattern`).
         format: `csv`, `jsonl` (one JSON object per line), `json` (a JSON array or objects,
             detected) or `parquet`.
         csv: csv reader options (`CsvOptions`); only with `format: csv`.
@@ -90,6 +93,7 @@ class FileTableConfig(LoadOptions):
     json_options: JsonOptions | None = Field(default=None, alias="json")
     columns: dict[str, str] | None = None
     description: str | None = None
+    _date_pattern: partitions.DatePattern | None = PrivateAttr(default=None)
 
     @field_validator("file_glob")
     @classmethod
@@ -97,6 +101,23 @@ class FileTableConfig(LoadOptions):
         if problem := _path_escape(value, allow_absolute=False):
             raise ValueError(f"file_glob {value!r} {problem}; it is relative to bucket_url and must stay inside it")
         return value
+
+    @model_validator(mode="after")
+    def _date_placeholder(self) -> "FileTableConfig":
+        """Keep a `{date:...}` placeholder as `date_pattern`, and `*` in its place in the glob."""
+        try:
+            pattern = partitions.date_pattern(self.file_glob)
+        except ValueError as error:
+            raise ValueError(f"file_glob {self.file_glob!r}: {error}") from None
+        if pattern is not None:
+            self._date_pattern = pattern
+            self.file_glob = pattern.glob
+        return self
+
+    @property
+    def date_pattern(self) -> partitions.DatePattern | None:
+        """The glob's `{date:...}` placeholder (a partition's files are those of its dates), or None."""
+        return self._date_pattern
 
     @field_validator("columns")
     @classmethod
@@ -341,14 +362,19 @@ def _table_resource(
             glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
         )
         run.files_matched[table.name] = len(files)
-        import_files = _can_import_files(config)
+        import_files = _can_import_files(config) and run.window is None  # partitions tag rows
         with ExitStack() as stack:
             work: Path | None = None
             for file in files:
                 path, current = file["relative_path"], fingerprint(file)
-                if selected is not None and selected.get(path) != current:
+                partition = None
+                if run.window is not None:  # a partition's run loads every file of its window again
+                    partition = partitions.file_partition(run.window, table.date_pattern, file)
+                    if partition is None:
+                        continue
+                elif selected is not None and selected.get(path) != current:
                     continue  # not chosen by the sensor, or changed since it was seen
-                if not reload_all and loaded.get(path) == current:
+                elif not reload_all and loaded.get(path) == current:
                     continue
                 if (real := outside_folder(bucket_url, file)) is not None:
                     run.file_problems.append(
@@ -363,7 +389,10 @@ def _table_resource(
                 # first load are typed like the first one that brought a column
                 spec = table.read_spec(keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name))
                 try:
-                    if not import_files:
+                    if partition is not None:
+                        for batch in read_arrow_batches(item, spec):
+                            yield partitions.with_partition_column(batch, partition)
+                    elif not import_files:
                         yield from read_arrow_batches(item, spec)
                     else:
                         work = work or stack.enter_context(_work_dir())
@@ -396,6 +425,8 @@ def _table_resource(
     )
     hints = table.dlt_hints()
     hints.pop("write_disposition", None)
+    if config.partitions is not None:
+        hints.update(partitions.merge_hints())
     if hints:
         resource.apply_hints(**hints)
     return resource

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,12 @@ class RunOptions:
         files_matched: filled during extraction: `{table: number of files its glob matched}`
             (all matching files, loaded before or not), for every filesystem table extracted;
             0 means the glob found nothing, which the run reports.
+        window: a partitioned run's window (`ingest_assets.partitions.PartitionWindow`); a
+            filesystem source then loads exactly the files in it, each file's rows tagged with
+            its partition. None for a source without partitions.
     """
 
     selected_files: dict[str, dict[str, str]] | None = None
     file_problems: list[FileProblem] = field(default_factory=list)
     files_matched: dict[str, int] = field(default_factory=dict)
+    window: Any = None
