@@ -262,6 +262,15 @@ def keys_between(config: PartitionsConfig, first: datetime, last: datetime) -> l
     return keys
 
 
+def backfill_tags(keys: Sequence[str], per_partition: bool) -> list[dict[str, str]]:
+    """The tags of the runs of a backfill of `keys` (consecutive, in order): one run with
+    Dagster's partition range tags (`dagster/asset_partition_range_start` / `_end`), or one run
+    per partition (`dagster/partition`)."""
+    if per_partition or len(keys) == 1:
+        return [{"dagster/partition": key} for key in keys]
+    return [{"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}]
+
+
 def _overlaps(window: Any, start: datetime, end: datetime) -> bool:
     return window.start <= end and window.end > start
 

@@ -9,7 +9,6 @@ from dagster import AssetKey, AssetSelection, define_asset_job
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ingest_assets.config.common import SourceBase
-from ingest_assets.partitions import partitions_def
 
 
 def job_name(source: SourceBase) -> str:
@@ -31,8 +30,8 @@ def build_source_job(source: SourceBase, automated: Iterable[AssetKey] = ()) -> 
     """Return the job that loads `source` and refreshes the dbt models downstream of it.
 
     `automated`: asset keys left to the automation sensor (see `source_selection`). A
-    partitioned source's job has its partitions definition (a run loads one partition or a
-    range of them).
+    partitioned source's job takes its assets' partitions definition (a run loads one
+    partition or a range of them).
 
     dbt runs once per run (one `dbt build` step for all selected models), so a mart fed by
     several sources is rebuilt once in each source's run, never twice in one run. Asset checks
@@ -41,6 +40,5 @@ def build_source_job(source: SourceBase, automated: Iterable[AssetKey] = ()) -> 
     return define_asset_job(
         job_name(source),
         selection=source_selection(source.name, automated),
-        partitions_def=partitions_def(source.partitions),
         description=f"Load {source.name} into {source.dataset_name} and rebuild the dbt models downstream.",
     )
