@@ -486,7 +486,17 @@ def sync(
         run_config = {"ops": {f"project_{source}": {"config": {"full_refresh": full_refresh}}}}
     else:
         run_config = load_run_config(source, LoadConfig(full_refresh=full_refresh))
-    result = _execute(job, run_config, verbose)
+    tags = None
+    if config.partitions is not None:  # a partitioned source runs its last complete partition
+        from ingest_assets.partitions import partitions_def
+
+        last = partitions_def(config.partitions).get_last_partition_key()
+        if last is None:
+            problem(f"source '{source}': no partition is complete yet (partitions start {config.partitions.start:%Y-%m-%d %H:%M})")
+            raise typer.Exit(1)
+        say(f"{source} is partitioned: running its last complete partition {last} (`ingest backfill` runs others)")
+        tags = {"dagster/partition": last}
+    result = _execute(job, run_config, verbose, tags)
     summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
     for text in failures:
         problem(text)
@@ -498,14 +508,14 @@ def sync(
     console.print(f"[green]✓[/green] {escape(source)}: run {result.run_id} succeeded", highlight=False)
 
 
-def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
+def _execute(job: Any, run_config: dict, verbose: bool, tags: dict[str, str] | None = None) -> Any:
     """Execute `job` in this process on the project's instance. Quiet unless `verbose`:
     Dagster's console log shows errors only, and dbt's output (which dagster-dbt writes to
     stdout) is not printed.
 
     Before the run, runs whose process died are ended and their pool slots freed
     (`run_recovery.recover_dead_runs`). SIGTERM/SIGINT cancel the run and exit with
-    128 + the signal number (`typer.Exit`)."""
+    128 + the signal number (`typer.Exit`). `tags` are added to the run's (e.g. its partition)."""
     from dagster import DagsterInstance
 
     if not verbose:
@@ -523,12 +533,70 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
         if not verbose:
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
         result = job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, tags=launch_tags()
+            run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, tags={**launch_tags(), **(tags or {})}
         )
     if watch.signal is not None:
         problem(f"run {run_id} canceled by signal {watch.signal}")
         raise typer.Exit(128 + watch.signal)
     return result
+
+
+@app.command()
+def backfill(
+    source: str = typer.Argument(help="The partitioned source to load."),
+    start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD, or YYYY-MM-DD HH:MM): its partition is the first loaded."),
+    end: str = typer.Option(..., "--to", help="Last day (YYYY-MM-DD, or YYYY-MM-DD HH:MM), included: its partition is the last loaded."),
+    per_partition: bool = typer.Option(False, "--per-partition", help="One run per partition instead of one run for the whole range."),
+    project: ProjectOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Load a range of a partitioned source's partitions now, on the project's Dagster instance.
+
+    The partitions from the one holding `--from` to the one holding `--to` (both included) load
+    in one run whose window is the whole range (as a single-run backfill in the UI), or with
+    `--per-partition` in one run each, stopping at the first failed run. Each partition's rows
+    replace those it had, so a range can be loaded again safely. Prints each run's summary.
+    """
+    from datetime import datetime
+
+    from ingest_assets.partitions import backfill_tags, keys_between
+    from ingest_assets.project import build_definitions
+
+    loaded = _load(project, verbose)
+    config = next((s for s in loaded.config.enabled_sources if s.name == source), None)
+    if config is None:
+        names = ", ".join(s.name for s in loaded.config.enabled_sources)
+        problem(f"{loaded.paths.sources_file.name}: no enabled source named '{source}' (enabled: {names})")
+        raise typer.Exit(1)
+    if config.partitions is None:
+        problem(
+            f"{loaded.config.source_origin(source)}: source '{source}' has no partitions: add "
+            "`partitions: {type: daily, start: YYYY-MM-DD}` to it, or load it with `ingest sync`"
+        )
+        raise typer.Exit(1)
+    try:
+        first, last = (datetime.fromisoformat(value.strip()) for value in (start, end))
+        keys = keys_between(config.partitions, first, last)
+    except ValueError as error:
+        problem(f"backfill {source}: {error} (write --from and --to as YYYY-MM-DD or 'YYYY-MM-DD HH:MM')")
+        raise typer.Exit(1) from None
+    os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
+    with user_errors(verbose):
+        job = build_definitions(loaded).resolve_job_def(f"{source}_job")
+    runs = backfill_tags(keys, per_partition)
+    say(f"backfill {source}: {len(keys)} partition(s) {keys[0]} to {keys[-1]} in {len(runs)} run(s)")
+    for tags in runs:
+        label = tags.get("dagster/partition") or f"{keys[0]}...{keys[-1]}"
+        result = _execute(job, {}, verbose, tags)
+        summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
+        for text in failures:
+            problem(text)
+        for text in summary_lines:
+            say(f"{label}: {text}")
+        if not result.success:
+            say(f"backfill {source}: run {result.run_id} of {label} failed{'' if verbose else '; -v prints the full log'}", "red")
+            raise typer.Exit(1)
+    console.print(f"[green]✓[/green] {escape(source)}: {len(keys)} partition(s) loaded", highlight=False)
 
 
 def _error_text(error: Any) -> str:

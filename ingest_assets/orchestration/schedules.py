@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dagster import DefaultScheduleStatus, ScheduleDefinition, build_schedule_from_partitioned_job
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleDefinition, ScheduleEvaluationContext, SkipReason
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ingest_assets.config.common import SourceBase
+from ingest_assets.partitions import partitions_def
 
 
 def build_schedule(
@@ -18,25 +19,27 @@ def build_schedule(
         job: the source's job (see `jobs.build_source_job`).
         timezone: IANA time zone the cron expression is read in (sources.yml `timezone`).
 
-    A partitioned source's schedule runs, at each tick, the last partition that ended before it.
+    A partitioned source's schedule runs, at each tick of the cron, the last partition that
+    ended before the tick (Dagster's `build_schedule_from_partitioned_job` would tie the cron to
+    the partitions' cadence instead of the source's `schedule`).
     """
     if not source.schedule:
         return None
+    execution_fn = None
     if source.partitions is not None:
-        return build_schedule_from_partitioned_job(
-            job,
-            name=f"{source.name}_schedule",
-            cron_schedule=source.schedule,
-            execution_timezone=timezone,
-            default_status=(
-                DefaultScheduleStatus.RUNNING if source.schedule_status == "running" else DefaultScheduleStatus.STOPPED
-            ),
-            description=f"Loads {source.name}'s last complete partition on '{source.schedule}' ({timezone}).",
-        )
+        definition = partitions_def(source.partitions)
+
+        def execution_fn(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+            keys = definition.get_partition_keys(current_time=context.scheduled_execution_time)
+            if not keys:
+                return SkipReason(f"{source.name}: no partition has ended yet")
+            return RunRequest(partition_key=keys[-1])
+
     return ScheduleDefinition(
         name=f"{source.name}_schedule",
         cron_schedule=source.schedule,
         job=job,
+        execution_fn=execution_fn,
         execution_timezone=timezone,
         default_status=(
             DefaultScheduleStatus.RUNNING
