@@ -28,12 +28,12 @@ def feed_source(name: str) -> dict[str, Any]:
     }
 
 
-def project_with_feeds(make_project, automation: dict[str, Any] | None) -> Path:
+def project_with_feeds(make_project, automation: dict[str, Any] | None, name: str = "project") -> Path:
     """A project with three file sources and a mart `feeds_total` reading one table of each."""
     document: dict[str, Any] = {"version": 1, "sources": [feed_source(name) for name in FEEDS]}
     if automation is not None:
         document["automation"] = automation
-    root = make_project(yaml.safe_dump(document, sort_keys=False))
+    root = make_project(yaml.safe_dump(document, sort_keys=False), name=name)
     marts = root / "dbt_project" / "models" / "marts"
     (marts / "feeds.yml").write_text(
         yaml.safe_dump(
@@ -92,7 +92,7 @@ def test_job_selection_is_group_plus_minus_automated_models(make_project):
         assert source_selection(name).resolve(graph) == downstream
     assert not any(s.name == AUTOMATION_SENSOR for s in defs.sensors or [])
 
-    automated = project_with_feeds(make_project, {"models": "off", "folders": {"marts": "eager"}, "sensor": "stopped"})
+    automated = project_with_feeds(make_project, {"models": "off", "folders": {"marts": "eager"}, "sensor": "stopped"}, "automated")
     defs = build_definitions(load_project(automated))
     graph = defs.resolve_asset_graph()
     assert defs.resolve_sensor_def(AUTOMATION_SENSOR).default_status == DefaultSensorStatus.STOPPED
