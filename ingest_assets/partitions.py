@@ -333,15 +333,16 @@ def _cursor_value(row: Any, cursor: str | None) -> Any:
     return found[0] if found else None
 
 
-def apply_window(dlt_source: Any, window: PartitionWindow, cursors: dict[str, str]) -> Any:
+def apply_window(dlt_source: Any, window: PartitionWindow, cursors: dict[str, str], bounded: bool = False) -> Any:
     """Bound the incremental cursor of each selected resource of `dlt_source` to `window`, tag
     its rows with `_partition` and write them with `merge` / `delete-insert` on `_partition`.
 
     Args:
         dlt_source: a fresh dlt source (SQL or REST), narrowed to the tables to load.
         window: the run's window.
-        cursors: `{table: cursor column}` from sources.yml; a resource without an entry uses the
-            cursor path of the incremental it declares (REST endpoints).
+        cursors: `{table: cursor column or JSON path}`.
+        bounded: the source was built with the window as its incremental's bounds already
+            (REST: `window_rest_config`); only tag and merge.
 
     Raises:
         ValueError: a resource has no cursor (naming the table and what to add).
@@ -349,24 +350,56 @@ def apply_window(dlt_source: Any, window: PartitionWindow, cursors: dict[str, st
     import dlt
 
     for name, resource in dlt_source.selected_resources.items():
-        declared = resource.incremental.incremental if resource.incremental is not None else None
-        cursor = cursors.get(name) or (declared.cursor_path if declared is not None else None)
+        cursor = cursors.get(name)
         if not cursor:
             raise ValueError(
                 f"table '{name}': a partitioned source needs an incremental cursor on every table "
-                "(add `incremental: {cursor: <timestamp column>}`)"
+                "(add `incremental: {cursor: <timestamp column>}`, or a REST endpoint's `incremental`)"
             )
-        sample = declared.initial_value if declared is not None else None
-        start, end = window.cursor_bounds(sample)
-        resource.apply_hints(
-            incremental=dlt.sources.incremental(
+        hints: dict[str, Any] = {}
+        if not bounded:
+            start, end = window.cursor_bounds()
+            hints["incremental"] = dlt.sources.incremental(
                 cursor, initial_value=start, end_value=end, range_start="closed", range_end="open"
-            ),
-            write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-            merge_key=PARTITION_COLUMN,
-        )
+            )
+        resource.apply_hints(**hints, **merge_hints())
         resource.add_map(_tagger(window, cursor))
     return dlt_source
+
+
+def window_rest_config(config: dict[str, Any], window: PartitionWindow) -> dict[str, str]:
+    """Set `window` as the incremental bounds of every endpoint of a dlt `RESTAPIConfig` dict
+    (`initial_value`, `end_value`; `[start, end)`), turning a `{type: incremental}` query
+    parameter into the endpoint's `incremental` (with `start_param`), so the API is asked for the
+    window (`start_param`, and `end_param` when configured) and dlt keeps only its rows.
+
+    Bounds are text when the configured `initial_value` is text (`cursor_bounds`).
+
+    Returns:
+        `{resource name: cursor path}` of the resources with an incremental.
+    """
+    cursors: dict[str, str] = {}
+    defaults = config.get("resource_defaults") or {}
+    default_endpoint = defaults.get("endpoint") if isinstance(defaults.get("endpoint"), dict) else {}
+    for resource in config.get("resources", []):
+        if not isinstance(resource, dict):
+            continue
+        endpoint = resource.setdefault("endpoint", {})
+        if not isinstance(endpoint, dict):
+            endpoint = resource["endpoint"] = {"path": endpoint}
+        incremental = dict(endpoint.get("incremental") or default_endpoint.get("incremental") or {})
+        params = endpoint.get("params") or {}
+        for name, value in list(params.items()):
+            if isinstance(value, dict) and value.get("type") == "incremental":
+                incremental = {"start_param": name, **{k: v for k, v in value.items() if k != "type"}, **incremental}
+                del params[name]
+        if not incremental.get("cursor_path"):
+            continue
+        start, end = window.cursor_bounds(incremental.get("initial_value"))
+        incremental.update(initial_value=start, end_value=end, range_start="closed", range_end="open")
+        endpoint["incremental"] = incremental
+        cursors[resource["name"]] = incremental["cursor_path"]
+    return cursors
 
 
 def _tagger(window: PartitionWindow, cursor: str) -> Callable[[Any], Any]:

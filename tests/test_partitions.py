@@ -188,3 +188,69 @@ def test_date_pattern_and_keys_between():
         {"dagster/asset_partition_range_start": "a", "dagster/asset_partition_range_end": "b"}
     ]
     assert backfill_tags(["a", "b"], True) == [{"dagster/partition": "a"}, {"dagster/partition": "b"}]
+
+
+def test_rest_window_reaches_the_api_and_a_rerun_replaces_its_day(make_project, httpserver):
+    import json
+
+    from werkzeug import Request, Response
+
+    products = [
+        {"id": i, "price": 100 + i, "updated_at": f"2024-01-0{1 + i // 3}T{10 + i % 3}:00:00Z"} for i in range(18)
+    ]  # three a day, 2024-01-01 to 2024-01-06
+    seen: list[dict[str, str]] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(dict(request.args))
+        since, until = request.args.get("updated_since", ""), request.args.get("updated_until", "9999")
+        rows = [p for p in products if since <= p["updated_at"] < until]
+        return Response(json.dumps({"data": rows}), content_type="application/json")
+
+    httpserver.expect_request("/products").respond_with_handler(handler)
+    root = make_project(
+        [
+            {
+                "name": "api",
+                "type": "rest_api",
+                "partitions": PARTITIONS,
+                "rest_api": {
+                    "client": {"base_url": httpserver.url_for("/"), "paginator": "single_page"},
+                    "resources": [
+                        {
+                            "name": "products",
+                            "primary_key": "id",
+                            "endpoint": {
+                                "path": "products",
+                                "data_selector": "data",
+                                "incremental": {
+                                    "start_param": "updated_since",
+                                    "end_param": "updated_until",
+                                    "cursor_path": "updated_at",
+                                    "initial_value": "2024-01-01T00:00:00Z",
+                                },
+                            },
+                        }
+                    ],
+                },
+            }
+        ]
+    )
+
+    def loaded() -> list[tuple]:
+        return query(root, "SELECT id, price, _partition FROM raw_api.products ORDER BY id")
+
+    def expected() -> list[tuple]:
+        return [
+            (p["id"], p["price"], p["updated_at"][:10]) for p in products if "2024-01-01" <= p["updated_at"] < "2024-01-06"
+        ]
+
+    run_partitions(root, "api_job", [f"2024-01-0{d}" for d in range(1, 6)])
+    assert seen[-1] == {"updated_since": "2024-01-01T00:00:00Z", "updated_until": "2024-01-06T00:00:00Z"}
+    assert loaded() == expected()
+
+    products[4]["price"] = 999  # 2024-01-02
+    del products[5]
+    run_partitions(root, "api_job", ["2024-01-02"])
+    assert seen[-1] == {"updated_since": "2024-01-02T00:00:00Z", "updated_until": "2024-01-03T00:00:00Z"}
+    assert loaded() == expected()
+    assert len(loaded()) == 14

@@ -213,7 +213,7 @@ def _load_assets(
         if window is None:
             yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
             return
-        if source.type != "filesystem":  # files are selected by the window in the source itself
+        if source.type == "sql_database":  # files and REST endpoints take the window when built
             try:
                 partitions.apply_window(dlt_source, window, _cursors(source))
             except ValueError as error:

@@ -65,7 +65,9 @@ from ingest_assets.config.common import (
     StrictModel,
     repeated,
 )
+from ingest_assets import partitions
 from ingest_assets.settings import ProjectPaths
+from ingest_assets.sources.run_options import RunOptions
 
 AuthType = Literal["bearer", "api_key", "http_basic", "oauth2_client_credentials"]
 
@@ -299,12 +301,14 @@ class ApiResponseError(HTTPError):
     """The API answered a success status with a body that is not JSON."""
 
 
-def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths) -> DltSource:
+def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths, run: RunOptions | None = None) -> DltSource:
     """Build a fresh dlt REST API source: one dlt resource per configured resource.
 
     Args:
         config: the validated source config.
         paths: project paths (unused: a REST source has no local files).
+        run: a partitioned run's options: its `window` bounds every endpoint's incremental
+            (see `partitions.window_rest_config`) and each record is tagged with its partition.
 
     Returns:
         A `DltSource` named after the source. Nothing is requested and no secret is read until
@@ -316,8 +320,11 @@ def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths) -> DltSou
     _register_secret_query_params(config.rest_api)
     dlt_config = dlt_rest_api_config(config.rest_api, config.name)
     dlt_config["client"]["session"] = _checked_session(config.name)
+    window = run.window if run is not None else None
+    cursors = partitions.window_rest_config(dlt_config, window) if window is not None else {}
     try:
-        return rest_api_source(dlt_config, name=config.name)
+        source = rest_api_source(dlt_config, name=config.name)
+        return partitions.apply_window(source, window, cursors, bounded=True) if window is not None else source
     except (DictValidationException, ValueError, TypeError) as error:
         raise RestApiConfigError(f"source '{config.name}': rest_api: {error}") from error
 
