@@ -254,3 +254,73 @@ def test_rest_window_reaches_the_api_and_a_rerun_replaces_its_day(make_project, 
     assert seen[-1] == {"updated_since": "2024-01-02T00:00:00Z", "updated_until": "2024-01-03T00:00:00Z"}
     assert loaded() == expected()
     assert len(loaded()) == 14
+
+
+def test_schedule_runs_the_last_complete_partition_and_unpartitioned_runs_fail_clearly(make_project):
+    from datetime import timezone as tz
+
+    from dagster import DagsterInstance, build_schedule_context
+
+    from ingest_assets.project import build_definitions, load_project
+
+    root = make_project(
+        [
+            {
+                "name": "daily_files",
+                "type": "filesystem",
+                "schedule": "30 6 * * *",
+                "partitions": {"type": "daily", "start": "2024-01-01"},
+                "filesystem": {
+                    "bucket_url": "data/daily",
+                    "tables": [{"name": "orders", "file_glob": "day={date:%Y-%m-%d}/*.csv", "format": "csv"}],
+                },
+            }
+        ]
+    )
+    defs = build_definitions(load_project(root))
+    schedule = defs.resolve_schedule_def("daily_files_schedule")
+    assert schedule.cron_schedule == "30 6 * * *"
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2024, 3, 5, 6, 30, tzinfo=tz.utc),
+            repository_def=defs.get_repository_def(),
+        )
+        requests = schedule.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["2024-03-04"]
+    # no file-arrival sensor for a partitioned source: its runs are by window
+    assert not any(s.name == "daily_files_file_sensor" for s in defs.sensors or [])
+
+    result = defs.resolve_job_def("daily_files_job").execute_in_process(
+        instance=DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    assert not result.success
+    message = next(e.message for e in result.all_events if e.is_step_failure)
+    failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
+    assert "source 'daily_files': the source is partitioned: run a partition" in failure, (message, failure)
+
+
+def test_partitions_config_errors(tmp_path):
+    from ingest_assets.config import ConfigError, load_project_config
+
+    def problems(source: dict[str, Any]) -> str:
+        import yaml
+
+        path = tmp_path / "sources.yml"
+        path.write_text(yaml.safe_dump({"version": 1, "sources": [source]}))
+        with pytest.raises(ConfigError) as error:
+            load_project_config(path)
+        return str(error.value)
+
+    sql = {"name": "db", "type": "sql_database", "partitions": PARTITIONS, "sql_database": {"tables": ["orders"]}}
+    assert "table 'orders': a partitioned source needs `incremental: {cursor: <timestamp column>}`" in problems(sql)
+    files = {
+        "name": "f",
+        "type": "filesystem",
+        "filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*.csv", "format": "csv", "write_disposition": "replace"}]},
+    }
+    assert "write_disposition 'replace' cannot be partitioned" in problems({**files, "partitions": PARTITIONS})
+    assert "partitions need destination: warehouse" in problems({**files, "destination": "lake", "partitions": PARTITIONS})
+    bad_type = problems({**files, "partitions": {"type": "weekly", "start": "2024-01-01"}})
+    assert "partitions.type" in bad_type and "daily" in bad_type
+    assert "is not a date" in problems({**files, "partitions": {"type": "daily", "start": "soon"}})
