@@ -487,6 +487,12 @@ def sync(
     else:
         run_config = load_run_config(source, LoadConfig(full_refresh=full_refresh))
     tags = None
+    if config.partitions is not None and full_refresh:
+        problem(
+            f"source '{source}' is partitioned: a full refresh would keep only one partition; rerun the "
+            f"partitions instead (`ingest backfill {source} --from ... --to ...`), each replaces its own rows"
+        )
+        raise typer.Exit(1)
     if config.partitions is not None:  # a partitioned source runs its last complete partition
         from ingest_assets.partitions import partitions_def
 

@@ -426,8 +426,9 @@ def remove_stale_rows(pipeline: Any, tables: Iterable[str], window: PartitionWin
     schema = pipeline.default_schema
     with pipeline.sql_client() as client:
         for table in tables:
-            if table not in schema.tables or PARTITION_COLUMN not in schema.get_table_columns(table):
-                continue
+            columns = schema.get_table_columns(table) if table in schema.tables else {}
+            if PARTITION_COLUMN not in columns or "_dlt_load_id" not in columns:
+                continue  # nothing partitioned loaded yet, or rows carry no load id to tell them apart
             name = client.make_qualified_table_name(table)
             keys = ", ".join("%s" for _ in window.keys)
             condition = f"{PARTITION_COLUMN} IN ({keys})"

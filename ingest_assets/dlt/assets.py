@@ -182,6 +182,12 @@ def _load_assets(
         problem = None
         try:
             window = partitions.run_window(context, source.partitions)
+            if window is not None and config.full_refresh:
+                raise ValueError(
+                    "a full refresh of a partitioned source would drop every partition but this run's; "
+                    "rerun the partitions instead (each replaces its own rows), e.g. `ingest backfill "
+                    f"{source.name} --from ... --to ...`"
+                )
             run = RunOptions(selected_files=config.files, window=window)
             dlt_source = new_source(run)
         except (MissingConfigError, SourceImportError) as error:
