@@ -311,12 +311,15 @@ def with_partition_column(item: Any, keys: Callable[[list[Any]], list[str | None
         return item
     if isinstance(item, (pa.Table, pa.RecordBatch)):
         cursor_values = item.column(cursor).to_pylist() if cursor else [None] * item.num_rows
-        column = pa.array(values(cursor_values), type=pa.string())
-        if PARTITION_COLUMN in item.schema.names:
-            item = item.drop_columns([PARTITION_COLUMN]) if isinstance(item, pa.Table) else pa.Table.from_batches([item]).drop_columns([PARTITION_COLUMN])
+        kept = [i for i, name in enumerate(item.schema.names) if name != PARTITION_COLUMN]
+        arrays = [item.column(i) for i in kept] + [pa.array(values(cursor_values), type=pa.string())]
+        schema = pa.schema(
+            [item.schema.field(i) for i in kept] + [pa.field(PARTITION_COLUMN, pa.string())],
+            metadata=item.schema.metadata,
+        )
         if isinstance(item, pa.RecordBatch):
-            return pa.RecordBatch.from_arrays([*item.columns, column], names=[*item.schema.names, PARTITION_COLUMN])
-        return item.append_column(PARTITION_COLUMN, column)
+            return pa.RecordBatch.from_arrays(arrays, schema=schema)
+        return pa.Table.from_arrays(arrays, schema=schema)
     if hasattr(item, "assign") and cursor:  # pandas DataFrame
         return item.assign(**{PARTITION_COLUMN: values(list(item[cursor]))})
     return item
@@ -402,9 +405,29 @@ def window_rest_config(config: dict[str, Any], window: PartitionWindow) -> dict[
     return cursors
 
 
+class OutsideWindowError(ValueError):
+    """A row's cursor value falls in a partition outside the run's window."""
+
+
 def _tagger(window: PartitionWindow, cursor: str) -> Callable[[Any], Any]:
+    """The map tagging each row with its partition. A row whose partition is not one of the
+    window's fails the run: its merge would replace that other partition's rows with it alone.
+    (It happens when the source compares a naive cursor in another time zone than the
+    partitions': a database session not in the partitions' `timezone`.)"""
+    allowed = set(window.keys)
+
     def keys(values: list[Any]) -> list[str | None]:
-        return [window.key_of(value) for value in values]
+        found = [window.key_of(value) for value in values]
+        for value, key in zip(values, found):
+            if key not in allowed:
+                raise OutsideWindowError(
+                    f"cursor '{cursor}' value {value!r} belongs to partition {key}, outside this run's "
+                    f"window {window.describe()} ({window.start.isoformat()} to {window.end.isoformat()}); "
+                    "a time without a time zone is read in the partitions' timezone "
+                    f"({window.config.timezone}): make it the database's session time zone, or use a "
+                    "cursor with a time zone"
+                )
+        return found
 
     return lambda item: with_partition_column(item, keys, cursor)
 

@@ -324,3 +324,19 @@ def test_partitions_config_errors(tmp_path):
     bad_type = problems({**files, "partitions": {"type": "weekly", "start": "2024-01-01"}})
     assert "partitions.type" in bad_type and "daily" in bad_type
     assert "is not a date" in problems({**files, "partitions": {"type": "daily", "start": "soon"}})
+
+
+def test_a_row_outside_the_window_fails_instead_of_replacing_another_partition():
+    import pyarrow as pa
+
+    from ingest_assets.partitions import OutsideWindowError, _tagger, window_of_keys
+
+    config = PartitionsConfig(type="hourly", start="2024-01-01", timezone="Europe/Berlin")
+    window = window_of_keys(config, ["2024-01-03-00:00", "2024-01-03-01:00"])
+    assert window.start.isoformat() == "2024-01-03T00:00:00+01:00"
+    tag = _tagger(window, "at")
+    # an aware value is converted into the partitions' zone: 23:30 UTC is 00:30 in Berlin
+    rows = tag([{"at": "2024-01-02T23:30:00Z"}, {"at": datetime(2024, 1, 3, 1, 59)}])
+    assert [r["_partition"] for r in rows] == ["2024-01-03-00:00", "2024-01-03-01:00"]
+    with pytest.raises(OutsideWindowError, match="belongs to partition 2024-01-02-23:00, outside this run's window"):
+        tag(pa.table({"at": [datetime(2024, 1, 2, 23, 30)]}))
