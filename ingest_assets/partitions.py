@@ -54,6 +54,11 @@ _DEFINITIONS = {
 }
 
 
+class PartitionError(ValueError):
+    """A partitioned run that cannot go ahead (no partition named, a full refresh); the message
+    says what to do."""
+
+
 class PartitionsConfig(BaseModel):
     """A source's `partitions:` block.
 
@@ -207,14 +212,14 @@ def run_window(context: AssetExecutionContext, config: PartitionsConfig | None) 
     partitions.
 
     Raises:
-        ValueError: the source is partitioned but the run targets no partition (a run must
+        PartitionError: the source is partitioned but the run targets no partition (a run must
             name a partition or a range: the UI's partition picker, a backfill, a schedule or
             `ingest backfill`).
     """
     if config is None:
         return None
     if not (context.has_partition_key or context.has_partition_key_range):
-        raise ValueError(
+        raise PartitionError(
             "the source is partitioned: run a partition or a range of partitions (the UI's "
             "partition picker, a backfill, its schedule, or `ingest backfill <source> --from ... --to ...`)"
         )

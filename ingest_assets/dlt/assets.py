@@ -183,7 +183,7 @@ def _load_assets(
         try:
             window = partitions.run_window(context, source.partitions)
             if window is not None and config.full_refresh:
-                raise ValueError(
+                raise partitions.PartitionError(
                     "a full refresh of a partitioned source would drop every partition but this run's; "
                     "rerun the partitions instead (each replaces its own rows), e.g. `ingest backfill "
                     f"{source.name} --from ... --to ...`"
@@ -192,8 +192,8 @@ def _load_assets(
             dlt_source = new_source(run)
         except (MissingConfigError, SourceImportError) as error:
             problem = redact(str(error))
-        except ValueError as error:
-            problem = redact(f"source '{source.name}': {error}")
+        except partitions.PartitionError as error:
+            problem = f"source '{source.name}': {error}"
         except Exception as error:  # noqa: BLE001 - user code: its text may quote a secret
             problem = redact(f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}")
         if problem is not None:
