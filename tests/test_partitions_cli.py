@@ -67,3 +67,39 @@ def test_backfill_errors_name_the_source_and_the_fix(make_project):
     assert bad.returncode == 1 and "write --from and --to as YYYY-MM-DD" in bad.stderr
     reversed_ = _run(project, "backfill", "jaffle_shop", "--from", "2024-01-05", "--to", "2024-01-02")
     assert reversed_.returncode == 1 and "--to 2024-01-02 is before --from 2024-01-05" in reversed_.stderr
+
+
+def test_sync_of_a_partitioned_source_runs_its_last_complete_partition(make_project):
+    from datetime import timedelta
+
+    from helpers import write_csv
+
+    today = datetime.now(timezone.utc).date()  # the partitions are cut in UTC
+    days = [today - timedelta(days=n) for n in (3, 2, 1, 0)]
+    project = make_project(
+        [
+            {
+                "name": "daily",
+                "type": "filesystem",
+                "partitions": {"type": "daily", "start": str(days[0])},
+                "filesystem": {
+                    "bucket_url": "data/daily",
+                    "tables": [{"name": "events", "file_glob": "{date:%Y%m%d}.csv", "format": "csv"}],
+                },
+            }
+        ]
+    )
+    for index, day in enumerate(days):
+        write_csv(project / "data" / "daily" / f"{day:%Y%m%d}.csv", [{"n": i} for i in range(index + 1)])
+
+    synced = _run(project, "sync", "daily")
+    assert synced.returncode == 0, synced.stdout[-3000:] + synced.stderr[-3000:]
+    yesterday = str(days[2])
+    assert f"running its last complete partition {yesterday}" in synced.stdout
+    # yesterday's file only (3 rows): today's partition has not ended, older ones are not asked for
+    assert scalar(project, "select count(*) from raw_daily.events") == 3
+    assert scalar(project, "select min(_partition) || max(_partition) from raw_daily.events") == yesterday * 2
+
+    refresh = _run(project, "sync", "daily", "--full-refresh")
+    assert refresh.returncode == 1
+    assert "source 'daily' is partitioned: a full refresh would keep only one partition" in refresh.stderr
