@@ -89,7 +89,9 @@ class PartitionsConfig(BaseModel):
             try:
                 return datetime.fromisoformat(value.strip())
             except ValueError as error:
-                raise ValueError(f"{value!r} is not a date; write YYYY-MM-DD (or YYYY-MM-DD HH:MM)") from error
+                raise ValueError(
+                    f"{value!r} is not a date; write YYYY-MM-DD (or YYYY-MM-DD HH:MM)"
+                ) from error
         return value
 
     @field_validator("start", "end")
@@ -121,9 +123,13 @@ def source_problem(source: Any) -> str | None:
     if source.destination != "warehouse":
         return "partitions need destination: warehouse (a lake keeps every load as history)"
     if source.type not in ("sql_database", "rest_api", "filesystem"):
-        return f"partitions work with sql_database, rest_api and filesystem sources, not {source.type}"
+        return (
+            f"partitions work with sql_database, rest_api and filesystem sources, not {source.type}"
+        )
     if source.type == "sql_database" and source.sql_database.all_tables:
-        return 'partitions need the tables listed, each with an incremental cursor (not tables: "*")'
+        return (
+            'partitions need the tables listed, each with an incremental cursor (not tables: "*")'
+        )
     for table, options in source.table_options().items():
         if options.write_disposition == "replace":
             return (
@@ -149,7 +155,11 @@ def backfill_policy(config: PartitionsConfig | None) -> BackfillPolicy | None:
     """`BackfillPolicy.single_run()` or `multi_run(1)` (one run per partition), per `backfill:`."""
     if config is None:
         return None
-    return BackfillPolicy.single_run() if config.backfill == "single_run" else BackfillPolicy.multi_run(1)
+    return (
+        BackfillPolicy.single_run()
+        if config.backfill == "single_run"
+        else BackfillPolicy.multi_run(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -198,7 +208,9 @@ class PartitionWindow:
         if isinstance(sample, str):
             if sample.endswith("Z"):
                 utc = ZoneInfo("UTC")
-                return tuple(t.astimezone(utc).strftime("%Y-%m-%dT%H:%M:%SZ") for t in (self.start, self.end))
+                return tuple(
+                    t.astimezone(utc).strftime("%Y-%m-%dT%H:%M:%SZ") for t in (self.start, self.end)
+                )
             return self.start.isoformat(), self.end.isoformat()
         return self.start, self.end
 
@@ -207,7 +219,9 @@ class PartitionWindow:
         return self.keys[0] if len(self.keys) == 1 else f"{self.keys[0]}...{self.keys[-1]}"
 
 
-def run_window(context: AssetExecutionContext, config: PartitionsConfig | None) -> PartitionWindow | None:
+def run_window(
+    context: AssetExecutionContext, config: PartitionsConfig | None
+) -> PartitionWindow | None:
     """The window of the run's partition or partition range, or None for a source without
     partitions.
 
@@ -273,7 +287,12 @@ def backfill_tags(keys: Sequence[str], per_partition: bool) -> list[dict[str, st
     per partition (`dagster/partition`)."""
     if per_partition or len(keys) == 1:
         return [{"dagster/partition": key} for key in keys]
-    return [{"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}]
+    return [
+        {
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
+        }
+    ]
 
 
 def _overlaps(window: Any, start: datetime, end: datetime) -> bool:
@@ -297,7 +316,9 @@ def _as_datetime(value: Any, zone: ZoneInfo) -> datetime | None:
 # ---- rows: tag each with its partition -------------------------------------------------------
 
 
-def with_partition_column(item: Any, keys: Callable[[list[Any]], list[str | None]] | str, cursor: str | None = None) -> Any:
+def with_partition_column(
+    item: Any, keys: Callable[[list[Any]], list[str | None]] | str, cursor: str | None = None
+) -> Any:
     """Return `item` (a dict, a list of dicts, an Arrow table or record batch, a pandas frame)
     with the `_partition` column: `keys` is one key for every row (a file's partition), or a
     function from the cursor column's values to keys."""
@@ -317,7 +338,9 @@ def with_partition_column(item: Any, keys: Callable[[list[Any]], list[str | None
     if isinstance(item, (pa.Table, pa.RecordBatch)):
         cursor_values = item.column(cursor).to_pylist() if cursor else [None] * item.num_rows
         kept = [i for i, name in enumerate(item.schema.names) if name != PARTITION_COLUMN]
-        arrays = [item.column(i) for i in kept] + [pa.array(values(cursor_values), type=pa.string())]
+        arrays = [item.column(i) for i in kept] + [
+            pa.array(values(cursor_values), type=pa.string())
+        ]
         schema = pa.schema(
             [item.schema.field(i) for i in kept] + [pa.field(PARTITION_COLUMN, pa.string())],
             metadata=item.schema.metadata,
@@ -341,7 +364,9 @@ def _cursor_value(row: Any, cursor: str | None) -> Any:
     return found[0] if found else None
 
 
-def apply_window(dlt_source: Any, window: PartitionWindow, cursors: dict[str, str], bounded: bool = False) -> Any:
+def apply_window(
+    dlt_source: Any, window: PartitionWindow, cursors: dict[str, str], bounded: bool = False
+) -> Any:
     """Bound the incremental cursor of each selected resource of `dlt_source` to `window`, tag
     its rows with `_partition` and write them with `merge` / `delete-insert` on `_partition`.
 
@@ -388,7 +413,9 @@ def window_rest_config(config: dict[str, Any], window: PartitionWindow) -> dict[
     """
     cursors: dict[str, str] = {}
     defaults = config.get("resource_defaults") or {}
-    default_endpoint = defaults.get("endpoint") if isinstance(defaults.get("endpoint"), dict) else {}
+    default_endpoint = (
+        defaults.get("endpoint") if isinstance(defaults.get("endpoint"), dict) else {}
+    )
     for resource in config.get("resources", []):
         if not isinstance(resource, dict):
             continue
@@ -399,12 +426,18 @@ def window_rest_config(config: dict[str, Any], window: PartitionWindow) -> dict[
         params = endpoint.get("params") or {}
         for name, value in list(params.items()):
             if isinstance(value, dict) and value.get("type") == "incremental":
-                incremental = {"start_param": name, **{k: v for k, v in value.items() if k != "type"}, **incremental}
+                incremental = {
+                    "start_param": name,
+                    **{k: v for k, v in value.items() if k != "type"},
+                    **incremental,
+                }
                 del params[name]
         if not incremental.get("cursor_path"):
             continue
         start, end = window.cursor_bounds(incremental.get("initial_value"))
-        incremental.update(initial_value=start, end_value=end, range_start="closed", range_end="open")
+        incremental.update(
+            initial_value=start, end_value=end, range_start="closed", range_end="open"
+        )
         endpoint["incremental"] = incremental
         cursors[resource["name"]] = incremental["cursor_path"]
     return cursors
@@ -439,10 +472,15 @@ def _tagger(window: PartitionWindow, cursor: str) -> Callable[[Any], Any]:
 
 def merge_hints() -> dict[str, Any]:
     """`apply_hints` arguments of a partitioned file table: merge on `_partition`."""
-    return {"write_disposition": {"disposition": "merge", "strategy": "delete-insert"}, "merge_key": PARTITION_COLUMN}
+    return {
+        "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
+        "merge_key": PARTITION_COLUMN,
+    }
 
 
-def remove_stale_rows(pipeline: Any, tables: Iterable[str], window: PartitionWindow, load_ids: Sequence[str]) -> dict[str, int]:
+def remove_stale_rows(
+    pipeline: Any, tables: Iterable[str], window: PartitionWindow, load_ids: Sequence[str]
+) -> dict[str, int]:
     """Delete the rows of `window`'s partitions that the run's loads `load_ids` did not write,
     from each of `tables` that has the `_partition` column: what is left of a partition the
     source now has no rows for (partitions it has rows for were replaced by the merge).
@@ -476,8 +514,15 @@ def remove_stale_rows(pipeline: Any, tables: Iterable[str], window: PartitionWin
 
 _PLACEHOLDER = re.compile(r"\{date:([^}]+)\}")
 _STRFTIME_PATTERNS = {
-    "%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}", "%H": r"\d{2}", "%M": r"\d{2}", "%S": r"\d{2}",
-    "%y": r"\d{2}", "%j": r"\d{3}", "%%": "%",
+    "%Y": r"\d{4}",
+    "%m": r"\d{2}",
+    "%d": r"\d{2}",
+    "%H": r"\d{2}",
+    "%M": r"\d{2}",
+    "%S": r"\d{2}",
+    "%y": r"\d{2}",
+    "%j": r"\d{3}",
+    "%%": "%",
 }
 
 
@@ -524,11 +569,16 @@ def date_pattern(file_glob: str) -> DatePattern | None:
     for part in re.split(r"(%.)", fmt):
         if part.startswith("%") and len(part) == 2:
             if part not in _STRFTIME_PATTERNS:
-                raise ValueError(f"{{date:{fmt}}}: {part} is not supported; use %Y %m %d %H %M %S %y %j")
+                raise ValueError(
+                    f"{{date:{fmt}}}: {part} is not supported; use %Y %m %d %H %M %S %y %j"
+                )
             date_regex += _STRFTIME_PATTERNS[part]
         else:
             date_regex += re.escape(part)
-    before, after = _PLACEHOLDER.split(file_glob, maxsplit=1)[0], _PLACEHOLDER.split(file_glob, maxsplit=1)[-1]
+    before, after = (
+        _PLACEHOLDER.split(file_glob, maxsplit=1)[0],
+        _PLACEHOLDER.split(file_glob, maxsplit=1)[-1],
+    )
     regex = _glob_regex(before) + f"(?P<date>{date_regex})" + _glob_regex(after)
     return DatePattern(glob=_PLACEHOLDER.sub("*", file_glob), regex=regex, format=fmt)
 
@@ -555,7 +605,9 @@ def _glob_regex(glob: str) -> str:
     return out
 
 
-def file_partition(window: PartitionWindow, pattern: DatePattern | None, file: dict[str, Any]) -> str | None:
+def file_partition(
+    window: PartitionWindow, pattern: DatePattern | None, file: dict[str, Any]
+) -> str | None:
     """The partition key of a listed file (dlt `FileItem`) when it is in `window`, else None:
     by the date in its path with a `pattern`, else by its modification time."""
     if pattern is not None:

@@ -55,16 +55,23 @@ def run_partitions(root: Path, job: str, keys: list[str], per_partition: bool = 
 
 def source_rows(engine: sa.Engine, schema: str) -> list[tuple]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(f"SELECT id, amount, updated_at FROM {schema}.orders ORDER BY id")).fetchall()
+        rows = conn.execute(
+            sa.text(f"SELECT id, amount, updated_at FROM {schema}.orders ORDER BY id")
+        ).fetchall()
     return [(r[0], float(r[1]), r[2]) for r in rows]
 
 
 def warehouse_rows(root: Path, dataset: str = "raw_pg_part") -> list[tuple]:
     rows = query(root, f"SELECT id, amount, updated_at FROM {dataset}.orders ORDER BY id")
-    return [(r[0], float(r[1]), r[2].replace(tzinfo=None) if r[2].tzinfo is None else r[2]) for r in rows]
+    return [
+        (r[0], float(r[1]), r[2].replace(tzinfo=None) if r[2].tzinfo is None else r[2])
+        for r in rows
+    ]
 
 
-def test_postgres_backfill_then_rerun_of_one_partition_gives_exactly_the_source_rows(make_project, pg, monkeypatch):
+def test_postgres_backfill_then_rerun_of_one_partition_gives_exactly_the_source_rows(
+    make_project, pg, monkeypatch
+):
     engine, schema = pg
     execute_sql(
         engine,
@@ -96,9 +103,9 @@ def test_postgres_backfill_then_rerun_of_one_partition_gives_exactly_the_source_
     run_partitions(root, "pg_part_job", [f"2024-01-0{d}" for d in range(1, 6)])
     assert len(expected()) == 5 * 24
     assert warehouse_rows(root) == expected()
-    assert query(root, "SELECT _partition, count(*) FROM raw_pg_part.orders GROUP BY 1 ORDER BY 1") == [
-        (f"2024-01-0{d}", 24) for d in range(1, 6)
-    ]
+    assert query(
+        root, "SELECT _partition, count(*) FROM raw_pg_part.orders GROUP BY 1 ORDER BY 1"
+    ) == [(f"2024-01-0{d}", 24) for d in range(1, 6)]
 
     # the source changes inside 2024-01-03: a row updated, one deleted, one added
     execute_sql(
@@ -118,10 +125,15 @@ def test_postgres_backfill_then_rerun_of_one_partition_gives_exactly_the_source_
     assert warehouse_rows(root) == expected()
 
     # a partition the source has no rows for any more is emptied by its rerun
-    execute_sql(engine, f"DELETE FROM {schema}.orders WHERE updated_at >= '2024-01-02' AND updated_at < '2024-01-03'")
+    execute_sql(
+        engine,
+        f"DELETE FROM {schema}.orders WHERE updated_at >= '2024-01-02' AND updated_at < '2024-01-03'",
+    )
     run_partitions(root, "pg_part_job", ["2024-01-02"])
     assert warehouse_rows(root) == expected()
-    assert query(root, "SELECT count(*) FROM raw_pg_part.orders WHERE _partition = '2024-01-02'") == [(0,)]
+    assert query(
+        root, "SELECT count(*) FROM raw_pg_part.orders WHERE _partition = '2024-01-02'"
+    ) == [(0,)]
 
 
 def test_files_dated_by_path_backfill_then_rerun_of_one_partition(make_project, tmp_path):
@@ -133,7 +145,13 @@ def test_files_dated_by_path_backfill_then_rerun_of_one_partition(make_project, 
                 "partitions": PARTITIONS,
                 "filesystem": {
                     "bucket_url": "data/daily",
-                    "tables": [{"name": "orders", "file_glob": "day={date:%Y-%m-%d}/*.csv", "format": "csv"}],
+                    "tables": [
+                        {
+                            "name": "orders",
+                            "file_glob": "day={date:%Y-%m-%d}/*.csv",
+                            "format": "csv",
+                        }
+                    ],
                 },
             }
         ]
@@ -152,9 +170,14 @@ def test_files_dated_by_path_backfill_then_rerun_of_one_partition(make_project, 
     write_day("2023-12-31", 7)  # before the partitions' start: never loaded
 
     def rows_by_day() -> list[tuple]:
-        return query(root, "SELECT _partition, count(*), sum(amount) FROM raw_daily_files.orders GROUP BY 1 ORDER BY 1")
+        return query(
+            root,
+            "SELECT _partition, count(*), sum(amount) FROM raw_daily_files.orders GROUP BY 1 ORDER BY 1",
+        )
 
-    run_partitions(root, "daily_files_job", [f"2024-01-0{d}" for d in range(1, 6)], per_partition=True)
+    run_partitions(
+        root, "daily_files_job", [f"2024-01-0{d}" for d in range(1, 6)], per_partition=True
+    )
     assert rows_by_day() == [(f"2024-01-0{d}", 10 * d, sum(range(10 * d))) for d in range(1, 6)]
 
     # 2024-01-03's file is rewritten with fewer, different rows; the rerun replaces exactly it
@@ -164,7 +187,9 @@ def test_files_dated_by_path_backfill_then_rerun_of_one_partition(make_project, 
     expected = [(f"2024-01-0{d}", 10 * d, sum(range(10 * d))) for d in range(1, 6)]
     expected[2] = ("2024-01-03", 4, sum(range(100, 104)))
     assert rows_by_day() == expected
-    assert query(root, "SELECT count(*), count(DISTINCT id) FROM raw_daily_files.orders") == [(124, 124)]
+    assert query(root, "SELECT count(*), count(DISTINCT id) FROM raw_daily_files.orders") == [
+        (124, 124)
+    ]
 
     # a range backfill in one run over partitions already loaded keeps every row once
     run_partitions(root, "daily_files_job", [f"2024-01-0{d}" for d in range(1, 6)])
@@ -180,14 +205,22 @@ def test_date_pattern_and_keys_between():
     with pytest.raises(ValueError, match="%b is not supported"):
         date_pattern("x_{date:%b}.csv")
     config = PartitionsConfig(**PARTITIONS, timezone="UTC")
-    assert keys_between(config, datetime(2024, 1, 2), datetime(2024, 1, 3)) == ["2024-01-02", "2024-01-03"]
-    assert keys_between(config, datetime(2024, 1, 2, 12), datetime(2024, 1, 2, 13)) == ["2024-01-02"]
+    assert keys_between(config, datetime(2024, 1, 2), datetime(2024, 1, 3)) == [
+        "2024-01-02",
+        "2024-01-03",
+    ]
+    assert keys_between(config, datetime(2024, 1, 2, 12), datetime(2024, 1, 2, 13)) == [
+        "2024-01-02"
+    ]
     with pytest.raises(ValueError, match="no partition"):
         keys_between(config, datetime(2023, 1, 1), datetime(2023, 1, 2))
     assert backfill_tags(["a", "b"], False) == [
         {"dagster/asset_partition_range_start": "a", "dagster/asset_partition_range_end": "b"}
     ]
-    assert backfill_tags(["a", "b"], True) == [{"dagster/partition": "a"}, {"dagster/partition": "b"}]
+    assert backfill_tags(["a", "b"], True) == [
+        {"dagster/partition": "a"},
+        {"dagster/partition": "b"},
+    ]
 
 
 def test_rest_window_reaches_the_api_and_a_rerun_replaces_its_day(make_project, httpserver):
@@ -196,13 +229,17 @@ def test_rest_window_reaches_the_api_and_a_rerun_replaces_its_day(make_project, 
     from werkzeug import Request, Response
 
     products = [
-        {"id": i, "price": 100 + i, "updated_at": f"2024-01-0{1 + i // 3}T{10 + i % 3}:00:00Z"} for i in range(18)
+        {"id": i, "price": 100 + i, "updated_at": f"2024-01-0{1 + i // 3}T{10 + i % 3}:00:00Z"}
+        for i in range(18)
     ]  # three a day, 2024-01-01 to 2024-01-06
     seen: list[dict[str, str]] = []
 
     def handler(request: Request) -> Response:
         seen.append(dict(request.args))
-        since, until = request.args.get("updated_since", ""), request.args.get("updated_until", "9999")
+        since, until = (
+            request.args.get("updated_since", ""),
+            request.args.get("updated_until", "9999"),
+        )
         rows = [p for p in products if since <= p["updated_at"] < until]
         return Response(json.dumps({"data": rows}), content_type="application/json")
 
@@ -241,22 +278,32 @@ def test_rest_window_reaches_the_api_and_a_rerun_replaces_its_day(make_project, 
 
     def expected() -> list[tuple]:
         return [
-            (p["id"], p["price"], p["updated_at"][:10]) for p in products if "2024-01-01" <= p["updated_at"] < "2024-01-06"
+            (p["id"], p["price"], p["updated_at"][:10])
+            for p in products
+            if "2024-01-01" <= p["updated_at"] < "2024-01-06"
         ]
 
     run_partitions(root, "api_job", [f"2024-01-0{d}" for d in range(1, 6)])
-    assert seen[-1] == {"updated_since": "2024-01-01T00:00:00Z", "updated_until": "2024-01-06T00:00:00Z"}
+    assert seen[-1] == {
+        "updated_since": "2024-01-01T00:00:00Z",
+        "updated_until": "2024-01-06T00:00:00Z",
+    }
     assert loaded() == expected()
 
     products[4]["price"] = 999  # 2024-01-02
     del products[5]
     run_partitions(root, "api_job", ["2024-01-02"])
-    assert seen[-1] == {"updated_since": "2024-01-02T00:00:00Z", "updated_until": "2024-01-03T00:00:00Z"}
+    assert seen[-1] == {
+        "updated_since": "2024-01-02T00:00:00Z",
+        "updated_until": "2024-01-03T00:00:00Z",
+    }
     assert loaded() == expected()
     assert len(loaded()) == 14
 
 
-def test_schedule_runs_the_last_complete_partition_and_unpartitioned_runs_fail_clearly(make_project):
+def test_schedule_runs_the_last_complete_partition_and_unpartitioned_runs_fail_clearly(
+    make_project,
+):
     from datetime import timezone as tz
 
     from dagster import DagsterInstance, build_schedule_context
@@ -272,7 +319,13 @@ def test_schedule_runs_the_last_complete_partition_and_unpartitioned_runs_fail_c
                 "partitions": {"type": "daily", "start": "2024-01-01"},
                 "filesystem": {
                     "bucket_url": "data/daily",
-                    "tables": [{"name": "orders", "file_glob": "day={date:%Y-%m-%d}/*.csv", "format": "csv"}],
+                    "tables": [
+                        {
+                            "name": "orders",
+                            "file_glob": "day={date:%Y-%m-%d}/*.csv",
+                            "format": "csv",
+                        }
+                    ],
                 },
             }
         ]
@@ -296,8 +349,13 @@ def test_schedule_runs_the_last_complete_partition_and_unpartitioned_runs_fail_c
     )
     assert not result.success
     message = next(e.message for e in result.all_events if e.is_step_failure)
-    failure = next(e for e in result.all_events if e.is_step_failure).event_specific_data.error.message
-    assert "source 'daily_files': the source is partitioned: run a partition" in failure, (message, failure)
+    failure = next(
+        e for e in result.all_events if e.is_step_failure
+    ).event_specific_data.error.message
+    assert "source 'daily_files': the source is partitioned: run a partition" in failure, (
+        message,
+        failure,
+    )
 
 
 def test_partitions_config_errors(tmp_path):
@@ -312,15 +370,32 @@ def test_partitions_config_errors(tmp_path):
             load_project_config(path)
         return str(error.value)
 
-    sql = {"name": "db", "type": "sql_database", "partitions": PARTITIONS, "sql_database": {"tables": ["orders"]}}
-    assert "table 'orders': a partitioned source needs `incremental: {cursor: <timestamp column>}`" in problems(sql)
+    sql = {
+        "name": "db",
+        "type": "sql_database",
+        "partitions": PARTITIONS,
+        "sql_database": {"tables": ["orders"]},
+    }
+    assert (
+        "table 'orders': a partitioned source needs `incremental: {cursor: <timestamp column>}`"
+        in problems(sql)
+    )
     files = {
         "name": "f",
         "type": "filesystem",
-        "filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*.csv", "format": "csv", "write_disposition": "replace"}]},
+        "filesystem": {
+            "bucket_url": "x",
+            "tables": [
+                {"name": "t", "file_glob": "*.csv", "format": "csv", "write_disposition": "replace"}
+            ],
+        },
     }
-    assert "write_disposition 'replace' cannot be partitioned" in problems({**files, "partitions": PARTITIONS})
-    assert "partitions need destination: warehouse" in problems({**files, "destination": "lake", "partitions": PARTITIONS})
+    assert "write_disposition 'replace' cannot be partitioned" in problems(
+        {**files, "partitions": PARTITIONS}
+    )
+    assert "partitions need destination: warehouse" in problems(
+        {**files, "destination": "lake", "partitions": PARTITIONS}
+    )
     bad_type = problems({**files, "partitions": {"type": "weekly", "start": "2024-01-01"}})
     assert "partitions.type" in bad_type and "daily" in bad_type
     assert "is not a date" in problems({**files, "partitions": {"type": "daily", "start": "soon"}})
@@ -338,5 +413,7 @@ def test_a_row_outside_the_window_fails_instead_of_replacing_another_partition()
     # an aware value is converted into the partitions' zone: 23:30 UTC is 00:30 in Berlin
     rows = tag([{"at": "2024-01-02T23:30:00Z"}, {"at": datetime(2024, 1, 3, 1, 59)}])
     assert [r["_partition"] for r in rows] == ["2024-01-03-00:00", "2024-01-03-01:00"]
-    with pytest.raises(OutsideWindowError, match="belongs to partition 2024-01-02-23:00, outside this run's window"):
+    with pytest.raises(
+        OutsideWindowError, match="belongs to partition 2024-01-02-23:00, outside this run's window"
+    ):
         tag(pa.table({"at": [datetime(2024, 1, 2, 23, 30)]}))

@@ -78,7 +78,9 @@ class AutomationConfig(BaseModel):
         return self.models != "off" or any(c != "off" for c in self.folders.values())
 
 
-def condition_of(config: AutomationConfig | None, timezone: str, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
+def condition_of(
+    config: AutomationConfig | None, timezone: str, dbt_resource_props: Mapping[str, Any]
+) -> AutomationCondition | None:
     """The automation condition of one dbt node (its manifest entry), or None: models only,
     their folder's entry first, else `models`.
 
@@ -87,7 +89,11 @@ def condition_of(config: AutomationConfig | None, timezone: str, dbt_resource_pr
         timezone: IANA zone `on_cron` expressions are read in (top-level `timezone`).
         dbt_resource_props: the node's manifest entry (`resource_type`, `fqn`).
     """
-    if config is None or dbt_resource_props.get("resource_type") not in ("model", "snapshot", "seed"):
+    if config is None or dbt_resource_props.get("resource_type") not in (
+        "model",
+        "snapshot",
+        "seed",
+    ):
         return None
     fqn = dbt_resource_props.get("fqn", [])
     folder = fqn[1] if len(fqn) > 2 else None
@@ -99,7 +105,9 @@ def condition_of(config: AutomationConfig | None, timezone: str, dbt_resource_pr
     return AutomationCondition.on_cron(chosen.on_cron, cron_timezone=timezone)
 
 
-def automation_sensor(config: AutomationConfig | None) -> AutomationConditionSensorDefinition | None:
+def automation_sensor(
+    config: AutomationConfig | None,
+) -> AutomationConditionSensorDefinition | None:
     """`dbt_automation_sensor`, evaluating every asset's automation condition, or None when
     automation is off. Requires the Dagster daemon (`dagster dev` runs one)."""
     if config is None or not config.enabled:
@@ -107,7 +115,9 @@ def automation_sensor(config: AutomationConfig | None) -> AutomationConditionSen
     return AutomationConditionSensorDefinition(
         AUTOMATION_SENSOR,
         target=AssetSelection.all(),
-        default_status=DefaultSensorStatus.RUNNING if config.sensor == "running" else DefaultSensorStatus.STOPPED,
+        default_status=DefaultSensorStatus.RUNNING
+        if config.sensor == "running"
+        else DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=config.minimum_interval_seconds,
         description="Builds each dbt model with an automation condition once its upstream tables have new data.",
     )

@@ -46,7 +46,9 @@ class ModelTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
 
-    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> AutomationCondition | None:
         """The model's condition from sources.yml `automation:` (see `dbt.automation`), else
         dagster-dbt's default (`meta.dagster.automation_condition` is not read)."""
         from ingest_assets.dbt.automation import condition_of

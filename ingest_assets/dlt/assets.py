@@ -107,7 +107,9 @@ def describe_source(source: SourceBase, paths: ProjectPaths) -> DltSource:
     return build_dlt_source(source, paths)
 
 
-def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) -> dict[str, LoadOptions]:
+def _projection_options(
+    source: SourceBase, dlt_source: DltSource, lake_keys
+) -> dict[str, LoadOptions]:
     """How each lake table is projected: its options in sources.yml, else the write disposition
     and primary key the resource declares in code (a `merge` resource stays `merge`)."""
     configured = source.table_options()
@@ -116,10 +118,14 @@ def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) ->
         schema = resource.compute_table_schema()
         disposition = schema.get("write_disposition")
         disposition = disposition if isinstance(disposition, str) else None
-        keys = [name for name, column in schema.get("columns", {}).items() if column.get("primary_key")]
+        keys = [
+            name for name, column in schema.get("columns", {}).items() if column.get("primary_key")
+        ]
         if disposition == "merge" and not keys:
             disposition = "append"
-        declared[schema["name"]] = LoadOptions(write_disposition=disposition, primary_key=keys or None)
+        declared[schema["name"]] = LoadOptions(
+            write_disposition=disposition, primary_key=keys or None
+        )
     tables = {}
     for key in lake_keys:
         table = key.path[-1]
@@ -129,7 +135,11 @@ def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) ->
 
 def _cursors(source: SourceBase) -> dict[str, str]:
     """`{table: incremental cursor column}` of the tables that set one in sources.yml."""
-    return {t: o.incremental.cursor for t, o in source.table_options().items() if o.incremental is not None}
+    return {
+        t: o.incremental.cursor
+        for t, o in source.table_options().items()
+        if o.incremental is not None
+    }
 
 
 def _load_ids(result: MaterializeResult) -> list[str]:
@@ -137,7 +147,9 @@ def _load_ids(result: MaterializeResult) -> list[str]:
     nothing was new)."""
     value = (result.metadata or {}).get("dlt_load_id")
     text = getattr(value, "value", value) or ""
-    return [part.strip() for part in str(text).split(",") if part.strip() and not part.startswith("(")]
+    return [
+        part.strip() for part in str(text).split(",") if part.strip() and not part.startswith("(")
+    ]
 
 
 def _in_table_format(dlt_source: DltSource, table_format: str) -> DltSource:
@@ -195,7 +207,9 @@ def _load_assets(
         except partitions.PartitionError as error:
             problem = f"source '{source.name}': {error}"
         except Exception as error:  # noqa: BLE001 - user code: its text may quote a secret
-            problem = redact(f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}")
+            problem = redact(
+                f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}"
+            )
         if problem is not None:
             raise Failure(description=problem, allow_retries=False)
         remember_run_secrets(source)  # and what dlt resolved as secrets for the source
@@ -206,7 +220,9 @@ def _load_assets(
             for resource in dlt_source.selected_resources.values()
         }
         selected = {
-            name: key for name, key in keys_by_resource.items() if key in context.selected_asset_keys
+            name: key
+            for name, key in keys_by_resource.items()
+            if key in context.selected_asset_keys
         }
         extract = list(selected)
         if config.files is not None:
@@ -217,18 +233,26 @@ def _load_assets(
             dlt_source = dlt_source.with_resources(*extract)
         tables_by_key = {key: key.path[-1] for key in selected.values()}
         if window is None:
-            yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
+            yield from run_load(
+                context, source, dlt_source, tables_by_key, pipeline, run, config, target
+            )
             return
         if source.type == "sql_database":  # files and REST endpoints take the window when built
             try:
                 partitions.apply_window(dlt_source, window, _cursors(source))
             except ValueError as error:
-                raise Failure(description=f"source '{source.name}': {error}", allow_retries=False) from None
+                raise Failure(
+                    description=f"source '{source.name}': {error}", allow_retries=False
+                ) from None
         load_ids: set[str] = set()
-        for result in run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target):
+        for result in run_load(
+            context, source, dlt_source, tables_by_key, pipeline, run, config, target
+        ):
             load_ids.update(_load_ids(result))
             yield result
-        removed = partitions.remove_stale_rows(pipeline, tables_by_key.values(), window, sorted(load_ids))
+        removed = partitions.remove_stale_rows(
+            pipeline, tables_by_key.values(), window, sorted(load_ids)
+        )
         for table, count in removed.items():
             context.log.info(
                 f"table '{table}': deleted {count} row(s) of partitions {window.describe()} the source no longer has"

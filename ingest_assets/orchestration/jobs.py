@@ -26,7 +26,9 @@ def source_selection(source_name: str, automated: Iterable[AssetKey] = ()) -> As
     return selection - AssetSelection.assets(*automated) if automated else selection
 
 
-def build_source_job(source: SourceBase, automated: Iterable[AssetKey] = ()) -> UnresolvedAssetJobDefinition:
+def build_source_job(
+    source: SourceBase, automated: Iterable[AssetKey] = ()
+) -> UnresolvedAssetJobDefinition:
     """Return the job that loads `source` and refreshes the dbt models downstream of it.
 
     `automated`: asset keys left to the automation sensor (see `source_selection`). A

@@ -78,7 +78,14 @@ access token that dlt obtains itself)."""
 SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie", re.IGNORECASE)
 """Header names whose values are credentials: they belong in an `auth` block, not `headers`."""
 
-PROJECT_RESOURCE_OPTIONS = {"description", "allow_empty", "allow_empty_replace", "max_shrink", "allow_shrink", "freshness"}
+PROJECT_RESOURCE_OPTIONS = {
+    "description",
+    "allow_empty",
+    "allow_empty_replace",
+    "max_shrink",
+    "allow_shrink",
+    "freshness",
+}
 """Resource options of this project, not dlt's: kept out of the config given to dlt."""
 
 Loc = tuple[str | int, ...]
@@ -301,7 +308,9 @@ class ApiResponseError(HTTPError):
     """The API answered a success status with a body that is not JSON."""
 
 
-def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths, run: RunOptions | None = None) -> DltSource:
+def build_dlt_source(
+    config: RestApiSourceConfig, paths: ProjectPaths, run: RunOptions | None = None
+) -> DltSource:
     """Build a fresh dlt REST API source: one dlt resource per configured resource.
 
     Args:
@@ -324,7 +333,11 @@ def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths, run: RunO
     cursors = partitions.window_rest_config(dlt_config, window) if window is not None else {}
     try:
         source = rest_api_source(dlt_config, name=config.name)
-        return partitions.apply_window(source, window, cursors, bounded=True) if window is not None else source
+        return (
+            partitions.apply_window(source, window, cursors, bounded=True)
+            if window is not None
+            else source
+        )
     except (DictValidationException, ValueError, TypeError) as error:
         raise RestApiConfigError(f"source '{config.name}': rest_api: {error}") from error
 
@@ -366,11 +379,20 @@ def missing_secrets(config: RestApiSourceConfig) -> list[str]:
         auths.append(SecretsAuth(config.name, ("client", "auth"), block.client.auth))
     defaults = block.resource_defaults
     if defaults is not None and defaults.endpoint is not None and defaults.endpoint.auth:
-        auths.append(SecretsAuth(config.name, ("resource_defaults", "endpoint", "auth"), defaults.endpoint.auth))
+        auths.append(
+            SecretsAuth(
+                config.name, ("resource_defaults", "endpoint", "auth"), defaults.endpoint.auth
+            )
+        )
     for index, resource in enumerate(block.resources):
         if resource.endpoint is not None and resource.endpoint.auth:
             auths.append(
-                SecretsAuth(config.name, ("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name)
+                SecretsAuth(
+                    config.name,
+                    ("resources", index, "endpoint", "auth"),
+                    resource.endpoint.auth,
+                    resource.name,
+                )
             )
     problems = []
     for auth in auths:
@@ -530,7 +552,9 @@ def _status_error(source_name: str, method: str | None, url: str, response: Resp
             f"[sources.{source_name}.credentials] (or its *_env variables)",
             response=response,
         )
-    return ApiHttpError(f"source '{source_name}': {method} {url} answered {status}", response=response)
+    return ApiHttpError(
+        f"source '{source_name}': {method} {url} answered {status}", response=response
+    )
 
 
 def _register_secret_query_params(block: RestApiBlock) -> None:
@@ -546,11 +570,19 @@ def _auth_blocks(block: RestApiBlock) -> list[tuple[Loc, AuthBlock, str | None]]
     found: list[tuple[Loc, AuthBlock, str | None]] = []
     if block.client.auth:
         found.append((("client", "auth"), block.client.auth, None))
-    if block.resource_defaults and block.resource_defaults.endpoint and block.resource_defaults.endpoint.auth:
-        found.append((("resource_defaults", "endpoint", "auth"), block.resource_defaults.endpoint.auth, None))
+    if (
+        block.resource_defaults
+        and block.resource_defaults.endpoint
+        and block.resource_defaults.endpoint.auth
+    ):
+        found.append(
+            (("resource_defaults", "endpoint", "auth"), block.resource_defaults.endpoint.auth, None)
+        )
     for index, resource in enumerate(block.resources):
         if resource.endpoint and resource.endpoint.auth:
-            found.append((("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name))
+            found.append(
+                (("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name)
+            )
     return found
 
 
@@ -614,7 +646,9 @@ def _auth_problems(loc: Loc, auth: AuthBlock, section: str) -> list[tuple[Loc, s
     problems: list[tuple[Loc, str]] = []
     for key, value in auth.options.items():
         if key in secrets:
-            via_env = f", or name an environment variable with {key}_env" if key in configurable else ""
+            via_env = (
+                f", or name an environment variable with {key}_env" if key in configurable else ""
+            )
             problems.append(
                 (
                     (*loc, key),
@@ -648,7 +682,9 @@ def _dlt_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, str]
         validate_dict(RESTAPIConfig, config, path=".")
     except DictValidationException as error:
         return [_located(_most_specific(error))]
-    paginators: list[tuple[Loc, Any]] = [(("client", "paginator"), config["client"].get("paginator"))]
+    paginators: list[tuple[Loc, Any]] = [
+        (("client", "paginator"), config["client"].get("paginator"))
+    ]
     for loc, _ in _endpoints(block):
         endpoint = _at(config, loc)
         paginators.append(((*loc, "paginator"), endpoint.get("paginator")))
@@ -662,9 +698,7 @@ def _dlt_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, str]
         except (TypeError, ValueError) as error:
             return [(loc, str(error))]
     try:
-        build_resource_dependency_graph(
-            config.get("resource_defaults") or {}, config["resources"]
-        )
+        build_resource_dependency_graph(config.get("resource_defaults") or {}, config["resources"])
     except (TypeError, ValueError) as error:
         # dlt appends the internal repr of the parameter; the placeholder is already named
         return [(("resources",), re.sub(r" on param `ResolvedParam\(.*$", "", str(error)))]
