@@ -101,12 +101,13 @@ def make_copy(root: Path, document: str) -> Path:
 
 
 def build(root: Path) -> Any:
-    """The `Definitions` of the project copy at `root`, built the way the product builds them."""
+    """The `Definitions` of the project copy at `root`, loaded through the Dagster entry point
+    (`ingest_assets.definitions`, what `dagster dev`, `dg` and `dagster asset materialize` load)."""
     os.environ["INGEST_PROJECT_DIR"] = str(root)
     os.environ.pop("INGEST_WAREHOUSE", None)
-    from ingest_assets.project import build_definitions, load_project
+    from ingest_assets.definitions import defs
 
-    return build_definitions(load_project(root))
+    return defs() if callable(defs) else defs
 
 
 def record() -> dict[str, Any]:
