@@ -179,13 +179,12 @@ def defs_load(args: argparse.Namespace) -> None:
 def sensor_tick(args: argparse.Namespace) -> None:
     from dagster import DagsterInstance, build_sensor_context
 
-    from ingest_assets.orchestration.jobs import build_source_job
     from ingest_assets.orchestration.sensors import build_file_sensor
     from ingest_assets.project import load_project
 
     project = load_project(Path(args.root))
     source = next(s for s in project.config.enabled_sources if s.name == args.source)
-    sensor = build_file_sensor(source, project.paths, build_source_job(source))
+    sensor = build_file_sensor(source, project.paths)
     cursor = Path(args.cursor).read_text() if args.cursor else None
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(cursor=cursor, instance=instance)

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from ingest_assets.config import ConfigError, load_project_config
 from ingest_assets.config.loader import job_sheet_location
+from ingest_assets.names import job_name, schedule_name
 from ingest_assets.settings import ProjectPaths, project_dir
 
 if TYPE_CHECKING:
@@ -237,21 +238,6 @@ def demo_data(
 
 
 @app.command()
-def prepare(project: ProjectOption = None, verbose: VerboseOption = False) -> None:
-    """Re-parse the dbt project now (dbt parse). Not needed after editing models: every
-    definitions load re-parses when the dbt project's files changed."""
-    from dagster_dbt import DbtProject
-
-    from ingest_assets.dbt.project import prepare_manifest
-
-    loaded = _load(project, verbose)
-    dbt_project = DbtProject(project_dir=loaded.paths.dbt_project_dir, profiles_dir=loaded.paths.dbt_project_dir)
-    with user_errors(verbose):
-        prepare_manifest(dbt_project, force=True)
-    say(f"dbt manifest written to {dbt_project.manifest_path}")
-
-
-@app.command()
 def assets(project: ProjectOption = None, verbose: VerboseOption = False) -> None:
     """List every asset of the Dagster definitions, grouped by asset group (one group per source)."""
     from ingest_assets.project import build_definitions
@@ -362,7 +348,7 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
         failed = [r for r in runs if r["status"] not in ("success", "rewound")]
         state = None
         if source.schedule:
-            state = states.get(f"{source.name}_schedule", source.schedule_status)
+            state = states.get(schedule_name(source.name), source.schedule_status)
         upcoming = next_run(source.schedule, loaded.config.timezone) if source.enabled and state == "running" else None
         result.append(
             {
@@ -478,7 +464,7 @@ def sync(
         raise typer.Exit(1)
     os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
     with user_errors(verbose):
-        job = build_definitions(loaded).resolve_job_def(f"{source}_job")
+        job = build_definitions(loaded).resolve_job_def(job_name(source))
     config = next(s for s in loaded.config.enabled_sources if s.name == source)
     if config.destination == "both":
         # the lake is the raw history: a full refresh replays it into the warehouse, it is

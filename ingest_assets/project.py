@@ -89,9 +89,9 @@ def build_source_definitions(project: Project) -> Definitions:
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
     jobs = {source.name: build_source_job(source) for source in sources}
-    schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
+    schedules = [build_schedule(s, project.config.timezone) for s in sources]
     sensors = [
-        build_file_sensor(source, project.paths, jobs[source.name])
+        build_file_sensor(source, project.paths)
         for source in sources
         if source.type == "filesystem"
     ]

@@ -39,12 +39,11 @@ from dagster import (
 from ingest_assets.alerts.channels import Alert, AlertDeliveryError, deliver
 from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.dlt.checks import CURSOR_FRESHNESS
+from ingest_assets.names import RUN_FAILURE_SENSOR, RUN_SUCCESS_SENSOR, source_of_job
 
 FRESHNESS_CHECKS = {CURSOR_FRESHNESS, "freshness_check"}
 """Check names that mean freshness: ours on the cursor column, Dagster's last-update check."""
 
-RUN_FAILURE_SENSOR = "alerts_on_run_failure"
-RUN_SUCCESS_SENSOR = "alerts_on_run_success"
 
 
 def build_alert_sensors(config: AlertsConfig, keys_by_source: Mapping[str, Sequence[AssetKey]]) -> list[SensorDefinition]:
@@ -82,8 +81,8 @@ def run_failure_alert(run: DagsterRun, source_of: Mapping[AssetKey, str], errors
     else from its job `<source>_job`) and the failed steps' `errors`."""
     keys = list(run.asset_selection or [])
     sources = sorted({source_of[k] for k in keys if k in source_of})
-    if not sources and run.job_name.endswith("_job") and run.job_name[:-4] in set(source_of.values()):
-        sources = [run.job_name[:-4]]
+    if not sources and source_of_job(run.job_name) in set(source_of.values()):
+        sources = [source_of_job(run.job_name)]
         keys = [k for k, s in source_of.items() if s == sources[0]]
     tables = tuple(sorted(k.path[-1] for k in keys if source_of.get(k) in sources))
     return Alert(

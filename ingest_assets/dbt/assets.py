@@ -24,7 +24,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, Failure
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from ingest_assets.dbt.translator import ModelTranslator
-from ingest_assets.dlt.assets import DUCKDB_POOL
+from ingest_assets.names import DBT_OP, DUCKDB_POOL
 
 GRACE_SECONDS = 5.0
 """How long a cancelled `dbt` gets to stop after SIGINT (it closes its connections) before it
@@ -49,7 +49,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         project=project,
         dagster_dbt_translator=ModelTranslator(),
         pool=DUCKDB_POOL,
-        name="dbt_models",
+        name=DBT_OP,
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)

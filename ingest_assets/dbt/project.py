@@ -4,7 +4,7 @@ The manifest (`target/manifest.json`) is kept current by a fingerprint of the db
 files (`target/manifest.fingerprint`, next to it): every definitions load (`dagster dev`, its
 runs, `dagster asset materialize`, the `ingest` CLI, a test) compares the fingerprint of the
 files on disk with the stored one and runs `dbt parse` only when they differ, so a model added
-or edited without `ingest prepare` is an asset at the next load, and an unchanged project costs
+or edited is an asset at the next load, and an unchanged project costs
 no dbt start at all.
 """
 
@@ -137,7 +137,7 @@ def prepare_manifest(project: DbtProject, force: bool = False) -> bool:
 
     Args:
         project: the dbt project.
-        force: parse even when the fingerprint matches (`ingest prepare`).
+        force: parse even when the fingerprint matches.
 
     Returns:
         True when dbt parse ran, False when the manifest was current.
