@@ -38,7 +38,7 @@ from dagster import (
 
 from ingest_assets.alerts.channels import Alert, AlertDeliveryError, deliver
 from ingest_assets.config.alerts import AlertsConfig
-from ingest_assets.dlt.checks import CURSOR_FRESHNESS
+from ingest_assets.names import CURSOR_FRESHNESS_CHECK as CURSOR_FRESHNESS
 from ingest_assets.names import RUN_FAILURE_SENSOR, RUN_SUCCESS_SENSOR, source_of_job
 
 FRESHNESS_CHECKS = {CURSOR_FRESHNESS, "freshness_check"}
