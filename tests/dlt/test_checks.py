@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from helpers import materialize_project, write_csv
+
+pytestmark = pytest.mark.e2e
 
 
 def _events_source(**table_options) -> dict:

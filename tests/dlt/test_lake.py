@@ -36,6 +36,7 @@ def _set_day(project: Path, day: int) -> None:
     (project / "sources.yml").write_text(yaml.safe_dump(document))
 
 
+@pytest.mark.integration
 def test_asset_graph_of_a_lake_source(make_project):
     project = make_project([_shop("both")])
     graph = build_definitions(load_project(project)).resolve_asset_graph()
@@ -47,6 +48,7 @@ def test_asset_graph_of_a_lake_source(make_project):
     assert graph.get(AssetKey(["raw_shop", "orders"])).group_name == "shop"
 
 
+@pytest.mark.e2e
 def test_local_lake_two_stage_exactly_once_over_three_runs(make_project):
     document = {"version": 1, "audit_log": "metadata/audit_log.jsonl", "sources": [_shop("both", {"bucket_url": "data/lake", "folder_path": "sales"})]}
     project = make_project(yaml.safe_dump(document))
@@ -76,6 +78,7 @@ def test_local_lake_two_stage_exactly_once_over_three_runs(make_project):
     assert {"job_id", "duration_seconds", "started_at", "finished_at", "rows_extracted"} <= set(last_lake_orders)
 
 
+@pytest.mark.e2e
 def test_projection_replays_from_the_lake(make_project):
     project = make_project([_shop("both")])
     assert materialize_project(project, "group:shop", checks=False).success
@@ -128,6 +131,7 @@ def s3_server():
     process.wait(timeout=10)
 
 
+@pytest.mark.integration
 def test_s3_lake_on_local_emulator(make_project, s3_server, monkeypatch):
     endpoint, s3 = s3_server
     for key, value in {

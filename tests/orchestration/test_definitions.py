@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions
 
 from ingest_assets.project import build_definitions, load_project
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent.parent
 

@@ -17,8 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 from helpers import scalar, write_csv
+
+pytestmark = pytest.mark.e2e
 
 POOL = "duckdb"
 HOLDER_RUN_ID = "test-holds-the-duckdb-slot"

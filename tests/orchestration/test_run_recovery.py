@@ -77,6 +77,7 @@ def _claimed(instance: DagsterInstance) -> set[str]:
     return {slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots}
 
 
+@pytest.mark.e2e
 def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
     instance = DagsterInstance.get()
     killed = _start(project, str(BIN / "ingest"), "sync", "east")
@@ -108,6 +109,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.e2e
 def test_signals_cancel_runs_waiting_for_the_pool(project):
     """`ingest sync` gets SIGTERM, `dagster asset materialize` SIGINT, both while their load step
     waits for the slot the test holds (as the issue's `timeout 150` found the command)."""
@@ -172,6 +174,7 @@ CHILD_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_definitions_load_ends_a_dead_run_and_frees_its_slot(project):
     instance = DagsterInstance.get()
     child = _start(project, sys.executable, "-c", CHILD_RUN)
@@ -191,6 +194,7 @@ def test_definitions_load_ends_a_dead_run_and_frees_its_slot(project):
     assert recover_dead_runs(instance) == []
 
 
+@pytest.mark.e2e
 def test_a_reused_pid_does_not_count_as_the_runs_process():
     me = os.getpid()
     started = time.time()
@@ -201,6 +205,7 @@ def test_a_reused_pid_does_not_count_as_the_runs_process():
     assert not process_alive(int(finished.stdout), None)
 
 
+@pytest.mark.unit
 def test_definitions_load_without_dagster_home_or_with_a_broken_one_never_fails(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     recover_on_definitions_load()

@@ -157,12 +157,14 @@ def project(make_project) -> Path:
     return root
 
 
+@pytest.mark.e2e
 def test_empty_folder_skips_without_a_run(project):
     sensor = Sensor(project)
 
     assert_idle_for_two_ticks(sensor)
 
 
+@pytest.mark.integration
 def test_unreachable_folder_skips_with_source_and_error_and_keeps_the_cursor(make_project):
     project = make_project([drops_source("data/landing/missing")])
     saved = json.dumps({"v": 1, "pending": {"orders": {"orders_1.csv": "5:x"}}, "requested": {}})
@@ -177,6 +179,7 @@ def test_unreachable_folder_skips_with_source_and_error_and_keeps_the_cursor(mak
     assert tick.cursor == saved
 
 
+@pytest.mark.integration
 def test_new_files_run_once_they_stay_unchanged_for_a_tick(project):
     landing = project / LANDING
     write_csv(landing / "orders_1.csv", orders(1, 3))
@@ -201,6 +204,7 @@ def test_new_files_run_once_they_stay_unchanged_for_a_tick(project):
     assert third.cursor == second.cursor
 
 
+@pytest.mark.e2e
 def test_sensor_run_loads_new_file_rows_exactly_once(project):
     landing = project / LANDING
     write_csv(landing / "orders_1.csv", orders(1, 3))
@@ -229,6 +233,7 @@ def test_sensor_run_loads_new_file_rows_exactly_once(project):
     assert sensor.tick().state == EMPTY_CURSOR
 
 
+@pytest.mark.e2e
 def test_files_already_loaded_start_no_run(project):
     landing = load_orders_and_stores(project)
     sensor = Sensor(project)
@@ -236,6 +241,7 @@ def test_files_already_loaded_start_no_run(project):
     assert_idle_for_two_ticks(sensor)
 
 
+@pytest.mark.e2e
 def test_file_touched_to_an_older_mtime_counts_as_changed(project):
     landing = load_orders_and_stores(project)
     sensor = Sensor(project)
@@ -251,6 +257,7 @@ def test_file_touched_to_an_older_mtime_counts_as_changed(project):
     assert sensor.tick().files == {"orders": touched}
 
 
+@pytest.mark.e2e
 def test_growing_file_waits_until_two_ticks_see_it_unchanged(project):
     path = project / LANDING / "orders_1.csv"
     path.write_text("id,customer,amount\n1,c1,10\n")
@@ -285,6 +292,7 @@ def test_growing_file_waits_until_two_ticks_see_it_unchanged(project):
     assert order_rows(project) == [(1, "c1", 10), (2, "c2", 20), (3, "c3", 30)]
 
 
+@pytest.mark.integration
 def test_restart_with_the_stored_cursor_makes_the_same_decisions(project):
     landing = project / LANDING
     write_csv(landing / "orders_1.csv", orders(1, 3))
@@ -303,6 +311,7 @@ def test_restart_with_the_stored_cursor_makes_the_same_decisions(project):
     assert again.skip_message == "drops: 1 file(s) already requested, not loaded yet"
 
 
+@pytest.mark.e2e
 def test_replace_table_requests_all_its_files(project):
     landing = project / LANDING
     write_csv(landing / "stores_1.csv", [{"id": 1, "city": "Oslo"}])
@@ -322,6 +331,7 @@ def test_replace_table_requests_all_its_files(project):
     assert sensor.tick().state == EMPTY_CURSOR
 
 
+@pytest.mark.e2e
 def test_ticks_never_open_the_warehouse(project, monkeypatch):
     import duckdb
 
@@ -339,6 +349,7 @@ def test_ticks_never_open_the_warehouse(project, monkeypatch):
     assert set(sensor.tick().files["orders"]) == {"orders_2.csv"}
 
 
+@pytest.mark.unit
 def test_cursor_holds_only_unloaded_files():
     many = {f"orders_{i:05d}.csv": f"10:2026-01-01T00:00:{i % 60:02d}+00:00" for i in range(20_000)}
     new = {"orders_new_1.csv": "11:2026-02-01T00:00:00+00:00", "orders_new_2.csv": "12:2026-02-01T00:00:00+00:00"}
@@ -362,6 +373,7 @@ def test_cursor_holds_only_unloaded_files():
     assert FileSensorCursor.parse('{"v": 99, "pending": {"orders": {"a": "1:x"}}}') == FileSensorCursor()
 
 
+@pytest.mark.unit
 def test_run_key_is_a_stable_digest_of_files_and_fingerprints():
     files = {"orders": {"a.csv": "1:x", "b.csv": "2:y"}, "stores": {"s.csv": "3:z"}}
     reordered = {"stores": {"s.csv": "3:z"}, "orders": {"b.csv": "2:y", "a.csv": "1:x"}}
@@ -371,6 +383,7 @@ def test_run_key_is_a_stable_digest_of_files_and_fingerprints():
     assert len(run_key(files)) == 32
 
 
+@pytest.mark.unit
 def test_fast_local_listing_matches_the_load_steps_fingerprints(tmp_path):
     root = tmp_path / "bucket"
     (root / "2024" / "01").mkdir(parents=True)
@@ -398,6 +411,7 @@ def test_fast_local_listing_matches_the_load_steps_fingerprints(tmp_path):
             assert expected, glob
 
 
+@pytest.mark.unit
 def test_skip_messages_mask_credentials_in_urls_and_signed_parameters():
     message = (
         "cannot reach s3://AKIAEXAMPLE:very-secret@bucket/x and "
@@ -448,6 +462,7 @@ def s3_endpoint(monkeypatch) -> Any:
     server.stop()
 
 
+@pytest.mark.integration
 def test_bucket_files_settle_and_load(make_project, s3_endpoint):
     project = make_project([drops_source("s3://landing/drops")])
     s3_endpoint.put_object(Bucket="landing", Key="drops/orders_1.csv", Body=b"id,customer,amount\n1,c1,10\n2,c2,20\n")
@@ -462,6 +477,7 @@ def test_bucket_files_settle_and_load(make_project, s3_endpoint):
     assert sensor.tick().skip_message == "drops: no new or changed files"
 
 
+@pytest.mark.integration
 def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project, s3_endpoint):
     project = make_project([drops_source("s3://no-such-bucket/drops")])
 
@@ -474,6 +490,7 @@ def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project
     assert tick.cursor is None
 
 
+@pytest.mark.e2e
 def test_run_for_new_files_of_one_table_leaves_a_replace_table_alone(project):
     landing = load_orders_and_stores(project)
     write_csv(landing / "orders_2.csv", orders(10, 2))

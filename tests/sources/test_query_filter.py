@@ -57,11 +57,13 @@ def items(pg_schema, monkeypatch) -> str:
     return schema
 
 
+@pytest.mark.integration
 def test_a_condition_filters_the_rows(items, tmp_path):
     config = SqlDatabaseSourceConfig.model_validate(_source(items, "id <= 3 AND note <> 'a;)b'"))
     assert _load(tmp_path, config) == 3
 
 
+@pytest.mark.integration
 def test_breakout_is_refused_at_validation_naming_source_table_and_field(items):
     with pytest.raises(ConfigError) as error:
         validate_document({"sources": [_source(items, BREAKOUT)]}, "sources.yml")
@@ -72,6 +74,7 @@ def test_breakout_is_refused_at_validation_naming_source_table_and_field(items):
     ]
 
 
+@pytest.mark.integration
 def test_breakout_is_refused_at_run_time_and_loads_nothing(items, tmp_path):
     config = SqlDatabaseSourceConfig.model_validate(_source(items, "id <= 3"))
     # a config that skipped validation (e.g. built in code) is checked again when read
@@ -85,6 +88,7 @@ def test_breakout_is_refused_at_run_time_and_loads_nothing(items, tmp_path):
         assert ("items",) not in tables
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
@@ -104,6 +108,7 @@ def test_shapes_that_are_not_one_condition_are_refused(text, problem):
     assert problem in (query_filter_problem(text, "postgresql+psycopg2") or "")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text",
     [
@@ -120,5 +125,6 @@ def test_ordinary_conditions_are_accepted(text):
     assert query_filter_problem(text, None) is None
 
 
+@pytest.mark.unit
 def test_mysql_hash_comment_is_refused_for_mysql():
     assert "without comments" in query_filter_problem("id <= 3 # )", "mysql+pymysql")
