@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from helpers import copy_project_files, dbt_parse, read_csv, require_service, write_csv, write_sources
+from helpers import moto_s3  # noqa: F401 - the one S3 emulator fixture, for every test
 
 SMALL_ORDER_COUNT = 1500
 

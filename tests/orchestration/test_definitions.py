@@ -9,6 +9,8 @@ import pytest
 import yaml
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions
 
+from helpers import file_table, source
+
 from ingest_assets.project import build_definitions, load_project
 
 pytestmark = pytest.mark.integration
@@ -17,15 +19,7 @@ REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def _filesystem_source(name: str, **settings) -> dict:
-    return {
-        "name": name,
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": f"data/landing/{name}",
-            "tables": [{"name": "orders", "file_glob": "orders*.csv", "format": "csv"}],
-        },
-        **settings,
-    }
+    return source(name, tables=[file_table("orders", "orders*.csv")], **settings)
 
 
 def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule(make_project):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
-from helpers import scalar, write_csv
+from helpers import scalar, source, write_csv
 
 from ingest_assets.orchestration.run_recovery import (
     RUN_PID_TAG,
@@ -29,20 +29,9 @@ TIMEOUT = 120
 BIN = Path(sys.executable).parent
 
 
-def _source() -> dict:
-    return {
-        "name": "east",
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": "data/landing/east",
-            "tables": [{"name": "rows", "file_glob": "*.csv", "format": "csv"}],
-        },
-    }
-
-
 @pytest.fixture
 def project(make_project, monkeypatch) -> Path:
-    root = make_project([_source()])
+    root = make_project([source("east")])
     rows = [{"id": i, "name": f"n{i}", "amount": i % 97} for i in range(ROWS)]
     write_csv(root / "data" / "landing" / "east" / "rows.csv", rows)
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
-from helpers import execute_job, query, scalar
+from helpers import execute_job, file_table, query, scalar, source
 
 from ingest_assets.orchestration import sensors
 from ingest_assets.orchestration.sensors import (
@@ -40,21 +40,15 @@ HEADER = "id,name,amount\n"
 
 
 def feed_source(**overrides: Any) -> dict[str, Any]:
-    return {
-        "name": "feed",
-        "type": "filesystem",
-        "sensor": True,
-        "minimum_interval_seconds": 2,
-        "max_retries": 0,
-        "filesystem": {
-            "bucket_url": LANDING,
-            "tables": [
-                {"name": "events", "file_glob": "*.csv", "format": "csv"},
-                {"name": "facts", "file_glob": "*.parquet", "format": "parquet"},
-            ],
-        },
+    return source(
+        "feed",
+        bucket_url=LANDING,
+        tables=[file_table("events", "*.csv"), file_table("facts", "*.parquet", "parquet")],
+        sensor=True,
+        minimum_interval_seconds=2,
+        max_retries=0,
         **overrides,
-    }
+    )
 
 
 def line(i: int) -> str:

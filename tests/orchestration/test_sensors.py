@@ -17,7 +17,17 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, RunRequest, build_sensor_context
-from helpers import execute_job, materialize_project, query, write_csv
+from helpers import (
+    MOTO_ACCESS_KEY,
+    MOTO_SECRET_KEY,
+    MotoS3,
+    execute_job,
+    file_table,
+    materialize_project,
+    query,
+    source,
+    write_csv,
+)
 
 from ingest_assets.dlt.run_config import LoadConfig, load_run_config
 from ingest_assets.orchestration.sensors import (
@@ -40,26 +50,18 @@ EMPTY_CURSOR = {"v": 1, "pending": {}, "requested": {}}
 def drops_source(bucket_url: str = LANDING, **overrides: Any) -> dict[str, Any]:
     """A filesystem source `drops`: `orders` appended from orders*.csv, `stores` replaced from
     stores*.csv. No dbt model reads it, so its job is just its load step."""
-    return {
-        "name": "drops",
-        "type": "filesystem",
-        "sensor": True,
-        "minimum_interval_seconds": 5,
-        "settle_seconds": 0,  # two ticks, as the daemon would see them minutes apart
-        "filesystem": {
-            "bucket_url": bucket_url,
-            "tables": [
-                {"name": "orders", "file_glob": "orders*.csv", "format": "csv"},
-                {
-                    "name": "stores",
-                    "file_glob": "stores*.csv",
-                    "format": "csv",
-                    "write_disposition": "replace",
-                },
-            ],
-        },
+    return source(
+        "drops",
+        bucket_url=bucket_url,
+        tables=[
+            file_table("orders", "orders*.csv"),
+            file_table("stores", "stores*.csv", write_disposition="replace"),
+        ],
+        sensor=True,
+        minimum_interval_seconds=5,
+        settle_seconds=0,  # two ticks, as the daemon would see them minutes apart
         **overrides,
-    }
+    )
 
 
 def orders(first_id: int, count: int) -> list[dict[str, Any]]:
@@ -428,44 +430,20 @@ def test_skip_messages_mask_credentials_in_urls_and_signed_parameters():
     assert len(safe_message("x" * 2000)) == 500
 
 
-S3_SECRET = "s3cr3t-never-shown"
-
-
 @pytest.fixture
-def s3_endpoint(monkeypatch) -> Any:
-    """An S3 API (moto's server on 127.0.0.1) with bucket `landing`; dlt reads source `drops`'s
-    credentials from the environment. Yields a boto3 client."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    credentials = {
-        "AWS_ACCESS_KEY_ID": "AKIATESTKEY",
-        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
-        "ENDPOINT_URL": endpoint,
-        "REGION_NAME": "us-east-1",
-    }
-    for key, value in credentials.items():
-        monkeypatch.setenv(f"SOURCES__DROPS__CREDENTIALS__{key}", value)
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="AKIATESTKEY",
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket="landing")
-    yield client
-    server.stop()
+def landing(moto_s3: MotoS3, monkeypatch) -> Any:
+    """Bucket `landing` on the S3 emulator; dlt reads source `drops`'s credentials from the
+    environment. A boto3 client."""
+    for key, value in moto_s3.credentials_env("drops").items():
+        monkeypatch.setenv(key, value)
+    moto_s3.client.create_bucket(Bucket="landing")
+    return moto_s3.client
 
 
 @pytest.mark.integration
-def test_bucket_files_settle_and_load(make_project, s3_endpoint):
+def test_bucket_files_settle_and_load(make_project, landing):
     project = make_project([drops_source("s3://landing/drops")])
-    s3_endpoint.put_object(Bucket="landing", Key="drops/orders_1.csv", Body=b"id,customer,amount\n1,c1,10\n2,c2,20\n")
+    landing.put_object(Bucket="landing", Key="drops/orders_1.csv", Body=b"id,customer,amount\n1,c1,10\n2,c2,20\n")
     sensor = Sensor(project)
 
     assert sensor.tick().run_requests == []
@@ -478,7 +456,7 @@ def test_bucket_files_settle_and_load(make_project, s3_endpoint):
 
 
 @pytest.mark.integration
-def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project, s3_endpoint):
+def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project, landing):
     project = make_project([drops_source("s3://no-such-bucket/drops")])
 
     tick = Sensor(project).tick()
@@ -486,7 +464,7 @@ def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project
     assert tick.run_requests == []
     assert tick.skip_message.startswith("drops: cannot list files in s3://no-such-bucket/drops: ")
     assert "bucket does not exist" in tick.skip_message
-    assert S3_SECRET not in tick.skip_message and "AKIATESTKEY" not in tick.skip_message
+    assert MOTO_SECRET_KEY not in tick.skip_message and MOTO_ACCESS_KEY not in tick.skip_message
     assert tick.cursor is None
 
 

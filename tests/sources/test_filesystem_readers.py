@@ -15,7 +15,7 @@ import pytest
 from dagster import DagsterEventType
 from dlt.common.storages.fsspec_filesystem import FileItemDict, glob_files
 
-from helpers import materialize_project, query, read_csv, scalar, write_csv
+from helpers import file_table, materialize_project, query, read_csv, scalar, source, write_csv
 from jaffle import jaffle_source
 
 from ingest_assets.config.loader import ConfigError, validate_document
@@ -280,14 +280,9 @@ def test_columns_option_that_contradicts_the_table_fails_with_the_fix(tmp_path):
 
 
 def _source(**table) -> dict:
-    return {
-        "name": "drops",
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": table.pop("bucket_url", "data/drops"),
-            "tables": [{"name": "t", "file_glob": "*.csv", "format": "csv", **table}],
-        },
-    }
+    bucket_url = table.pop("bucket_url", "data/drops")
+    file_glob = table.pop("file_glob", "*.csv")
+    return source("drops", bucket_url=bucket_url, tables=[file_table("t", file_glob, **table)])
 
 
 def _problems(source: dict) -> str:

@@ -10,7 +10,7 @@ import dlt
 import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
-from helpers import execute_sql
+from helpers import execute_sql, source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.settings import ProjectPaths
@@ -25,11 +25,9 @@ BREAKOUT = "id <= 3) OR (1=1"
 
 
 def _source(schema: str, query_filter: str) -> dict:
-    return {
-        "name": "flt",
-        "type": "sql_database",
-        "sql_database": {"schema": schema, "tables": [{"name": "items", "query_filter": query_filter}]},
-    }
+    return source(
+        "flt", "sql_database", block={"schema": schema, "tables": [{"name": "items", "query_filter": query_filter}]}
+    )
 
 
 def _load(tmp_path: Path, config: SqlDatabaseSourceConfig) -> int:

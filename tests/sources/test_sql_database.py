@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey
 from dagster._serdes import serialize_value
-from helpers import execute_sql, materialize_project, query, require_service, scalar
+from helpers import execute_sql, materialize_project, query, require_service, scalar, source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.project import build_definitions, load_project
@@ -69,7 +69,7 @@ def maria() -> Iterator[tuple[sa.Engine, str]]:
 
 def sql_source(name: str, block: dict[str, Any]) -> dict[str, Any]:
     """A `sources.yml` entry of `type: sql_database`."""
-    return {"name": name, "type": "sql_database", "sql_database": block}
+    return source(name, "sql_database", block=block)
 
 
 def materializations(result) -> dict[str, dict[str, Any]]:
