@@ -33,12 +33,12 @@ def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule
 
     file_sensors = {s.name for s in repository.sensor_defs if s.name.endswith("_file_sensor")}
     assert file_sensors == {f"{s.name}_file_sensor" for s in sources if s.type == "filesystem"}
-    for source in (s for s in sources if s.type == "filesystem"):
-        sensor = defs.resolve_sensor_def(f"{source.name}_file_sensor")
-        assert sensor.job_name == f"{source.name}_job"
-        assert sensor.minimum_interval_seconds == source.minimum_interval_seconds
+    for fs_source in (s for s in sources if s.type == "filesystem"):
+        sensor = defs.resolve_sensor_def(f"{fs_source.name}_file_sensor")
+        assert sensor.job_name == f"{fs_source.name}_job"
+        assert sensor.minimum_interval_seconds == fs_source.minimum_interval_seconds
         assert sensor.default_status == (
-            DefaultSensorStatus.RUNNING if source.sensor else DefaultSensorStatus.STOPPED
+            DefaultSensorStatus.RUNNING if fs_source.sensor else DefaultSensorStatus.STOPPED
         )
 
     assert {s.name for s in repository.schedule_defs} == {
