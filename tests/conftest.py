@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import copy_project_files, dbt_parse, read_csv, require_service, write_csv, write_sources
-from helpers import moto_s3  # noqa: F401 - the one S3 emulator fixture, for every test
+from helpers import (
+    copy_project_files,
+    dbt_parse,
+    moto_s3,  # noqa: F401 - the one S3 emulator fixture, for every test
+    read_csv,
+    require_service,
+    write_csv,
+    write_sources,
+)
 
 SMALL_ORDER_COUNT = 1500
 

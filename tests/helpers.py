@@ -45,7 +45,11 @@ def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
     warehouse connection."""
     from ingest_assets.dbt.project import write_fingerprint
 
-    env = {**os.environ, "INGEST_WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "INGEST_WAREHOUSE_PATH": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
         cwd=dbt_project_dir,
@@ -57,8 +61,10 @@ def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
 
 def write_sources(root: Path, sources: list[dict[str, Any]] | str) -> None:
     """Write `root/sources.yml`: the `sources:` list (dicts) or a whole YAML document."""
-    text = sources if isinstance(sources, str) else yaml.safe_dump(
-        {"version": 1, "sources": sources}, sort_keys=False
+    text = (
+        sources
+        if isinstance(sources, str)
+        else yaml.safe_dump({"version": 1, "sources": sources}, sort_keys=False)
     )
     (root / "sources.yml").write_text(text)
 
@@ -128,7 +134,10 @@ def scalar(project_root: Path, sql: str, params: list | None = None) -> Any:
 
 
 def materialize_project(
-    project_root: Path, selection: str | None = None, raise_on_error: bool = True, checks: bool = True
+    project_root: Path,
+    selection: str | None = None,
+    raise_on_error: bool = True,
+    checks: bool = True,
 ):
     """Load the project at `project_root` and materialize `selection` (default: every asset)
     in this process, as a fresh definitions load would; returns dagster's execution result.
@@ -148,7 +157,6 @@ def materialize_project(
         selection=_selection(selection, checks),
         raise_on_error=raise_on_error,
     )
-
 
 
 def execute_job(
@@ -171,6 +179,7 @@ def execute_job(
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )
+
 
 def service_available(host: str, port: int) -> bool:
     """True when a TCP server accepts connections at host:port."""

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions
-
 from helpers import file_table, source
 
 from ingest_assets.project import build_definitions, load_project
@@ -44,10 +43,10 @@ def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule
     assert {s.name for s in repository.schedule_defs} == {
         f"{s.name}_schedule" for s in sources if s.schedule
     }
-    for source in (s for s in sources if s.schedule):
-        schedule = defs.resolve_schedule_def(f"{source.name}_schedule")
-        assert schedule.job_name == f"{source.name}_job"
-        assert schedule.cron_schedule == source.schedule
+    for scheduled in (s for s in sources if s.schedule):
+        schedule = defs.resolve_schedule_def(f"{scheduled.name}_schedule")
+        assert schedule.job_name == f"{scheduled.name}_job"
+        assert schedule.cron_schedule == scheduled.schedule
         assert schedule.execution_timezone == loaded.config.timezone
         assert schedule.default_status == (
             DefaultScheduleStatus.RUNNING

@@ -8,7 +8,7 @@ They call `ingest_assets.dlt.load.schema_changes` and
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -42,7 +42,9 @@ def test_a_variant_column_is_a_retype_of_its_column_not_an_addition():
 
 
 def test_a_column_whose_type_changes_in_place_is_retyped():
-    assert schema_changes(BEFORE, {**BEFORE, "id": "text"}) == {"retyped": {"id": {"from": "bigint", "to": "text"}}}
+    assert schema_changes(BEFORE, {**BEFORE, "id": "text"}) == {
+        "retyped": {"id": {"from": "bigint", "to": "text"}}
+    }
 
 
 def test_a_variant_like_name_without_its_base_column_is_an_addition():
@@ -60,14 +62,25 @@ def test_a_variant_like_name_without_its_base_column_is_an_addition():
         (datetime(2024, 1, 1), datetime(2024, 1, 1)),
         ("42", 42),
         ("2024-01-01", date(2024, 1, 1)),
-        ("2024-01-01T00:00:00Z", datetime(2024, 1, 1, tzinfo=timezone.utc)),
+        ("2024-01-01T00:00:00Z", datetime(2024, 1, 1, tzinfo=UTC)),
         ("2024-01-01 12:30:00", datetime(2024, 1, 1, 12, 30)),
         ("A-17", "A-17"),
         ("true", "true"),  # a boolean is no cursor value: the text stays
         ("[unbalanced", "[unbalanced"),
     ],
-    ids=["blank", "int", "float", "date-cell", "int-text", "date-text", "utc-text", "timestamp-text",
-         "text", "bool-text", "not-yaml"],
+    ids=[
+        "blank",
+        "int",
+        "float",
+        "date-cell",
+        "int-text",
+        "date-text",
+        "utc-text",
+        "timestamp-text",
+        "text",
+        "bool-text",
+        "not-yaml",
+    ],
 )
 def test_a_watermark_cell_becomes_the_initial_value_yaml_would_read(cell, expected):
     value = watermark_value(cell)

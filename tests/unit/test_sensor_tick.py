@@ -45,7 +45,10 @@ def test_a_new_file_waits_one_tick_then_is_requested():
     second = decide_tick(listed, {}, first.cursor)
 
     assert first.to_request == {} and first.settling == 1
-    assert first.skip_message("shop") == "shop: 1 new or changed file(s) waiting to stay unchanged for one tick"
+    assert (
+        first.skip_message("shop")
+        == "shop: 1 new or changed file(s) waiting to stay unchanged for one tick"
+    )
     assert second.to_request == {"orders": {"a.csv": A1}}
     assert second.cursor.requested == {"orders": {"a.csv": A1}}
     assert second.cursor.requests == {run_key(second.to_request): 0}
@@ -119,10 +122,16 @@ def test_a_replace_table_waits_for_all_its_files_and_requests_every_listed_file(
     loaded = {"stores": {"old.csv": A1}}
     first = ticks({"stores": {"old.csv": A1, "new.csv": B1}}, loaded)
     another = decide_tick(
-        {"stores": {"old.csv": A1, "new.csv": B1, "newer.csv": A2}}, loaded, first.cursor, reload_all={"stores"}
+        {"stores": {"old.csv": A1, "new.csv": B1, "newer.csv": A2}},
+        loaded,
+        first.cursor,
+        reload_all={"stores"},
     )
     settled = decide_tick(
-        {"stores": {"old.csv": A1, "new.csv": B1, "newer.csv": A2}}, loaded, another.cursor, reload_all={"stores"}
+        {"stores": {"old.csv": A1, "new.csv": B1, "newer.csv": A2}},
+        loaded,
+        another.cursor,
+        reload_all={"stores"},
     )
 
     assert another.to_request == {}  # new.csv settled, newer.csv did not: wait for both
@@ -137,7 +146,9 @@ def test_requested_files_are_in_flight_until_loaded_or_their_run_ends():
 
     in_flight = decide_tick(listed, {}, requested.cursor, now=2)
     loaded = decide_tick(listed, {"orders": {"a.csv": A1}}, requested.cursor, now=2)
-    ended = decide_tick(listed, {}, requested.cursor, now=2, ended_requests={key}, retry_interval=30)
+    ended = decide_tick(
+        listed, {}, requested.cursor, now=2, ended_requests={key}, retry_interval=30
+    )
 
     assert in_flight.to_request == {} and in_flight.in_flight == 1
     assert in_flight.skip_message("shop") == "shop: 1 file(s) already requested, not loaded yet"
@@ -162,7 +173,8 @@ def test_a_failed_file_is_retried_with_a_new_run_key_once_its_delay_has_passed()
 def test_a_file_that_failed_max_attempts_waits_until_it_changes():
     listed = {"orders": {"a.csv": A1}}
     cursor = FileSensorCursor(
-        requested={"orders": {"a.csv": A1}}, requests={run_key(listed, MAX_ATTEMPTS - 1): MAX_ATTEMPTS - 1}
+        requested={"orders": {"a.csv": A1}},
+        requests={run_key(listed, MAX_ATTEMPTS - 1): MAX_ATTEMPTS - 1},
     )
 
     given_up = decide_tick(listed, {}, cursor, now=10.0, ended_requests=set(cursor.requests))
@@ -208,7 +220,14 @@ def test_cursor_round_trips_through_its_json_and_drops_empty_sections():
 
 @pytest.mark.parametrize(
     "text",
-    [None, "", "not json", "[1, 2]", '{"pending": {}}', '{"v": 99, "pending": {"orders": {"a": "1:x"}}}'],
+    [
+        None,
+        "",
+        "not json",
+        "[1, 2]",
+        '{"pending": {}}',
+        '{"v": 99, "pending": {"orders": {"a": "1:x"}}}',
+    ],
     ids=["none", "empty", "not-json", "not-an-object", "no-version", "other-version"],
 )
 def test_an_unreadable_cursor_is_an_empty_one(text):
