@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import read_csv, scalar
 from jaffle import jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 

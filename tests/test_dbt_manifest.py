@@ -5,11 +5,14 @@ nothing. There is no prepare step."""
 
 from __future__ import annotations
 
+import pytest
 from dagster import AssetKey
 
 from ingest_assets.dbt.project import FINGERPRINT_FILE, load_dbt_project, prepare_manifest
 from ingest_assets.project import build_definitions, load_project
 from jaffle import jaffle_source
+
+pytestmark = pytest.mark.integration
 
 NEW_MODEL = """
 select order_id, count(*) as item_count

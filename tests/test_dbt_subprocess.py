@@ -15,6 +15,8 @@ import pytest
 from helpers import execute_job
 from jaffle import jaffle_source
 
+pytestmark = pytest.mark.e2e
+
 BIN = Path(sys.executable).parent
 
 SLOW_MODEL = """

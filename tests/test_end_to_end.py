@@ -6,8 +6,11 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from helpers import materialize_project, query, read_csv, scalar, write_csv
 from jaffle import JAFFLE_TABLES, jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 
 def _landing(project: Path, jaffle_small: Path) -> Path:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey, MetadataValue, TableSchema
 
 from ingest_assets.project import build_definitions, load_project
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,6 +6,8 @@ import pytest
 
 from ingest_assets.redact import redact
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("text", "secret"),

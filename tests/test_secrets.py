@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import query
 
 LEAKY_SOURCE = '''
@@ -48,6 +49,7 @@ def _files_with(root: Path, needles: list[str]) -> dict[str, int]:
     return found
 
 
+@pytest.mark.integration
 def test_leaky_custom_source_leaves_no_secret_anywhere(make_project, httpserver, tmp_path):
     httpserver.expect_request("/items").respond_with_data("boom", status=500)
     project = make_project(
@@ -97,6 +99,7 @@ def test_leaky_custom_source_leaves_no_secret_anywhere(make_project, httpserver,
     assert "***" in (project / "metadata" / "audit_log.jsonl").read_text()
 
 
+@pytest.mark.unit
 def test_run_secrets_are_the_credentials_not_the_where_and_who(tmp_path, monkeypatch):
     from dlt.common.configuration.container import Container
     from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext

@@ -87,6 +87,7 @@ def _webhook_texts(httpserver) -> list[str]:
     return [json.loads(request.data)["text"] for request, _ in httpserver.log]
 
 
+@pytest.mark.integration
 def test_run_failure_alerts_on_webhook_and_email(make_project, httpserver, smtp):
     port, inbox = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
@@ -115,6 +116,7 @@ def test_run_failure_alerts_on_webhook_and_email(make_project, httpserver, smtp)
     assert f"/runs/{result.run_id}" in body and "source: events" in body and "s3cr3t" not in body
 
 
+@pytest.mark.integration
 def test_check_freshness_and_schema_drift_alerts(make_project, httpserver, smtp):
     port, inbox = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
@@ -143,6 +145,7 @@ def test_check_freshness_and_schema_drift_alerts(make_project, httpserver, smtp)
     assert [m["Subject"].split(":")[0] for m in inbox.messages] == ["[ingest] freshness check failed", "[ingest] schema changed"]
 
 
+@pytest.mark.integration
 def test_failed_error_check_alerts_and_events_filter(make_project, httpserver, smtp):
     port, inbox = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
@@ -161,6 +164,7 @@ def test_failed_error_check_alerts_and_events_filter(make_project, httpserver, s
     assert len(inbox.messages) == 1
 
 
+@pytest.mark.integration
 def test_undeliverable_alert_fails_the_tick_naming_the_channel(make_project, httpserver, smtp):
     port, inbox = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("no", status=500)
@@ -179,6 +183,7 @@ def test_undeliverable_alert_fails_the_tick_naming_the_channel(make_project, htt
     assert len(inbox.messages) == 1  # email still delivered
 
 
+@pytest.mark.unit
 def test_alerts_config_errors_name_the_field():
     from ingest_assets.config import ConfigError
     from ingest_assets.config.loader import validate_document
@@ -192,6 +197,7 @@ def test_alerts_config_errors_name_the_field():
     assert "alerts.webhook" in problems and "s3cr3t" not in problems
 
 
+@pytest.mark.integration
 def test_last_update_freshness_miss_alerts(make_project, httpserver, smtp):
     """Dagster's last-update freshness check (no cursor column), run as its sensor runs it."""
     import time

@@ -83,6 +83,7 @@ def problems_of(path: Path, job_sheet: Path | None = None) -> list[str]:
 # ------------------------------------------------------------------------------ validation
 
 
+@pytest.mark.unit
 def test_every_problem_is_reported_with_sheet_row_and_column(tmp_path):
     sheet = write_sheet(
         tmp_path / "ingestion_config.xlsx",
@@ -133,6 +134,7 @@ def test_every_problem_is_reported_with_sheet_row_and_column(tmp_path):
     ]
 
 
+@pytest.mark.unit
 def test_header_and_file_problems(tmp_path):
     header = ["Job ID", "source_type", "SourceName", "table_name", "watermark colum", "comments"]
     bad_header = write_sheet(tmp_path / "h" / "ingestion_config.xlsx", [{"Job ID": 1}], header=header)
@@ -168,6 +170,7 @@ def test_header_and_file_problems(tmp_path):
 # ------------------------------------------------------------------------------ same as sources.yml
 
 
+@pytest.mark.unit
 def test_rows_give_the_same_config_as_sources_yml(tmp_path):
     sheet = write_sheet(
         tmp_path / "sheet" / "ingestion_config.xlsx",
@@ -269,6 +272,7 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
     assert from_sheet.source_origin("webshop") == f"{WHERE}: rows 4, 5"
 
 
+@pytest.mark.unit
 def test_yaml_and_sheet_merge_and_where_the_sheet_is(tmp_path, monkeypatch):
     monkeypatch.delenv("INGEST_JOB_SHEET", raising=False)
     root = tmp_path / "project"
@@ -318,6 +322,7 @@ def test_yaml_and_sheet_merge_and_where_the_sheet_is(tmp_path, monkeypatch):
     ]
 
 
+@pytest.mark.unit
 def test_docs_describe_every_column():
     docs = (REPO / "docs" / "excel_job_sheet.md").read_text()
     documented = re.findall(r"^\| `([a-z_]+)` \|", docs, flags=re.MULTILINE)
@@ -334,6 +339,7 @@ def _assets_by_group(root: Path) -> dict[str, str | None]:
     return {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
 
 
+@pytest.mark.integration
 def test_the_same_jobs_as_excel_rows_produce_the_same_assets(make_project, pg_schema, monkeypatch):
     engine, schema = pg_schema
     execute_sql(
@@ -410,6 +416,7 @@ def _ingest(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.e2e
 def test_excel_template_is_an_example_that_changes_nothing_until_saved_as_the_sheet(make_project):
     project = make_project([])
 

@@ -9,6 +9,8 @@ import yaml
 
 from ingest_assets.config import ConfigError, load_project_config
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 FILES_SOURCE = {

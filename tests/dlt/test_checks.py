@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from helpers import materialize_project, write_csv
+import pytest
+from helpers import file_table, materialize_project, source, write_csv
+
+pytestmark = pytest.mark.e2e
 
 
 def _events_source(**table_options) -> dict:
-    return {
-        "name": "events",
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": "data/events",
-            "tables": [
-                {"name": "clicks", "file_glob": "clicks*.csv", "format": "csv", **table_options},
-                {"name": "signups", "file_glob": "signups*.csv", "format": "csv", "allow_empty": True},
-            ],
-        },
-    }
+    return source(
+        "events",
+        bucket_url="data/events",
+        tables=[
+            file_table("clicks", "clicks*.csv", **table_options),
+            file_table("signups", "signups*.csv", allow_empty=True),
+        ],
+    )
 
 
 def _write(project: Path, clicks_at: datetime | None) -> None:

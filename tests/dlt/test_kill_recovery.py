@@ -26,6 +26,8 @@ import pytest
 
 from helpers import materialize_project, query, scalar
 
+pytestmark = pytest.mark.e2e
+
 ROWS = 10_000
 TABLES = ("t0", "t1", "t2")
 

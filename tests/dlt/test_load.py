@@ -15,6 +15,8 @@ from jaffle import jaffle_source
 
 from ingest_assets.dlt.run_config import LoadConfig, load_run_config
 
+pytestmark = pytest.mark.e2e
+
 FLAKY_SOURCE = '''
 import dlt
 from pathlib import Path

@@ -8,11 +8,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import DagsterEventType
 
 from helpers import materialize_project, query, read_csv, scalar, write_csv
 from jaffle import jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 
 def _jaffle_project(make_project, jaffle_small: Path, **filesystem) -> tuple[Path, Path]:

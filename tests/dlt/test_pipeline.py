@@ -29,12 +29,14 @@ def _warehouse_memory_limit(project_root) -> str:
             return cursor.fetchone()[0]
 
 
+@pytest.mark.unit
 def test_memory_limit_scales_with_threads_above_a_floor():
     assert load_memory_limit(1) == "300MB"
     assert load_memory_limit(2) == "300MB"
     assert load_memory_limit(16) == "2400MB"
 
 
+@pytest.mark.integration
 def test_loads_connect_to_the_warehouse_with_the_default_memory_limit(make_project, jaffle_small, monkeypatch):
     monkeypatch.delenv(MEMORY_ENV, raising=False)
     project = make_project([jaffle_source(jaffle_small)])
@@ -42,6 +44,7 @@ def test_loads_connect_to_the_warehouse_with_the_default_memory_limit(make_proje
     assert _warehouse_memory_limit(project) == _duckdb_shows(load_memory_limit())
 
 
+@pytest.mark.integration
 def test_a_configured_memory_limit_wins_over_the_default(make_project, jaffle_small, monkeypatch):
     monkeypatch.setenv(MEMORY_ENV, '{"memory_limit": "1GB"}')
     project = make_project([jaffle_source(jaffle_small)])
@@ -49,6 +52,7 @@ def test_a_configured_memory_limit_wins_over_the_default(make_project, jaffle_sm
     assert _warehouse_memory_limit(project) == _duckdb_shows("1GB") != _duckdb_shows(load_memory_limit())
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("destination", ["duckdb", "filesystem"])
 def test_one_describing_pipeline_per_destination_and_folder(tmp_path, destination):
     pipeline = describing_pipeline(destination, tmp_path)

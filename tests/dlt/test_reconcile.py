@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import duckdb
 from dagster import DagsterInstance
 from helpers import execute_job, execute_sql, write_csv
@@ -37,6 +38,7 @@ def _delete(project: Path, sql: str) -> None:
         conn.execute(sql)
 
 
+@pytest.mark.e2e
 def test_files_reconcile_per_load_and_fail_on_missing_rows(make_project):
     project = make_project(
         [
@@ -87,6 +89,7 @@ def test_files_reconcile_per_load_and_fail_on_missing_rows(make_project):
     assert stores.metadata["rows_in_files"].value == 3 and stores.metadata["rows_loaded"].value == 2
 
 
+@pytest.mark.integration
 def test_postgres_reconcile_over_cursor_window(make_project, pg_schema, monkeypatch):
     engine, schema = pg_schema
     execute_sql(

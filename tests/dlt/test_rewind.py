@@ -11,10 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance
 from helpers import execute_job, query, scalar, write_csv
 
 from ingest_assets.dlt.run_config import LoadConfig, load_run_config
+
+pytestmark = pytest.mark.e2e
 
 INGEST = str(Path(sys.executable).parent / "ingest")
 

@@ -59,6 +59,7 @@ def _materialized_rows(result) -> dict[str, int]:
     }
 
 
+@pytest.mark.integration
 def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
     make_project, pg_schema, azurite, monkeypatch  # noqa: F811
 ):
@@ -163,6 +164,7 @@ def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
     ) == [("J-7", "lake", 3), ("J-7", "projection", 3), ("J-8", "lake", 3), ("J-8", "projection", 3)]
 
 
+@pytest.mark.integration
 def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(make_project, pg_schema, monkeypatch):
     engine, schema = pg_schema
     # probe(): sleeps, then records how many connections of this test's source (named by their
@@ -226,6 +228,7 @@ def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(make
     )
 
 
+@pytest.mark.unit
 def test_a_lake_row_needs_a_container_and_a_warehouse_row_takes_no_target(tmp_path):
     from ingest_assets.config import ConfigError, load_project_config
 

@@ -5,24 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions
+from helpers import file_table, source
 
 from ingest_assets.project import build_definitions, load_project
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def _filesystem_source(name: str, **settings) -> dict:
-    return {
-        "name": name,
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": f"data/landing/{name}",
-            "tables": [{"name": "orders", "file_glob": "orders*.csv", "format": "csv"}],
-        },
-        **settings,
-    }
+    return source(name, tables=[file_table("orders", "orders*.csv")], **settings)
 
 
 def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule(make_project):
@@ -36,21 +32,21 @@ def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule
 
     file_sensors = {s.name for s in repository.sensor_defs if s.name.endswith("_file_sensor")}
     assert file_sensors == {f"{s.name}_file_sensor" for s in sources if s.type == "filesystem"}
-    for source in (s for s in sources if s.type == "filesystem"):
-        sensor = defs.resolve_sensor_def(f"{source.name}_file_sensor")
-        assert sensor.job_name == f"{source.name}_job"
-        assert sensor.minimum_interval_seconds == source.minimum_interval_seconds
+    for fs_source in (s for s in sources if s.type == "filesystem"):
+        sensor = defs.resolve_sensor_def(f"{fs_source.name}_file_sensor")
+        assert sensor.job_name == f"{fs_source.name}_job"
+        assert sensor.minimum_interval_seconds == fs_source.minimum_interval_seconds
         assert sensor.default_status == (
-            DefaultSensorStatus.RUNNING if source.sensor else DefaultSensorStatus.STOPPED
+            DefaultSensorStatus.RUNNING if fs_source.sensor else DefaultSensorStatus.STOPPED
         )
 
     assert {s.name for s in repository.schedule_defs} == {
         f"{s.name}_schedule" for s in sources if s.schedule
     }
-    for source in (s for s in sources if s.schedule):
-        schedule = defs.resolve_schedule_def(f"{source.name}_schedule")
-        assert schedule.job_name == f"{source.name}_job"
-        assert schedule.cron_schedule == source.schedule
+    for scheduled in (s for s in sources if s.schedule):
+        schedule = defs.resolve_schedule_def(f"{scheduled.name}_schedule")
+        assert schedule.job_name == f"{scheduled.name}_job"
+        assert schedule.cron_schedule == scheduled.schedule
         assert schedule.execution_timezone == loaded.config.timezone
         assert schedule.default_status == (
             DefaultScheduleStatus.RUNNING

@@ -17,24 +17,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance, DagsterRunStatus
-from helpers import scalar, write_csv
+from helpers import scalar, source, write_csv
+
+pytestmark = pytest.mark.e2e
 
 POOL = "duckdb"
 HOLDER_RUN_ID = "test-holds-the-duckdb-slot"
 TIMEOUT_SECONDS = 120
 ROWS = 5000
-
-
-def _source(name: str) -> dict:
-    return {
-        "name": name,
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": f"data/landing/{name}",
-            "tables": [{"name": "rows", "file_glob": "*.csv", "format": "csv"}],
-        },
-    }
 
 
 def _wait_for(condition, what: str, processes: list[subprocess.Popen]):
@@ -52,7 +44,7 @@ def _wait_for(condition, what: str, processes: list[subprocess.Popen]):
 
 
 def test_two_runs_at_once_load_one_after_the_other(make_project):
-    project = make_project([_source("east"), _source("west")])
+    project = make_project([source("east"), source("west")])
     for name in ("east", "west"):
         rows = [{"id": i, "source": name, "amount": i % 97} for i in range(ROWS)]
         write_csv(project / "data" / "landing" / name / "rows.csv", rows)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
-from helpers import scalar, write_csv
+from helpers import scalar, source, write_csv
 
 from ingest_assets.orchestration.run_recovery import (
     RUN_PID_TAG,
@@ -29,20 +29,9 @@ TIMEOUT = 120
 BIN = Path(sys.executable).parent
 
 
-def _source() -> dict:
-    return {
-        "name": "east",
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": "data/landing/east",
-            "tables": [{"name": "rows", "file_glob": "*.csv", "format": "csv"}],
-        },
-    }
-
-
 @pytest.fixture
 def project(make_project, monkeypatch) -> Path:
-    root = make_project([_source()])
+    root = make_project([source("east")])
     rows = [{"id": i, "name": f"n{i}", "amount": i % 97} for i in range(ROWS)]
     write_csv(root / "data" / "landing" / "east" / "rows.csv", rows)
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
@@ -77,6 +66,7 @@ def _claimed(instance: DagsterInstance) -> set[str]:
     return {slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots}
 
 
+@pytest.mark.e2e
 def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
     instance = DagsterInstance.get()
     killed = _start(project, str(BIN / "ingest"), "sync", "east")
@@ -108,6 +98,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.e2e
 def test_signals_cancel_runs_waiting_for_the_pool(project):
     """`ingest sync` gets SIGTERM, `dagster asset materialize` SIGINT, both while their load step
     waits for the slot the test holds (as the issue's `timeout 150` found the command)."""
@@ -172,6 +163,7 @@ CHILD_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_definitions_load_ends_a_dead_run_and_frees_its_slot(project):
     instance = DagsterInstance.get()
     child = _start(project, sys.executable, "-c", CHILD_RUN)
@@ -191,6 +183,7 @@ def test_definitions_load_ends_a_dead_run_and_frees_its_slot(project):
     assert recover_dead_runs(instance) == []
 
 
+@pytest.mark.e2e
 def test_a_reused_pid_does_not_count_as_the_runs_process():
     me = os.getpid()
     started = time.time()
@@ -201,6 +194,7 @@ def test_a_reused_pid_does_not_count_as_the_runs_process():
     assert not process_alive(int(finished.stdout), None)
 
 
+@pytest.mark.unit
 def test_definitions_load_without_dagster_home_or_with_a_broken_one_never_fails(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     recover_on_definitions_load()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
-from helpers import execute_job, query, scalar
+from helpers import execute_job, file_table, query, scalar, source
 
 from ingest_assets.orchestration import sensors
 from ingest_assets.orchestration.sensors import (
@@ -40,21 +40,15 @@ HEADER = "id,name,amount\n"
 
 
 def feed_source(**overrides: Any) -> dict[str, Any]:
-    return {
-        "name": "feed",
-        "type": "filesystem",
-        "sensor": True,
-        "minimum_interval_seconds": 2,
-        "max_retries": 0,
-        "filesystem": {
-            "bucket_url": LANDING,
-            "tables": [
-                {"name": "events", "file_glob": "*.csv", "format": "csv"},
-                {"name": "facts", "file_glob": "*.parquet", "format": "parquet"},
-            ],
-        },
+    return source(
+        "feed",
+        bucket_url=LANDING,
+        tables=[file_table("events", "*.csv"), file_table("facts", "*.parquet", "parquet")],
+        sensor=True,
+        minimum_interval_seconds=2,
+        max_retries=0,
         **overrides,
-    }
+    )
 
 
 def line(i: int) -> str:
@@ -115,6 +109,7 @@ def assert_exact(project: Path, first_id: int, count: int = ROWS) -> None:
     assert rows == [(count, count, count)]
 
 
+@pytest.mark.integration
 def test_writer_patterns_load_exactly_once_with_no_cut_off_row(project, monkeypatch):
     """Four writers of 20,000 rows each, on one simulated clock with the default 60 s settle:
     a trickle (100 rows a second), a 7 s and a 20 s stall after 10,000 rows, and a 90 s stall
@@ -177,6 +172,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_real_writer_with_stalls_loads_exactly_once(make_project):
     project = make_project([feed_source(settle_seconds=4)])
     path = project / LANDING / "live.csv"
@@ -201,6 +197,7 @@ def test_real_writer_with_stalls_loads_exactly_once(make_project):
     assert_exact(project, 0)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("marker", ["success_file", "done_file"])
 def test_ready_marker_decides_when_a_file_is_requested(make_project, marker):
     source = feed_source(ready_marker=marker)
@@ -228,6 +225,7 @@ def test_ready_marker_decides_when_a_file_is_requested(make_project, marker):
     assert tick.run_requests[0].run_config["ops"]["load_feed"]["config"]["files"]["events"] == expected
 
 
+@pytest.mark.integration
 def test_parquet_is_requested_only_with_its_footer(make_project, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -250,6 +248,7 @@ def test_parquet_is_requested_only_with_its_footer(make_project, monkeypatch):
     assert [list(r["facts"]) for r in sensor.runs] == [["f.parquet"]]
 
 
+@pytest.mark.e2e
 def test_failed_run_is_retried_with_backoff_without_the_file_changing(make_project, monkeypatch):
     """The first run fails (another process holds the warehouse's write lock, and the source
     has `max_retries: 0`); the sensor sees that run end, waits one interval, requests the same
@@ -292,6 +291,7 @@ def test_failed_run_is_retried_with_backoff_without_the_file_changing(make_proje
     assert sensor.messages[-1] == "feed: no new or changed files"
 
 
+@pytest.mark.unit
 def test_a_permanently_failing_file_backs_off_then_waits_for_a_change():
     fp = "10:2026-01-01T00:00:00+00:00"
     listing = {"events": {"bad.csv": fp}}

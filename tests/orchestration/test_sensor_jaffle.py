@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from helpers import execute_job, materialize_project, read_csv, scalar, write_csv
 from jaffle import jaffle_source
 
 from ingest_assets.project import build_definitions, load_project
+
+pytestmark = pytest.mark.e2e
 
 
 def test_dropped_file_loads_once_and_refreshes_marts(make_project, jaffle_small):

@@ -43,6 +43,7 @@ def _tables(project: Path, dataset: str) -> set[str]:
     return {row[0] for row in rows}
 
 
+@pytest.mark.integration
 def test_installed_package_module_loads_like_a_custom_source(make_project, httpserver):
     httpserver.expect_request("/pets").respond_with_json(
         {"results": [{"id": 1, "name": "rex"}, {"id": 2, "name": "tom"}], "next": None}
@@ -70,6 +71,7 @@ def test_installed_package_module_loads_like_a_custom_source(make_project, https
     assert query(project, "select id, name from raw_pets.pets order by id") == [(1, "rex"), (2, "tom")]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
@@ -110,6 +112,7 @@ def test_missing_module_or_package_names_the_pip_install(make_project, module, e
     assert str(error.value) == expected
 
 
+@pytest.mark.e2e
 def test_selecting_resources_loads_only_those(make_project):
     project = make_project([shop(day=2, resources=["orders"])])
 
@@ -121,6 +124,7 @@ def test_selecting_resources_loads_only_those(make_project):
     assert "products" not in _tables(project, "raw_example_shop")
 
 
+@pytest.mark.integration
 def test_unknown_resource_is_named(make_project):
     project = make_project([shop(day=1, resources=["orders", "refunds"])])
 
@@ -131,6 +135,7 @@ def test_unknown_resource_is_named(make_project):
         build_definitions(load_project(project))
 
 
+@pytest.mark.e2e
 def test_write_disposition_overrides_replace_the_source_code_hints(make_project):
     # products is `merge` and orders `append` in the code; sources.yml swaps them
     resources = [{"name": "products", "write_disposition": "append"}, {"name": "orders", "write_disposition": "replace"}]
@@ -150,6 +155,7 @@ def test_write_disposition_overrides_replace_the_source_code_hints(make_project)
     ) == [(20, 20, 1)]
 
 
+@pytest.mark.e2e
 def test_primary_key_and_incremental_overrides(make_project):
     resources = [
         # merge on another key than product_id: the five products of a day share price_day

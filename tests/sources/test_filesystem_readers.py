@@ -15,7 +15,7 @@ import pytest
 from dagster import DagsterEventType
 from dlt.common.storages.fsspec_filesystem import FileItemDict, glob_files
 
-from helpers import materialize_project, query, read_csv, scalar, write_csv
+from helpers import file_table, materialize_project, query, read_csv, scalar, source, write_csv
 from jaffle import jaffle_source
 
 from ingest_assets.config.loader import ConfigError, validate_document
@@ -49,6 +49,7 @@ def _failure(path: Path, spec: ReadSpec) -> FileReadError:
 # ---- reader options, each on a file that needs it -------------------------------------------
 
 
+@pytest.mark.unit
 def test_null_values_keep_an_r_export_numeric(tmp_path):
     path = tmp_path / "r_export.csv"
     path.write_text('"id","weight","height"\n1,NA,1.70\n2,72.5,NA\n3,80,1.82\n')
@@ -61,6 +62,7 @@ def test_null_values_keep_an_r_export_numeric(tmp_path):
     assert rows == [(1, None, 1.7), (2, 72.5, None), (3, 80.0, 1.82)]
 
 
+@pytest.mark.unit
 def test_delimiter_and_decimal_separator_of_a_european_export(tmp_path):
     path = tmp_path / "prices.csv"
     path.write_text("sku;price;qty\nA-1;3,50;2\nB-2;10,25;1\n")
@@ -71,6 +73,7 @@ def test_delimiter_and_decimal_separator_of_a_european_export(tmp_path):
     assert rows == [("A-1", 3.5, 2), ("B-2", 10.25, 1)]
 
 
+@pytest.mark.unit
 def test_quote_and_escape(tmp_path):
     quoted = tmp_path / "quoted.csv"
     quoted.write_text("id,name\n1,'Smith, John'\n2,'Doe, Jane'\n")
@@ -84,6 +87,7 @@ def test_quote_and_escape(tmp_path):
     assert escaped_rows == [(1, 'she said "hi"'), (2, "plain")]
 
 
+@pytest.mark.unit
 def test_header_and_skip_rows(tmp_path):
     path = tmp_path / "report.csv"
     path.write_text("Exported by ACME\nRun 2024-05-01\nid,amount\n1,10\n2,20\n")
@@ -97,6 +101,7 @@ def test_header_and_skip_rows(tmp_path):
     assert list(no_header_types) == ["column0", "column1"] and no_header_rows == [(1, 10), (2, 20)]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "cp1252"])
 def test_encodings(tmp_path, encoding):
     text = "id,city,price\n1,Zürich,5\n2,São Paulo,7\n" + ("3,€uro,9\n" if encoding != "latin-1" else "")
@@ -110,6 +115,7 @@ def test_encodings(tmp_path, encoding):
         assert rows[2] == (3, "€uro", 9)
 
 
+@pytest.mark.unit
 def test_file_not_in_its_declared_encoding_fails(tmp_path):
     path = tmp_path / "ascii.csv"
     path.write_bytes(b"id,name\n1,caf\xe9\n")
@@ -119,6 +125,7 @@ def test_file_not_in_its_declared_encoding_fails(tmp_path):
     assert "in ascii" in str(error) and "0xe9" in str(error)
 
 
+@pytest.mark.unit
 def test_transcoded_gzip_file(tmp_path):
     path = tmp_path / "cities.csv.gz"
     with gzip.open(path, "wb") as out:
@@ -129,6 +136,7 @@ def test_transcoded_gzip_file(tmp_path):
     assert rows == [(1, "Zürich")]
 
 
+@pytest.mark.unit
 def test_date_and_timestamp_formats(tmp_path):
     path = tmp_path / "events.csv"
     path.write_text("id,day,at\n1,31.01.2024,31/01/2024 13:45\n2,01.02.2024,01/02/2024 08:00\n")
@@ -141,6 +149,7 @@ def test_date_and_timestamp_formats(tmp_path):
     assert str(rows[0][1]) == "2024-01-31" and str(rows[0][2]) == "2024-01-31 13:45:00"
 
 
+@pytest.mark.unit
 def test_columns_set_types_that_detection_gets_wrong(tmp_path):
     path = tmp_path / "customers.csv"
     path.write_text("id,zip,score\n1,00123,7\n2,04567,8\n")
@@ -151,6 +160,7 @@ def test_columns_set_types_that_detection_gets_wrong(tmp_path):
     assert rows == [(1, "00123", 7.0), (2, "04567", 8.0)]
 
 
+@pytest.mark.unit
 def test_json_array_and_newline_delimited(tmp_path):
     array = tmp_path / "orders.json"
     array.write_text('[{"id": 1, "total": 2.5}, {"id": 2, "total": 4.0}]')
@@ -167,6 +177,7 @@ def test_json_array_and_newline_delimited(tmp_path):
 # ---- values cast to the table's existing types; every cause fails the one file -------------
 
 
+@pytest.mark.unit
 def test_value_that_does_not_fit_the_existing_type_names_line_and_column(tmp_path):
     path = tmp_path / "raw_orders_bad.csv"
     path.write_text("id,ordered_at\na1,2024-01-01T10:00:00\na2,notadate\n")
@@ -180,6 +191,7 @@ def test_value_that_does_not_fit_the_existing_type_names_line_and_column(tmp_pat
     assert _load(path, ReadSpec("csv"))[0]["ordered_at"] == "VARCHAR"
 
 
+@pytest.mark.unit
 def test_int_column_receiving_text_fails_naming_line_and_column(tmp_path):
     path = tmp_path / "stock.csv"
     path.write_text("sku,qty\nA,1\nB,abc\nC,3\n")
@@ -189,6 +201,7 @@ def test_int_column_receiving_text_fails_naming_line_and_column(tmp_path):
     assert (error.line, error.column) == (3, "qty") and "abc" in str(error)
 
 
+@pytest.mark.unit
 def test_existing_text_column_keeps_text_that_looks_like_numbers(tmp_path):
     path = tmp_path / "zips.csv"
     path.write_text("id,zip\n1,00123\n")
@@ -198,6 +211,7 @@ def test_existing_text_column_keeps_text_that_looks_like_numbers(tmp_path):
     assert types == {"id": "DOUBLE", "zip": "VARCHAR"} and rows == [(1.0, "00123")]
 
 
+@pytest.mark.unit
 def test_jsonl_and_parquet_misfits_name_row_and_column(tmp_path):
     lines = tmp_path / "events.jsonl"
     lines.write_text('{"id": 1, "n": 5}\n{"id": 2, "n": 6}\n{"id": 3, "n": "abc"}\n')
@@ -213,6 +227,7 @@ def test_jsonl_and_parquet_misfits_name_row_and_column(tmp_path):
     assert (parquet_error.line, parquet_error.column) == (5, "n") and "value x does" in str(parquet_error)
 
 
+@pytest.mark.unit
 def test_ragged_rows_fail_with_the_line(tmp_path):
     path = tmp_path / "ragged.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(10)) + "3,4,5\n7,7\n")
@@ -222,6 +237,7 @@ def test_ragged_rows_fail_with_the_line(tmp_path):
     assert error.line == 12 and "3,4,5" in str(error)
 
 
+@pytest.mark.unit
 def test_bad_encoding_truncated_parquet_and_binary_csv_fail(tmp_path):
     bad_utf8 = tmp_path / "caf.csv"
     bad_utf8.write_bytes(b"id,name\n1,ok\n2,caf\xe9\n")
@@ -237,6 +253,7 @@ def test_bad_encoding_truncated_parquet_and_binary_csv_fail(tmp_path):
     _failure(binary, ReadSpec("csv"))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("column", ["_dlt_load_id", "_dlt_id", "_DLT_ID"])
 def test_column_named_like_dlts_own_is_refused(tmp_path, column):
     path = tmp_path / "sneaky.csv"
@@ -249,6 +266,7 @@ def test_column_named_like_dlts_own_is_refused(tmp_path, column):
         assert _load(path, ReadSpec("csv", keep_dlt_columns=True))[1] == [(1, "mine")]
 
 
+@pytest.mark.unit
 def test_columns_option_that_contradicts_the_table_fails_with_the_fix(tmp_path):
     path = tmp_path / "stock.csv"
     path.write_text("sku,qty\nA,1\n")
@@ -262,14 +280,9 @@ def test_columns_option_that_contradicts_the_table_fails_with_the_fix(tmp_path):
 
 
 def _source(**table) -> dict:
-    return {
-        "name": "drops",
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": table.pop("bucket_url", "data/drops"),
-            "tables": [{"name": "t", "file_glob": "*.csv", "format": "csv", **table}],
-        },
-    }
+    bucket_url = table.pop("bucket_url", "data/drops")
+    file_glob = table.pop("file_glob", "*.csv")
+    return source("drops", bucket_url=bucket_url, tables=[file_table("t", file_glob, **table)])
 
 
 def _problems(source: dict) -> str:
@@ -278,6 +291,7 @@ def _problems(source: dict) -> str:
     return "\n".join(raised.value.problems)
 
 
+@pytest.mark.unit
 def test_reader_options_are_validated():
     assert "filesystem.tables[0].csv.nullstr: " in _problems(_source(csv={"nullstr": "NA"}))
     assert "unknown encoding 'klingon'" in _problems(_source(csv={"encoding": "klingon"}))
@@ -292,6 +306,7 @@ def test_reader_options_are_validated():
     assert table.csv.encoding == "iso8859-1" and table.columns == {"x": "INTEGER"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("field", "value", "problem"),
     [
@@ -307,11 +322,13 @@ def test_paths_that_leave_the_folder_are_rejected(field, value, problem):
     assert problem in _problems(_source(**{field: value}))
 
 
+@pytest.mark.unit
 def test_absolute_and_remote_bucket_urls_stay_allowed(tmp_path):
     for bucket_url in (str(tmp_path), "s3://bucket/landing", "data/landing/x"):
         validate_document({"version": 1, "sources": [_source(bucket_url=bucket_url)]}, "sources.yml")
 
 
+@pytest.mark.unit
 def test_path_warnings_name_missing_folder_and_empty_glob(tmp_path):
     paths = ProjectPaths(tmp_path)
     config = FilesystemSourceConfig.model_validate(_source(bucket_url="data/drops"))
@@ -339,6 +356,7 @@ def _failure_event(result):
     return next(e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE)
 
 
+@pytest.mark.e2e
 def test_issue_10_bad_orders_file_fails_alone_named_with_line_and_column(make_project, jaffle_small):
     project = make_project([jaffle_source("data/landing/jaffle_shop")])
     landing = project / "data" / "landing" / "jaffle_shop"
@@ -382,6 +400,7 @@ def _drops_project(make_project, tables: list[dict], **filesystem) -> tuple[Path
     return project, landing
 
 
+@pytest.mark.e2e
 def test_failure_metadata_lists_file_line_and_column_and_symlinks_out_are_refused(make_project, tmp_path):
     project, landing = _drops_project(
         make_project,
@@ -408,6 +427,7 @@ def test_failure_metadata_lists_file_line_and_column_and_symlinks_out_are_refuse
     assert "stock_3.csv" in history[0][0]
 
 
+@pytest.mark.e2e
 def test_unreadable_files_metadata_has_line_and_column(make_project):
     from dagster import DagsterInstance
 
@@ -437,6 +457,7 @@ def test_unreadable_files_metadata_has_line_and_column(make_project):
     ]
 
 
+@pytest.mark.e2e
 def test_source_matching_no_file_says_so_and_its_row_count_check_fails(make_project):
     project, _ = _drops_project(make_project, [{"name": "stock", "file_glob": "stock*.csv", "format": "csv"}])
 
@@ -450,6 +471,7 @@ def test_source_matching_no_file_says_so_and_its_row_count_check_fails(make_proj
     assert sorted((c.check_name, c.passed) for c in checks) == [("reconcile", True), ("row_count", False)]
 
 
+@pytest.mark.e2e
 def test_ingest_validate_warns_about_a_missing_folder_and_an_empty_glob(make_project):
     import subprocess
     import sys
@@ -478,6 +500,7 @@ def test_ingest_validate_warns_about_a_missing_folder_and_an_empty_glob(make_pro
     assert f"! source 'drops': bucket_url folder {landing} does not exist" in missing.stderr
 
 
+@pytest.mark.unit
 def test_remote_file_is_copied_then_read_with_its_options(tmp_path):
     filesystem = fsspec.filesystem("memory")
     filesystem.pipe("/landing/prices.csv", "sku;price\nÄ-1;3,5\n".encode("cp1252"))
@@ -491,6 +514,7 @@ def test_remote_file_is_copied_then_read_with_its_options(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["load.parquet"]  # work copies removed
 
 
+@pytest.mark.e2e
 def test_every_cause_fails_its_file_alone_in_one_run(make_project):
     project, landing = _drops_project(
         make_project,

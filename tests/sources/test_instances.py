@@ -66,6 +66,7 @@ def _native(name: str, module: str = "shopee_api", function: str = "shopee_sourc
             "dlt_native": {"source_module": module, "source_function": function}}
 
 
+@pytest.mark.e2e
 def test_instances_of_one_function_have_their_own_secrets_state_and_ledger(make_project, tmp_path, monkeypatch):
     installed = tmp_path / "site"
     (installed / "shopee_pkg").mkdir(parents=True)
@@ -135,6 +136,7 @@ def test_instances_of_one_function_have_their_own_secrets_state_and_ledger(make_
     assert "SGKEY" not in result.stdout + result.stderr
 
 
+@pytest.mark.integration
 def test_rest_api_and_sql_database_instances_use_their_own_section(make_project, httpserver):
     tokens = {"Bearer tok-north-1111": "north", "Bearer tok-south-2222": "south"}
 
@@ -171,6 +173,7 @@ def test_rest_api_and_sql_database_instances_use_their_own_section(make_project,
         assert query(project, f"select market from raw_{source}.stores") == [(source.split("_")[1],)]
 
 
+@pytest.mark.unit
 def test_describing_pipeline_is_in_no_config_lookup_and_not_in_the_pipelines_dir(tmp_path):
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
 
@@ -190,6 +193,7 @@ def test_describing_pipeline_is_in_no_config_lookup_and_not_in_the_pipelines_dir
     assert not pipelines_dir.exists() or not list(pipelines_dir.iterdir())
 
 
+@pytest.mark.e2e
 def test_validate_warns_about_missing_rest_api_and_sql_database_secrets(make_project):
     from typer.testing import CliRunner
 
@@ -230,6 +234,7 @@ def crm(credentials: ConnectionStringCredentials = dlt.secrets.value):
 '''
 
 
+@pytest.mark.unit
 def test_assets_of_a_source_that_needs_its_secret_to_know_its_tables(tmp_path, caplog):
     import json
     import logging

@@ -201,6 +201,7 @@ def _dagster_record_text(result) -> str:
     return "\n".join(repr(event) for event in result.all_events)
 
 
+@pytest.mark.integration
 def test_pages_parent_child_and_nested_tables_load_once_with_retries(make_project, shop_api):
     page_2 = "customers?page=2"
     shop_api.failures[page_2] = [Response("slow down", status=429, headers={"Retry-After": "1"})]
@@ -250,6 +251,7 @@ def test_pages_parent_child_and_nested_tables_load_once_with_retries(make_projec
             assert TOKEN.encode() not in file.read_bytes(), file
 
 
+@pytest.mark.integration
 def test_incremental_run_requests_only_newer_records_and_merges_changes(make_project, shop_api):
     project = make_project([shop_source(shop_api.base_url)])
     materialize_project(project, "group:shop")
@@ -272,6 +274,7 @@ def test_incremental_run_requests_only_newer_records_and_merges_changes(make_pro
     assert scalar(project, "select count(*) from raw_shop.products") == 4
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("token", "status"),
     [("wrong-" + TOKEN, "401 UNAUTHORIZED"), (READ_ONLY_TOKEN, "403 FORBIDDEN")],
@@ -300,6 +303,7 @@ def test_refused_credentials_fail_at_once_naming_source_and_endpoint_not_the_tok
     assert token not in _dagster_record_text(result)
 
 
+@pytest.mark.integration
 def test_missing_secret_loads_definitions_and_fails_the_run_saying_where_to_set_it(make_project, shop_api, monkeypatch):
     monkeypatch.delenv("SHOP_API_TOKEN")
     project = make_project([shop_source(shop_api.base_url, auth={"type": "bearer"})])
@@ -317,6 +321,7 @@ def test_missing_secret_loads_definitions_and_fails_the_run_saying_where_to_set_
     assert shop_api.log == []
 
 
+@pytest.mark.integration
 def test_malformed_page_fails_naming_the_url_and_next_run_loads_each_record_once(make_project, shop_api):
     shop_api.failures["customers?page=2"] = [Response('{"data": [{"id": 3', content_type="application/json")]
     project = make_project([shop_source(shop_api.base_url)])
@@ -338,6 +343,7 @@ def test_malformed_page_fails_naming_the_url_and_next_run_loads_each_record_once
     assert scalar(project, "select count(*) from raw_shop.customer_orders") == 10
 
 
+@pytest.mark.integration
 def test_token_from_project_secrets_toml_in_a_fresh_process(make_project, shop_api, monkeypatch, tmp_path):
     monkeypatch.delenv("SHOP_API_TOKEN")
     project = make_project([shop_source(shop_api.base_url, auth={"type": "bearer"})])
@@ -364,6 +370,7 @@ def test_token_from_project_secrets_toml_in_a_fresh_process(make_project, shop_a
             assert TOKEN.encode() not in file.read_bytes(), file
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "auth",
     [
@@ -406,6 +413,7 @@ def _problems(rest_api: dict[str, Any]) -> list[str]:
 CLIENT = {"base_url": "https://api.example.com/v1/"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("rest_api", "expected"),
     [
@@ -518,6 +526,7 @@ def test_config_errors_name_source_field_and_fix(rest_api, expected):
     assert _problems(rest_api) == expected
 
 
+@pytest.mark.unit
 def test_valid_config_with_every_auth_type_loads():
     for auth in (
         {"type": "bearer", "token_env": "SHOP_API_TOKEN"},
@@ -530,6 +539,7 @@ def test_valid_config_with_every_auth_type_loads():
         assert config.sources[0].table_descriptions() == {"customers": "Customers."}
 
 
+@pytest.mark.integration
 def test_project_table_options_are_kept_from_dlt(make_project, shop_api):
     source = shop_source(shop_api.base_url)
     products = source["rest_api"]["resources"][2]

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey
 from dagster._serdes import serialize_value
-from helpers import execute_sql, materialize_project, query, require_service, scalar
+from helpers import execute_sql, materialize_project, query, require_service, scalar, source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.project import build_definitions, load_project
@@ -69,7 +69,7 @@ def maria() -> Iterator[tuple[sa.Engine, str]]:
 
 def sql_source(name: str, block: dict[str, Any]) -> dict[str, Any]:
     """A `sources.yml` entry of `type: sql_database`."""
-    return {"name": name, "type": "sql_database", "sql_database": block}
+    return source(name, "sql_database", block=block)
 
 
 def materializations(result) -> dict[str, dict[str, Any]]:
@@ -92,6 +92,7 @@ def cursor_state(root: Path, source: str, table: str, cursor: str) -> Any:
 # ------------------------------------------------------------------------------ PostgreSQL
 
 
+@pytest.mark.integration
 def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, monkeypatch):
     engine, schema = pg
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -201,6 +202,7 @@ def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, 
     assert cursor_state(project, "pg_shop", "orders", "updated_at") == start + timedelta(minutes=3100)
 
 
+@pytest.mark.integration
 def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, monkeypatch):
     engine, schema = pg
     execute_sql(
@@ -346,6 +348,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
     assert scalar(project, "select count(*) from raw_pg_types.order_lines") == 2500
 
 
+@pytest.mark.integration
 def test_postgres_star_loads_every_table_of_the_schema(make_project, pg, monkeypatch):
     engine, schema = pg
     execute_sql(
@@ -384,6 +387,7 @@ def test_postgres_star_loads_every_table_of_the_schema(make_project, pg, monkeyp
 # --------------------------------------------------------------------------------- MariaDB
 
 
+@pytest.mark.integration
 def test_mariadb_merge_incremental_types_and_reserved_word(make_project, maria):
     engine, database = maria
     execute_sql(
@@ -469,6 +473,7 @@ def test_mariadb_merge_incremental_types_and_reserved_word(make_project, maria):
     ) == [(Decimal("77.70"), "changed")]
 
 
+@pytest.mark.integration
 def test_bad_password_fails_the_run_names_host_never_the_password(
     make_project, maria, tmp_path, monkeypatch, caplog
 ):
@@ -547,6 +552,7 @@ def test_bad_password_fails_the_run_names_host_never_the_password(
     assert query(project, "select count(*), max(name) from raw_good.things") == [(100, "t99")]
 
 
+@pytest.mark.e2e
 def test_missing_driver_fails_the_run_with_what_to_install(make_project):
     try:
         import oracledb  # noqa: F401
@@ -586,6 +592,7 @@ def test_missing_driver_fails_the_run_with_what_to_install(make_project):
 # ---------------------------------------------------------------------------------- SQLite
 
 
+@pytest.mark.e2e
 def test_sqlite_file_full_load(make_project):
     project = make_project(
         [
@@ -631,6 +638,7 @@ def test_sqlite_file_full_load(make_project):
 # ------------------------------------------------------------------- definitions, unreachable
 
 
+@pytest.mark.integration
 def test_definitions_load_without_connecting_and_with_database_unreachable(
     make_project, caplog, monkeypatch
 ):
@@ -690,6 +698,7 @@ def test_definitions_load_without_connecting_and_with_database_unreachable(
 BASE = {"drivername": "postgresql", "host": "db", "database": "shop", "username": "loader"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("block", "message"),
     [
@@ -780,6 +789,7 @@ def test_invalid_config_is_reported_by_field(block, message):
     assert "hunter2" not in str(error.value)
 
 
+@pytest.mark.unit
 def test_defaults_and_table_names():
     config = validate_document(
         {
@@ -826,6 +836,7 @@ def _credentials_url(root: Path, credentials: dict[str, Any], name: str = "db") 
     return url.render_as_string(hide_password=True), url.render_as_string(hide_password=False)
 
 
+@pytest.mark.integration
 def test_sql_server_and_oracle_urls_are_built_without_their_drivers(make_project, monkeypatch):
     monkeypatch.setenv("MSSQL_PASSWORD", "p@ss:word/1")
     monkeypatch.setenv("ORACLE_PASSWORD", SECRET)
@@ -890,6 +901,7 @@ def reload_dlt_providers() -> Iterator[Callable[[], None]]:
     reload()
 
 
+@pytest.mark.integration
 def test_credentials_come_from_env_and_secrets_toml(make_project, monkeypatch, reload_dlt_providers):
     root = make_project([])
     (root / ".dlt" / "secrets.toml").write_text(
