@@ -33,7 +33,6 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
 from dlt.common.pipeline import ExtractInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.source import DltSource
@@ -431,12 +430,9 @@ def _metadata(
         "rows_loaded": MetadataValue.int(rows.get(table, 0)),
         "dlt_load_id": MetadataValue.text(load_id or "(nothing new to load)"),
         "dataset_name": MetadataValue.text(pipeline.dataset_name),
-        **TableMetadataSet(
-            table_name=table_name,
-            column_schema=TableSchema(
-                columns=[TableColumn(name=n, type=t) for n, t in after.columns.items()]
-            ),
-        ),
+        # Dagster's documented table metadata keys (what `TableMetadataSet` writes)
+        "dagster/column_schema": TableSchema(columns=[TableColumn(name=n, type=t) for n, t in after.columns.items()]),
+        **({"dagster/table_name": table_name} if table_name else {}),
     }
     if table in totals:
         metadata["dagster/row_count"] = MetadataValue.int(totals[table])

@@ -28,7 +28,6 @@ import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, Literal, Optional
-from urllib.parse import quote, quote_plus
 
 import dlt
 import sqlalchemy as sa
@@ -837,18 +836,16 @@ def _secrets_of(
     paths: ProjectPaths,
     credentials: ConnectionStringCredentials | None = None,
 ) -> list[str]:
-    """Strings that must not appear in messages: the password (plain and URL-encoded) and URL."""
+    """The source's secret values, for `redact`: the password and the connection URL with it
+    (`redact` also removes their URL-encoded forms)."""
     if credentials is None:
         try:
             credentials = resolve_credentials(config, paths)
         except SqlDatabaseError:
             return []
-    secrets: list[str] = []
-    if credentials.password:
-        password = str(credentials.password)
-        secrets += [password, quote(password, safe=""), quote_plus(password)]
-        secrets.append(credentials.to_url().render_as_string(hide_password=False))
-    return sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not credentials.password:
+        return []
+    return [str(credentials.password), credentials.to_url().render_as_string(hide_password=False)]
 
 
 def _error_text(error: BaseException) -> str:
