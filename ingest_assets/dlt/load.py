@@ -16,7 +16,6 @@ stages one by one instead, so that it can:
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -35,20 +34,17 @@ from dagster import (
 )
 from dlt.common.pipeline import ExtractInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
-from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets import ledger
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt import packages
 from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
-from ingest_assets.dlt.file_probe import unloadable_files
 from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
 from ingest_assets.dlt.run_config import LoadConfig
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
-from ingest_assets.sources.filesystem import LOADED_FILES_STATE_KEY
-from ingest_assets.sources.run_options import FileProblem, RunOptions
+from ingest_assets.sources.base import Extract, FileProblem, SourceType
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class LoadTarget:
     """Where a load step writes and reports.
 
     Attributes:
-        paths: project paths (quarantine folder, relative paths).
+        paths: project paths (where the source type sets unreadable items aside, relative paths).
         warehouse: the DuckDB file holding the load ledger.
         destination: `warehouse`, `lake` or `projection` (lake -> warehouse), for the ledger.
         audit_log: optional JSON-lines file that gets one line per table per run.
@@ -80,10 +76,9 @@ class TableState:
 def run_load(
     context: AssetExecutionContext,
     source: SourceBase,
-    dlt_source: DltSource,
+    extract: Extract,
     tables_by_key: Mapping[AssetKey, str],
     pipeline: Pipeline,
-    run: RunOptions,
     config: LoadConfig,
     target: LoadTarget,
 ) -> Iterator[MaterializeResult]:
@@ -97,10 +92,11 @@ def run_load(
     Args:
         context: the step's context (run id, retry number, logging).
         source: the source config (contract, retries, table options).
-        dlt_source: a fresh dlt source, already narrowed to the selected resources.
+        extract: a fresh dlt source, already narrowed to the selected resources, with the
+            report its extraction fills (unreadable items, per-table metadata) and the source
+            type whose hooks read its position and set refused items aside.
         tables_by_key: asset key -> warehouse table name, for the selected assets.
         pipeline: a fresh pipeline of the source (dataset `raw_<source>` of `warehouse`).
-        run: per-run options given to the source, and the unreadable files it reports back.
         config: the step's run config (`full_refresh`, `files`).
         target: where the ledger and audit log go, and which stage this is.
 
@@ -108,11 +104,13 @@ def run_load(
         RetryRequested: a transient failure (connection reset, HTTP 429/5xx, warehouse locked)
             while retries are left; the step reruns after an exponential backoff.
         Failure: a permanent failure, an empty or shrinking replace, a load job the warehouse
-            refuses (the file is named and, with `quarantine_dir`, moved), or unreadable files
+            refuses (the file is named and set aside by its source type: a filesystem source
+            with `quarantine_dir` moves it there), or unreadable files
             (the readable files are loaded and materialized first). Messages name the source
             and the table or file, with secrets redacted. Its metadata has `transient: false`.
     """
     started = datetime.now(timezone.utc)
+    dlt_source, report, kind = extract.dlt_source, extract.report, extract.source_type
     tables = list(tables_by_key.values())
     warehouse = target.destination != "lake"
     before: dict[str, TableState] = {}
@@ -123,7 +121,7 @@ def run_load(
         # half-loaded (jobs already loaded are not loaded twice), or drop it when it cannot be
         recovered = packages.finish_pending(pipeline, warehouse=warehouse)
         _log_recovery(context, recovered)
-        before = _table_states(pipeline, dlt_source.name, tables)
+        before = _table_states(pipeline, kind, dlt_source.name, tables)
         extract_info = pipeline.extract(
             dlt_source,
             loader_file_format=LOADER_FILE_FORMAT,
@@ -132,10 +130,10 @@ def run_load(
             **_workers(source),
         )
         extracted = _extracted_rows(extract_info)
-        extracted_state = _table_states(pipeline, dlt_source.name, tables)
+        extracted_state = _table_states(pipeline, kind, dlt_source.name, tables)
         if warehouse:  # the lake is append-only history
             extracted_tables = [t for t in tables if t in dlt_source.selected_resources]
-            _guard_replace(pipeline, source, target, extracted_tables, extracted, run, config.full_refresh)
+            _guard_replace(pipeline, source, extract, target, extracted_tables, extracted, config.full_refresh)
         normalize_info = pipeline.normalize()
         load_info = pipeline.load()
         load_info.raise_on_failed_jobs()
@@ -146,11 +144,11 @@ def run_load(
     except Exception as error:  # noqa: BLE001 - every failure is classified and reported
         _drop_failed_package(context, pipeline, warehouse)
         raise _classified_failure(
-            context, source, pipeline, config, target, error, tables, started, before, extracted_state, recovered
+            context, source, extract, pipeline, config, target, error, tables, started, before, extracted_state, recovered
         ) from None
 
     rows = normalize_info.row_counts if normalize_info else {}
-    after = _table_states(pipeline, dlt_source.name, tables)
+    after = _table_states(pipeline, kind, dlt_source.name, tables)
     load_ids = [*recovered.loaded, *load_info.loads_ids]
     load_id = ", ".join(load_ids)
     # counting lake files would scan them (and dlt's filesystem SQL client trips on duckdb 2.0
@@ -159,7 +157,7 @@ def run_load(
     committed = _committed(pipeline, tables, load_ids, rows, warehouse)
     _prune(context, pipeline)
     finished = datetime.now(timezone.utc)
-    problems = run.file_problems
+    problems = report.unreadable
     ledger_rows = []
     for key, table in tables_by_key.items():
         table_problems = [p for p in problems if p.table == table]
@@ -184,11 +182,13 @@ def run_load(
         metadata = _metadata(
             pipeline, table, committed, totals, load_id, before.get(table, TableState()), after[table], target
         )
-        metadata.update(_files_matched(context, source, run, table))
+        if table in report.warnings:
+            context.log.warning(report.warnings[table])
+        metadata.update(report.table_metadata.get(table, {}))
         yield MaterializeResult(asset_key=key, metadata=metadata)
     _write_ledger(context, target, ledger_rows)
     if problems:
-        moved = _quarantine(source, target.paths, problems)
+        moved = kind.set_aside(extract.config, target.paths, problems)
         raise Failure(
             description=f"source '{source.name}': {len(problems)} file(s) could not be read and were not loaded "
             f"(the other files were):\n{_problems_text(problems)}"
@@ -204,6 +204,7 @@ def run_load(
 def _classified_failure(
     context: AssetExecutionContext,
     source: SourceBase,
+    extract: Extract,
     pipeline: Pipeline,
     config: LoadConfig,
     target: LoadTarget,
@@ -216,8 +217,9 @@ def _classified_failure(
 ) -> RetryRequested | Failure:
     """The exception a failed load step raises, after its package was dropped: RetryRequested
     for a transient failure with retries left, else a Failure whose message names the source,
-    the table whose load job the warehouse refused and the files whose rows it refused (moved
-    to `quarantine_dir` when set); the ledger gets the failure first."""
+    the table whose load job the warehouse refused and the items whose rows it refused (set
+    aside by the source type: moved to `quarantine_dir` when set); the ledger gets the failure
+    first."""
     hint = fix_hint(error)
     failed_jobs = packages.failed_job_tables(error)
     cause = (
@@ -226,10 +228,10 @@ def _classified_failure(
         else root_message(error)
     )
     message = redact(f"source '{source.name}': {cause}" + (f"\n{hint}" if hint else ""))
-    refused = _refused_files(source, target, pipeline, error, before, extracted_state)
+    refused = _refused_files(extract, target, pipeline, error, before, extracted_state)
     transient = is_transient(error) and not refused
     if refused:
-        moved = _quarantine(source, target.paths, refused)
+        moved = extract.source_type.set_aside(extract.config, target.paths, refused)
         message += "\n" + redact(
             f"nothing of this run's load package was kept; the file(s) whose rows were refused:\n"
             f"{_problems_text(refused)}"
@@ -294,10 +296,10 @@ def _extracted_rows(extract_info: ExtractInfo) -> dict[str, int]:
 def _guard_replace(
     pipeline: Pipeline,
     source: SourceBase,
+    extract: Extract,
     target: LoadTarget,
     tables: list[str],
     extracted: dict[str, int],
-    run: RunOptions,
     full_refresh: bool,
 ) -> None:
     """Drop the extracted package, keeping every table as it is, when a replacing load would
@@ -311,7 +313,8 @@ def _guard_replace(
 
     Raises:
         Failure: naming each table, its rows now and the rows the load brought, and the option
-            that allows it; unreadable files are moved to `quarantine_dir` when set.
+            that allows it; unreadable items are set aside by the source type (moved to
+            `quarantine_dir` when set).
     """
     schema = pipeline.default_schema
     options = source.table_options()
@@ -322,7 +325,7 @@ def _guard_replace(
         replace = table in schema.tables and schema.tables[table].get("write_disposition") == "replace"
         if not (replace or full_refresh):
             continue
-        problems = [p for p in run.file_problems if p.table == table] if replace else []
+        problems = extract.report.unreadable_of(table) if replace else []
         new = extracted.get(table, 0)
         existing = _row_counts(pipeline, [table]).get(table, 0)
         if problems:
@@ -355,7 +358,7 @@ def _guard_replace(
         f"- {r}" for r in refused
     )
     if unreadable:
-        moved = _quarantine(source, target.paths, unreadable)
+        moved = extract.source_type.set_aside(extract.config, target.paths, unreadable)
         text += "\n" + _problems_text(unreadable)
         text += f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"
     raise Failure(
@@ -368,10 +371,10 @@ def _guard_replace(
     )
 
 
-def _table_states(pipeline: Pipeline, source_name: str, tables: list[str]) -> dict[str, TableState]:
-    """Columns and incremental position of each table, from the pipeline's schema and the dlt
-    state of the dlt source `source_name` (its own name: a dlt_native function's, or the lake
-    projection's `<source>_lake`, not necessarily the sources.yml name)."""
+def _table_states(pipeline: Pipeline, kind: SourceType, source_name: str, tables: list[str]) -> dict[str, TableState]:
+    """Columns and position of each table, from the pipeline's schema and the dlt state of the
+    dlt source `source_name` (its own name: a dlt_native function's, or the lake projection's
+    `<source>_lake`, not necessarily the sources.yml name), read by the source type `kind`."""
     schema = pipeline.default_schema if pipeline.default_schema_name else None
     resources = pipeline.state.get("sources", {}).get(source_name, {}).get("resources", {})
     states = {}
@@ -382,18 +385,9 @@ def _table_states(pipeline: Pipeline, source_name: str, tables: list[str]) -> di
                 name: column.get("data_type", "unknown")
                 for name, column in schema.get_table_columns(table).items()
             }
-        states[table] = TableState(columns=columns, **_cursor(resources.get(table, {})))
+        cursor, files = kind.cursor(resources.get(table, {}))
+        states[table] = TableState(columns=columns, cursor=cursor, files=files)
     return states
-
-
-def _cursor(resource_state: Mapping[str, Any]) -> dict[str, Any]:
-    """The incremental position of one resource, from its dlt resource state."""
-    if LOADED_FILES_STATE_KEY in resource_state:
-        files = dict(resource_state[LOADED_FILES_STATE_KEY])
-        return {"cursor": f"{len(files)} files", "files": files}
-    incremental = resource_state.get("incremental", {})
-    values = [f"{path}={state.get('last_value')}" for path, state in incremental.items()]
-    return {"cursor": ", ".join(values) or None}
 
 
 def _row_counts(pipeline: Pipeline, tables: list[str]) -> dict[str, int]:
@@ -481,38 +475,8 @@ def schema_changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[
     return changes
 
 
-def _files_matched(context: AssetExecutionContext, source: SourceBase, run: RunOptions, table: str) -> dict[str, Any]:
-    """`files_matched` metadata of a filesystem table; a glob that matched no file is logged and
-    described (a first load then fails the table's row_count check)."""
-    if table not in run.files_matched:
-        return {}
-    if run.files_matched[table]:
-        return {"files_matched": MetadataValue.int(run.files_matched[table])}
-    message = f"source '{source.name}': table '{table}': its file_glob matched no file; nothing to load"
-    context.log.warning(message)
-    return {"files_matched": MetadataValue.int(0), "files_message": MetadataValue.text(message)}
-
-
 def _problems_text(problems: list[FileProblem]) -> str:
     return "\n".join(f"- {p.table}: {p.relative_path}: {p.error}" for p in problems)
-
-
-def _quarantine(source: SourceBase, paths: ProjectPaths, problems: list[FileProblem]) -> Path | None:
-    """Move unreadable local files to the source's `quarantine_dir`, when it has one."""
-    folder = getattr(getattr(source, "filesystem", None), "quarantine_dir", None)
-    if not folder:
-        return None
-    target = paths.resolve(folder)
-    for problem in problems:
-        if not problem.file_url.startswith("file://"):
-            continue
-        from dlt.common.storages import FilesystemConfiguration
-
-        local = Path(FilesystemConfiguration.make_local_path(problem.file_url))
-        destination = target / problem.table / problem.relative_path
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(local), destination)
-    return target
 
 
 def _record_failure(
@@ -590,16 +554,17 @@ def _drop_failed_package(context: AssetExecutionContext, pipeline: Pipeline, war
 
 
 def _refused_files(
-    source: SourceBase,
+    extract: Extract,
     target: LoadTarget,
     pipeline: Pipeline,
     error: BaseException,
     before: Mapping[str, TableState],
     extracted: Mapping[str, TableState],
 ) -> list[FileProblem]:
-    """The files of a filesystem source whose rows a terminally failed load job refused
-    (see `file_probe`); [] for other sources and other failures."""
-    if target.destination != "warehouse" or getattr(source, "filesystem", None) is None:
+    """The items whose rows a terminally failed load job refused, as the source type tells
+    (`SourceType.refused_items`: the files of a filesystem source); [] for the other types,
+    the lake and the lake projection, and other failures."""
+    if target.destination != "warehouse":
         return []
     refused: list[FileProblem] = []
     for table in packages.failed_job_tables(error):
@@ -607,7 +572,9 @@ def _refused_files(
         old = before.get(table, TableState()).files
         candidates = [path for path, fp in files.items() if old.get(path) != fp] or list(files)
         try:
-            refused += unloadable_files(source, target.paths, target.warehouse, pipeline.dataset_name, table, candidates)
+            refused += extract.source_type.refused_items(
+                extract.config, target.paths, target.warehouse, pipeline.dataset_name, table, candidates
+            )
         except Exception:  # noqa: BLE001 - naming the file is best effort; the failure is reported anyway
             continue
     return refused

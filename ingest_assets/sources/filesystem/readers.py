@@ -43,6 +43,7 @@ from dlt.common.storages.fsspec_filesystem import FileItemDict
 from pydantic import Field, field_validator
 
 from ingest_assets.config.common import StrictModel
+from ingest_assets.errors import IngestError
 
 FileFormat = Literal["csv", "jsonl", "json", "parquet"]
 
@@ -70,7 +71,7 @@ CONVERT_SETTINGS = (
 """Settings of the DuckDB connection that converts one file."""
 
 
-class FileReadError(Exception):
+class FileReadError(IngestError):
     """A file matched a table's glob but could not be read as its configured format, or its
     values do not fit the table's existing column types.
 
