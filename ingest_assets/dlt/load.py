@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from dagster import (
@@ -29,48 +27,21 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RetryRequested,
-    TableColumn,
-    TableSchema,
 )
 from dlt.common.pipeline import ExtractInfo
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets import ledger
-from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.config.common import SourceBase
 from ingest_assets.dlt import packages
 from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
 from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
 from ingest_assets.dlt.run_config import LoadConfig
 from ingest_assets.redact import redact
-from ingest_assets.settings import ProjectPaths, warehouse_catalog
-from ingest_assets.sources.base import Extract, FileProblem, SourceType
-
-
-@dataclass(frozen=True)
-class LoadTarget:
-    """Where a load step writes and reports.
-
-    Attributes:
-        paths: project paths (where the source type sets unreadable items aside, relative paths).
-        warehouse: the DuckDB file holding the load ledger.
-        destination: `warehouse`, `lake` or `projection` (lake -> warehouse), for the ledger.
-        audit_log: optional JSON-lines file that gets one line per table per run.
-    """
-
-    paths: ProjectPaths
-    warehouse: Path
-    destination: str = "warehouse"
-    audit_log: Path | None = None
-
-
-@dataclass
-class TableState:
-    """What the warehouse knew about one table at one moment: its columns and its cursor."""
-
-    columns: dict[str, str] = field(default_factory=dict)
-    cursor: str | None = None
-    files: dict[str, str] = field(default_factory=dict)
+from ingest_assets.dlt.load_target import LoadTarget
+from ingest_assets.dlt.replace_guard import guard_replace
+from ingest_assets.dlt.table_report import TableState, table_metadata, problems_text, row_counts, table_states
+from ingest_assets.sources.base import Extract, FileProblem
 
 
 def run_load(
@@ -121,7 +92,7 @@ def run_load(
         # half-loaded (jobs already loaded are not loaded twice), or drop it when it cannot be
         recovered = packages.finish_pending(pipeline, warehouse=warehouse)
         _log_recovery(context, recovered)
-        before = _table_states(pipeline, kind, dlt_source.name, tables)
+        before = table_states(pipeline, kind, dlt_source.name, tables)
         extract_info = pipeline.extract(
             dlt_source,
             loader_file_format=LOADER_FILE_FORMAT,
@@ -130,10 +101,10 @@ def run_load(
             **_workers(source),
         )
         extracted = _extracted_rows(extract_info)
-        extracted_state = _table_states(pipeline, kind, dlt_source.name, tables)
+        extracted_state = table_states(pipeline, kind, dlt_source.name, tables)
         if warehouse:  # the lake is append-only history
             extracted_tables = [t for t in tables if t in dlt_source.selected_resources]
-            _guard_replace(pipeline, source, extract, target, extracted_tables, extracted, config.full_refresh)
+            guard_replace(pipeline, source, extract, target, extracted_tables, extracted, config.full_refresh)
         normalize_info = pipeline.normalize()
         load_info = pipeline.load()
         load_info.raise_on_failed_jobs()
@@ -148,12 +119,12 @@ def run_load(
         ) from None
 
     rows = normalize_info.row_counts if normalize_info else {}
-    after = _table_states(pipeline, kind, dlt_source.name, tables)
+    after = table_states(pipeline, kind, dlt_source.name, tables)
     load_ids = [*recovered.loaded, *load_info.loads_ids]
     load_id = ", ".join(load_ids)
     # counting lake files would scan them (and dlt's filesystem SQL client trips on duckdb 2.0
     # over fsspec): totals are for warehouse tables only
-    totals = {} if not warehouse else _row_counts(pipeline, tables)
+    totals = {} if not warehouse else row_counts(pipeline, tables)
     committed = _committed(pipeline, tables, load_ids, rows, warehouse)
     _prune(context, pipeline)
     finished = datetime.now(timezone.utc)
@@ -176,10 +147,10 @@ def run_load(
                 cursor_before=before.get(table, TableState()).cursor,
                 cursor_after=after[table].cursor,
                 status="failed" if table_problems else "success",
-                error=_problems_text(table_problems) or None,
+                error=problems_text(table_problems) or None,
             )
         )
-        metadata = _metadata(
+        metadata = table_metadata(
             pipeline, table, committed, totals, load_id, before.get(table, TableState()), after[table], target
         )
         if table in report.warnings:
@@ -191,7 +162,7 @@ def run_load(
         moved = kind.set_aside(extract.config, target.paths, problems)
         raise Failure(
             description=f"source '{source.name}': {len(problems)} file(s) could not be read and were not loaded "
-            f"(the other files were):\n{_problems_text(problems)}"
+            f"(the other files were):\n{problems_text(problems)}"
             + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"),
             metadata={
                 "unreadable_files": MetadataValue.json([p.__dict__ for p in problems]),
@@ -234,7 +205,7 @@ def _classified_failure(
         moved = extract.source_type.set_aside(extract.config, target.paths, refused)
         message += "\n" + redact(
             f"nothing of this run's load package was kept; the file(s) whose rows were refused:\n"
-            f"{_problems_text(refused)}"
+            f"{problems_text(refused)}"
             + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them")
         )
     if config.full_refresh and extracted_state:
@@ -291,192 +262,6 @@ def _extracted_rows(extract_info: ExtractInfo) -> dict[str, int]:
             for table, table_metrics in metrics["table_metrics"].items():
                 rows[table] = rows.get(table, 0) + table_metrics.items_count
     return rows
-
-
-def _guard_replace(
-    pipeline: Pipeline,
-    source: SourceBase,
-    extract: Extract,
-    target: LoadTarget,
-    tables: list[str],
-    extracted: dict[str, int],
-    full_refresh: bool,
-) -> None:
-    """Drop the extracted package, keeping every table as it is, when a replacing load would
-    lose rows it should not:
-
-    - a `replace` table one of whose files could not be read (it would shrink to the others);
-    - a `replace` or full-refresh load that brings 0 rows for a table that has rows, unless the
-      table sets `allow_empty_replace: true`;
-    - a `replace` load that brings fewer than `(1 - max_shrink)` times the table's rows
-      (default `max_shrink: 0.5`: half), unless the table sets `allow_shrink: true`.
-
-    Raises:
-        Failure: naming each table, its rows now and the rows the load brought, and the option
-            that allows it; unreadable items are set aside by the source type (moved to
-            `quarantine_dir` when set).
-    """
-    schema = pipeline.default_schema
-    options = source.table_options()
-    refused: list[str] = []
-    unreadable: list[FileProblem] = []
-    for table in tables:
-        table_options = options.get(table) or LoadOptions()
-        replace = table in schema.tables and schema.tables[table].get("write_disposition") == "replace"
-        if not (replace or full_refresh):
-            continue
-        problems = extract.report.unreadable_of(table) if replace else []
-        new = extracted.get(table, 0)
-        existing = _row_counts(pipeline, [table]).get(table, 0)
-        if problems:
-            unreadable += problems
-            refused.append(
-                f"'{table}' ({existing} rows) would be replaced by the {new} rows of its readable files only, "
-                f"because {len(problems)} of its files could not be read"
-            )
-        elif new == 0 and existing and not table_options.allow_empty_replace:
-            how = "full refresh" if full_refresh else "replace load"
-            refused.append(
-                f"the {how} brought 0 rows for '{table}' ({existing} rows); if the source really is "
-                "empty now, set `allow_empty_replace: true` on the table in sources.yml"
-            )
-        elif (
-            replace
-            and existing
-            and not table_options.allow_shrink
-            and new < existing * (1 - table_options.max_shrink)
-        ):
-            refused.append(
-                f"the replace load brought {new} rows for '{table}', which has {existing}: more than "
-                f"{table_options.max_shrink:.0%} fewer; if that is right, set `allow_shrink: true` (or a "
-                "larger `max_shrink`) on the table in sources.yml"
-            )
-    if not refused:
-        return
-    pipeline.abort_packages()
-    text = f"source '{source.name}': nothing was loaded and the tables were kept as they are:\n" + "\n".join(
-        f"- {r}" for r in refused
-    )
-    if unreadable:
-        moved = extract.source_type.set_aside(extract.config, target.paths, unreadable)
-        text += "\n" + _problems_text(unreadable)
-        text += f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"
-    raise Failure(
-        description=text,
-        metadata={
-            "transient": MetadataValue.bool(False),
-            **({"unreadable_files": MetadataValue.json([p.__dict__ for p in unreadable])} if unreadable else {}),
-        },
-        allow_retries=False,
-    )
-
-
-def _table_states(pipeline: Pipeline, kind: SourceType, source_name: str, tables: list[str]) -> dict[str, TableState]:
-    """Columns and position of each table, from the pipeline's schema and the dlt state of the
-    dlt source `source_name` (its own name: a dlt_native function's, or the lake projection's
-    `<source>_lake`, not necessarily the sources.yml name), read by the source type `kind`."""
-    schema = pipeline.default_schema if pipeline.default_schema_name else None
-    resources = pipeline.state.get("sources", {}).get(source_name, {}).get("resources", {})
-    states = {}
-    for table in tables:
-        columns = {}
-        if schema is not None and table in schema.tables:
-            columns = {
-                name: column.get("data_type", "unknown")
-                for name, column in schema.get_table_columns(table).items()
-            }
-        cursor, files = kind.cursor(resources.get(table, {}))
-        states[table] = TableState(columns=columns, cursor=cursor, files=files)
-    return states
-
-
-def _row_counts(pipeline: Pipeline, tables: list[str]) -> dict[str, int]:
-    """Rows in each table of the pipeline's dataset; tables not created yet are left out."""
-    counts: dict[str, int] = {}
-    with pipeline.sql_client() as client:
-        for table in tables:
-            try:
-                with client.execute_query(
-                    f"SELECT count(*) FROM {client.make_qualified_table_name(table)}"
-                ) as cursor:
-                    counts[table] = int(cursor.fetchone()[0])
-            except DatabaseUndefinedRelation:
-                continue
-    return counts
-
-
-def _metadata(
-    pipeline: Pipeline,
-    table: str,
-    rows: Mapping[str, int],
-    totals: Mapping[str, int],
-    load_id: str,
-    before: TableState,
-    after: TableState,
-    target: LoadTarget | None = None,
-) -> dict[str, Any]:
-    # the definition's table name (see RawTableTranslator): a lake table has none
-    table_name = None
-    if target is None or target.destination != "lake":
-        catalog = warehouse_catalog(target.warehouse) if target else None
-        table_name = ".".join(p for p in (catalog, pipeline.dataset_name, table) if p)
-    metadata: dict[str, Any] = {
-        "rows_loaded": MetadataValue.int(rows.get(table, 0)),
-        "dlt_load_id": MetadataValue.text(load_id or "(nothing new to load)"),
-        "dataset_name": MetadataValue.text(pipeline.dataset_name),
-        # Dagster's documented table metadata keys (what `TableMetadataSet` writes)
-        "dagster/column_schema": TableSchema(columns=[TableColumn(name=n, type=t) for n, t in after.columns.items()]),
-        **({"dagster/table_name": table_name} if table_name else {}),
-    }
-    if table in totals:
-        metadata["dagster/row_count"] = MetadataValue.int(totals[table])
-    if after.cursor is not None:
-        metadata["cursor"] = MetadataValue.text(after.cursor)
-    new_files = sorted(path for path, fp in after.files.items() if before.files.get(path) != fp)
-    if after.files:
-        metadata["files_loaded"] = MetadataValue.json(new_files)  # all: the reconcile check recounts them
-    changes = schema_changes(before.columns, after.columns) if before.columns else {}
-    if changes:
-        metadata["schema_changes"] = MetadataValue.json(changes)
-    child_rows = {t: n for t, n in rows.items() if t.startswith(f"{table}__")}
-    if child_rows:
-        metadata["child_tables_rows_loaded"] = MetadataValue.json(child_rows)
-    schema = pipeline.default_schema
-    for child in schema.data_table_names():
-        if child.startswith(f"{table}__"):
-            metadata[f"child_table/{child}"] = MetadataValue.table_schema(
-                TableSchema(
-                    columns=[
-                        TableColumn(name=name, type=column.get("data_type") or "unknown")
-                        for name, column in schema.get_table_columns(child).items()
-                    ]
-                )
-            )
-    return metadata
-
-
-def schema_changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
-    """Columns added, removed and retyped between two `{column: data_type}` snapshots.
-
-    dlt never changes a column's type in place: a value of a new type goes to a variant column
-    `<column>__v_<type>`, which is reported under `retyped`.
-    """
-    added = {c: t for c, t in after.items() if c not in before}
-    variants = {c: t for c, t in added.items() if "__v_" in c and c.split("__v_")[0] in before}
-    changes: dict[str, Any] = {}
-    if {c: t for c, t in added.items() if c not in variants}:
-        changes["added"] = {c: t for c, t in added.items() if c not in variants}
-    if removed := {c: t for c, t in before.items() if c not in after}:
-        changes["removed"] = removed
-    retyped = {c: {"from": before[c], "to": after[c]} for c in before if c in after and before[c] != after[c]}
-    retyped.update({c.split("__v_")[0]: {"from": before[c.split("__v_")[0]], "to": t, "variant_column": c} for c, t in variants.items()})
-    if retyped:
-        changes["retyped"] = retyped
-    return changes
-
-
-def _problems_text(problems: list[FileProblem]) -> str:
-    return "\n".join(f"- {p.table}: {p.relative_path}: {p.error}" for p in problems)
 
 
 def _record_failure(

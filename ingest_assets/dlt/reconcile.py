@@ -43,7 +43,7 @@ from ingest_assets.settings import ProjectPaths
 
 RECONCILE = "reconcile"
 NOTHING_LOADED = "(nothing new to load)"
-"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.load._metadata`)."""
+"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.table_report.table_metadata`)."""
 
 
 def reconciles(source: SourceBase, table: str) -> bool:
