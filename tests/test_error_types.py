@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ingest_assets.config.errors import ConfigError
 from ingest_assets.errors import IngestError, is_transient
 from ingest_assets.sources.dlt_native import MissingConfigError, SourceImportError
-from ingest_assets.sources.filesystem.readers import FileReadError
+from ingest_assets.sources.filesystem.options import FileReadError
 from ingest_assets.sources.rest_api import CredentialsNotSetError, RestApiConfigError
 from ingest_assets.sources.sql_database import SqlDatabaseError
 

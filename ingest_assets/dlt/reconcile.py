@@ -137,7 +137,7 @@ def _reconcile_files(context: AssetCheckExecutionContext, conn, source, paths: P
             {"load_id": load_id},
             warn=True,
         )
-    from ingest_assets.sources.filesystem.readers import FileReadError
+    from ingest_assets.sources.filesystem.options import FileReadError
 
     try:
         per_file = {path: _file_rows(source, paths, table, listed[path]) for path in names}

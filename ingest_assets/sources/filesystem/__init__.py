@@ -1,7 +1,8 @@
 """`type: filesystem` sources: csv, jsonl and parquet files in a local folder or a bucket.
 
 Modules: `config` (the `filesystem:` block), `listing` (files per table and their fingerprints,
-what the file sensor and `ingest validate` see), `readers` (reading one file into a load file),
+what the file sensor and `ingest validate` see), `options` (reader options and column types),
+`readers` (reading one file into a load file),
 `source` (the dlt source of one run), `probe` (which file a refused load job held),
 `quarantine` (moving files a run could not load aside).
 """

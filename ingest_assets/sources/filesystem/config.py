@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel, repeated
-from ingest_assets.sources.filesystem.readers import (
+from ingest_assets.sources.filesystem.options import (
     CsvOptions,
     FileFormat,
     JsonOptions,

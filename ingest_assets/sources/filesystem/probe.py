@@ -20,7 +20,8 @@ from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import FileProblem
 from ingest_assets.sources.filesystem.config import FilesystemSourceConfig
 from ingest_assets.sources.filesystem.listing import bucket_url_of, list_files, source_filesystem
-from ingest_assets.sources.filesystem.readers import FileReadError, write_load_file
+from ingest_assets.sources.filesystem.options import FileReadError
+from ingest_assets.sources.filesystem.readers import write_load_file
 
 
 def unloadable_files(

@@ -41,12 +41,8 @@ from dlt.extract.source import DltSource
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
 
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.filesystem.readers import (
-    DLT_COLUMNS,
-    FileReadError,
-    read_arrow_batches,
-    write_load_file,
-)
+from ingest_assets.sources.filesystem.options import DLT_COLUMNS, FileReadError
+from ingest_assets.sources.filesystem.readers import read_arrow_batches, write_load_file
 from ingest_assets.sources.base import ExtractReport, FileProblem
 from ingest_assets.sources.filesystem.config import FileTableConfig, FilesystemSourceConfig
 from ingest_assets.sources.filesystem.listing import LOADED_FILES_STATE_KEY, bucket_url_of, fingerprint, outside_folder, source_filesystem
