@@ -98,7 +98,9 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
     try:
         yield
     except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
+        from ingest_assets.errors import is_transient
+
+        if not is_transient(error):  # by type, in the one place that classifies errors
             raise
         if verbose:
             errors.print_exception()
@@ -138,8 +140,6 @@ def validate(
 
     Warnings (`VALIDATE_WARNINGS`, e.g. a folder that does not exist) are printed with `!`
     and do not fail the check."""
-    from ingest_assets.sources import build_dlt_source
-
     paths = _paths(project)
     with user_errors(verbose):
         config = load_project_config(paths.sources_file)
@@ -150,18 +150,12 @@ def validate(
         # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
         export_runtime_environment(paths, warehouse_path(paths, config.warehouse))
 
-        from ingest_assets.sources.dlt_native import DltNativeSourceConfig, check_dlt_source, missing_message
-        from ingest_assets.sources.secrets_check import missing_secrets_of
+        from ingest_assets.sources.registry import source_type
 
         for source in config.enabled_sources:
             try:
                 # missing secrets are warnings naming the key to add (no value is printed)
-                if isinstance(source, DltNativeSourceConfig):
-                    missing = check_dlt_source(source, paths)
-                    unset = [missing_message(source, missing)] if missing else []
-                else:
-                    build_dlt_source(source, paths)
-                    unset = missing_secrets_of(source, paths)
+                unset = source_type(source).check(source, paths)
                 for text in unset:
                     warning(f"{config.source_origin(source.name)}: {text}")
             except Exception as error:  # report every source, not only the first

@@ -199,7 +199,7 @@ def test_config_error_is_the_first_line_of_the_code_location_error(make_project)
     start = next(i for i, l in enumerate(output) if "Validation failed for code location" in l)
     first = next(l for l in output[start + 1 :] if l.strip())
     assert first == (
-        f"ingest_assets.config.loader.ConfigError: sources.yml:{line}: source 'jaffle_shop': "
+        f"ingest_assets.config.errors.ConfigError: sources.yml:{line}: source 'jaffle_shop': "
         "filesystem.tables[0].file_glb: unknown field; check its spelling and where it is indented: "
         "did you mean 'file_glob'?"
     )

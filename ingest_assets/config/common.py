@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from dagster._utils.schedules import is_valid_cron_string
+from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -182,7 +182,7 @@ class SourceBase(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_cron_string(value):
+        if value is not None and not valid_cron(value):
             raise ValueError(f"{value!r} is not a valid cron expression")
         return value
 
@@ -219,3 +219,18 @@ class SourceBase(StrictModel):
     def dataset_name(self) -> str:
         """The warehouse dataset (DuckDB schema) this source loads into: `raw_<name>`."""
         return f"raw_{self.name}"
+
+
+def valid_cron(expression: str) -> bool:
+    """True when `expression` is a five-field cron expression a Dagster schedule accepts.
+
+    Checked with croniter (what Dagster's schedules evaluate with): a valid expression of
+    exactly five fields (no seconds field) that names a day that exists (not February 30).
+    """
+    if not croniter.is_valid(expression):
+        return False
+    fields, *_ = croniter.expand(expression)
+    if len(fields) != 5:
+        return False
+    days, months = fields[2], fields[3]
+    return not (len(months) == 1 and months[0] == 2 and len(days) == 1 and days[0] in {30, 31})

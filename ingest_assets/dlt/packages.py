@@ -33,7 +33,8 @@ from dlt.load.exceptions import LoadClientJobFailed
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from ingest_assets.dlt.errors import exception_chain, is_transient, root_message
+from ingest_assets.dlt.errors import root_message
+from ingest_assets.errors import exception_chain, is_transient
 
 LOAD_ID_COLUMN = "_dlt_load_id"
 LOADS_TABLE = "_dlt_loads"
@@ -109,7 +110,7 @@ def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome
 
 DEAD_EXTRACT_PREFIXES = ("file_import_",)
 """Folders in a pipeline's working dir that only a running extract uses: the filesystem source's
-load-file work folders (`ingest_assets.sources.filesystem._work_dir`)."""
+load-file work folders (`ingest_assets.sources.filesystem.source._work_dir`)."""
 
 
 def remove_dead_extracts(pipeline: Pipeline) -> list[str]:
@@ -285,6 +286,11 @@ def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable
     """
     load_ids = [i for i in load_ids if i]
     counts: dict[str, int] = {}
+    schema = pipeline.default_schema if pipeline.default_schema_name else None
+    if schema is not None and any(
+        table in schema.tables and LOAD_ID_COLUMN not in schema.get_table_columns(table) for table in tables
+    ):
+        return None  # rows without a load id (e.g. an arrow resource that does not add it)
     with pipeline.sql_client() as client:
         for table in tables:
             if not load_ids:
@@ -300,10 +306,6 @@ def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable
                     counts[table] = int(cursor.fetchone()[0])
             except DatabaseUndefinedRelation:
                 continue
-            except Exception as error:  # noqa: BLE001 - e.g. no _dlt_load_id column
-                if LOAD_ID_COLUMN in str(error):
-                    return None
-                raise
     return counts
 
 

@@ -43,7 +43,7 @@ from ingest_assets.settings import ProjectPaths
 
 RECONCILE = "reconcile"
 NOTHING_LOADED = "(nothing new to load)"
-"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.load._metadata`)."""
+"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.table_report.table_metadata`)."""
 
 
 def reconciles(source: SourceBase, table: str) -> bool:
@@ -137,7 +137,7 @@ def _reconcile_files(context: AssetCheckExecutionContext, conn, source, paths: P
             {"load_id": load_id},
             warn=True,
         )
-    from ingest_assets.sources.file_readers import FileReadError
+    from ingest_assets.sources.filesystem.options import FileReadError
 
     try:
         per_file = {path: _file_rows(source, paths, table, listed[path]) for path in names}
@@ -179,7 +179,7 @@ def _file_rows(source, paths: ProjectPaths, table, file) -> int:
     """The data rows of one file, counted by the reader of the load step."""
     from dlt.common.storages.fsspec_filesystem import FileItemDict
 
-    from ingest_assets.sources.file_readers import count_rows
+    from ingest_assets.sources.filesystem.readers import count_rows
     from ingest_assets.sources.filesystem import source_filesystem, bucket_url_of
 
     return count_rows(FileItemDict(file, source_filesystem(source.name, bucket_url_of(source, paths))), table.read_spec())

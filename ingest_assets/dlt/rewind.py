@@ -37,9 +37,10 @@ import duckdb
 
 from ingest_assets import ledger
 from ingest_assets.config.common import SourceBase
+from ingest_assets.errors import IngestError
 
 
-class RewindError(Exception):
+class RewindError(IngestError):
     """The rewind cannot be done (unknown load, lake source, no warehouse); nothing was changed."""
 
 

@@ -214,7 +214,7 @@ def test_dango_dlt_native_block_is_accepted(tmp_path):
     assert (block.source_module, block.source_function) == ("custom_sources.example_shop", "example_shop")
 
     from ingest_assets.settings import ProjectPaths
-    from ingest_assets.sources import build_dlt_source
+    from ingest_assets.sources.registry import build_dlt_source
 
     source = build_dlt_source(config.sources[0], ProjectPaths(REPO))
     assert set(source.resources) == {"orders", "products"}

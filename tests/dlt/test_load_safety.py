@@ -196,7 +196,7 @@ def _leave_pending_package(project: Path, normalize: bool) -> str:
     died before loading would leave them; returns the package's load id."""
     from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT, make_pipeline
     from ingest_assets.project import load_project
-    from ingest_assets.sources import build_dlt_source
+    from ingest_assets.sources.registry import build_dlt_source
 
     loaded = load_project(project)
     source = next(s for s in loaded.config.enabled_sources if s.name == "jaffle_shop")

@@ -20,7 +20,8 @@ from jaffle import jaffle_source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.file_readers import CsvOptions, FileReadError, JsonOptions, ReadSpec, write_load_file
+from ingest_assets.sources.filesystem.options import CsvOptions, FileReadError, JsonOptions, ReadSpec
+from ingest_assets.sources.filesystem.readers import write_load_file
 from ingest_assets.sources.filesystem import FilesystemSourceConfig, path_warnings
 
 
