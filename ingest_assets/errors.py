@@ -36,7 +36,14 @@ class IngestError(Exception):
 TRANSIENT_HTTP_STATUS = {408, 425, 429, 500, 502, 503, 504}
 """HTTP statuses a later request may not get: timeouts, rate limits, server errors."""
 
-TRANSIENT_ERRNOS = {errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EPIPE, errno.EHOSTUNREACH}
+TRANSIENT_ERRNOS = {
+    errno.ECONNRESET,
+    errno.ECONNREFUSED,
+    errno.ECONNABORTED,
+    errno.ETIMEDOUT,
+    errno.EPIPE,
+    errno.EHOSTUNREACH,
+}
 """OS error numbers of connections that failed on the way, not because of what was sent."""
 
 TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57P", "40001", "40P01", "55P03")
@@ -57,7 +64,9 @@ def exception_chain(error: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
 
 
 def is_transient(error: BaseException) -> bool:

@@ -37,7 +37,11 @@ def job_name(source: str) -> str:
 
 def source_of_job(job: str) -> str | None:
     """The source name of a job named by `job_name`, None for any other job name."""
-    return job[: -len(_JOB_SUFFIX)] if job.endswith(_JOB_SUFFIX) and len(job) > len(_JOB_SUFFIX) else None
+    return (
+        job[: -len(_JOB_SUFFIX)]
+        if job.endswith(_JOB_SUFFIX) and len(job) > len(_JOB_SUFFIX)
+        else None
+    )
 
 
 def schedule_name(source: str) -> str:

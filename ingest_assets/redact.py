@@ -36,7 +36,10 @@ _QUERY_SECRET_WORDS = (
 
 _PATTERNS = [
     # scheme://user:password@host -> scheme://user:***@host
-    (re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"), r"\g<head>***\g<tail>"),
+    (
+        re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"),
+        r"\g<head>***\g<tail>",
+    ),
     # Authorization: <scheme> <credentials> (Bearer, Basic, Token, Digest, AWS4-HMAC-SHA256, ...),
     # in a header line, a dict repr or JSON; the scheme is kept
     (
@@ -62,7 +65,10 @@ _PATTERNS = [
         r"\g<key>***",
     ),
     # a bare `Bearer xyz` / `Basic xyz` credential outside an Authorization header
-    (re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=\-]{8,}"), r"\g<scheme> ***"),
+    (
+        re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=\-]{8,}"),
+        r"\g<scheme> ***",
+    ),
 ]
 
 _known: set[str] = set()

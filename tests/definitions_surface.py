@@ -26,7 +26,12 @@ BASELINE = Path(__file__).resolve().parent / "data" / "definitions_surface.json"
 ALERTS = {
     "base_url": "http://127.0.0.1:3000",
     "webhook": {"url_secret": "alerts.hook_url"},
-    "email": {"host": "127.0.0.1", "port": 25, "from": "ingest@example.com", "to": ["data@example.com"]},
+    "email": {
+        "host": "127.0.0.1",
+        "port": 25,
+        "from": "ingest@example.com",
+        "to": ["data@example.com"],
+    },
 }
 """The `alerts:` block of the full project (no server is contacted when definitions load)."""
 
@@ -48,7 +53,10 @@ def full_document() -> str:
     for source in document["sources"]:
         source["enabled"] = True
         if source["type"] == "sql_database":
-            source["sql_database"]["credentials"] = {"drivername": "sqlite", "database": SQLITE_FILE}
+            source["sql_database"]["credentials"] = {
+                "drivername": "sqlite",
+                "database": SQLITE_FILE,
+            }
             source["sql_database"].pop("schema", None)
     document["alerts"] = ALERTS
     return yaml.safe_dump(document, sort_keys=False)
@@ -83,7 +91,9 @@ def surface(defs: Any) -> dict[str, Any]:
     return {
         "assets": assets,
         "asset_checks": checks,
-        "jobs": sorted(job.name for job in repository.get_all_jobs() if not job.name.startswith("__")),
+        "jobs": sorted(
+            job.name for job in repository.get_all_jobs() if not job.name.startswith("__")
+        ),
         "schedules": schedules,
         "sensors": sorted(sensors, key=lambda s: s[0]),
     }

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 from dagster import AssetKey
+from jaffle import jaffle_source
 
 from ingest_assets.dbt.project import FINGERPRINT_FILE, load_dbt_project, prepare_manifest
 from ingest_assets.project import build_definitions, load_project
-from jaffle import jaffle_source
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,10 @@ def test_dbt_component_reparses_a_changed_project_even_with_stored_state(make_pr
     (project / "dbt_project" / "models" / "marts" / "order_item_counts.sql").write_text(NEW_MODEL)
     graph = defs().resolve_asset_graph()
     assert manifest.stat().st_mtime_ns > before
-    assert AssetKey(["stg_jaffle_shop__order_items"]) in graph.get(AssetKey(["order_item_counts"])).parent_keys
+    assert (
+        AssetKey(["stg_jaffle_shop__order_items"])
+        in graph.get(AssetKey(["order_item_counts"])).parent_keys
+    )
 
 
 def test_dbt_component_state_records_the_current_manifest(make_project, tmp_path):
@@ -84,5 +87,8 @@ def test_dbt_component_state_records_the_current_manifest(make_project, tmp_path
     state = tmp_path / "state"
     component.write_state_to_path(state)
     recorded = json.loads(state.read_text())
-    assert recorded == {"manifest": str(dbt_dir / "target" / "manifest.json"), "fingerprint": project_fingerprint(dbt_dir)}
+    assert recorded == {
+        "manifest": str(dbt_dir / "target" / "manifest.json"),
+        "fingerprint": project_fingerprint(dbt_dir),
+    }
     assert "order_item_counts" in (dbt_dir / "target" / "manifest.json").read_text()

@@ -19,7 +19,15 @@ pytestmark = pytest.mark.unit
 
 @pytest.mark.parametrize(
     "error_type",
-    [ConfigError, SqlDatabaseError, FileReadError, SourceImportError, MissingConfigError, RestApiConfigError, CredentialsNotSetError],
+    [
+        ConfigError,
+        SqlDatabaseError,
+        FileReadError,
+        SourceImportError,
+        MissingConfigError,
+        RestApiConfigError,
+        CredentialsNotSetError,
+    ],
 )
 def test_project_errors_share_the_base_and_are_permanent_unless_raised_transient(error_type):
     error = error_type(["x"]) if error_type is ConfigError else error_type("x")
@@ -35,7 +43,9 @@ def test_message_text_decides_nothing():
     assert not is_transient(RuntimeError("connection reset by peer; timed out; too many requests"))
 
 
-@pytest.mark.parametrize(("code", "transient"), [(1045, False), (1049, False), (2003, True), (2013, True), (1213, True)])
+@pytest.mark.parametrize(
+    ("code", "transient"), [(1045, False), (1049, False), (2003, True), (2013, True), (1213, True)]
+)
 def test_mysql_error_codes(code, transient):
     error = sa.exc.OperationalError("SELECT 1", {}, pymysql.err.OperationalError(code, "..."))
     try:

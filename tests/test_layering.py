@@ -45,7 +45,14 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
             "ingest_assets.demo_data",
         ),
     ),
-    ("config models", ("ingest_assets.config.common", "ingest_assets.config.errors", "ingest_assets.config.alerts")),
+    (
+        "config models",
+        (
+            "ingest_assets.config.common",
+            "ingest_assets.config.errors",
+            "ingest_assets.config.alerts",
+        ),
+    ),
     ("source interface", ("ingest_assets.sources", "ingest_assets.sources.base")),
     (
         "source types",
@@ -127,7 +134,11 @@ def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
             if base.split(".")[0] != PACKAGE:
                 return
             for alias in node.names:
-                target = resolve(f"{base}.{alias.name}") if f"{base}.{alias.name}" in modules else resolve(base)
+                target = (
+                    resolve(f"{base}.{alias.name}")
+                    if f"{base}.{alias.name}" in modules
+                    else resolve(base)
+                )
                 if target:
                     found.add(target)
         for child in ast.iter_child_nodes(node):
@@ -205,7 +216,9 @@ def test_every_module_has_a_room():
 
 def test_no_import_cycle_between_modules():
     cycles = _cycles(_graph())
-    assert not cycles, "import cycles between modules:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+    assert not cycles, "import cycles between modules:\n" + "\n".join(
+        " <-> ".join(c) for c in cycles
+    )
 
 
 def test_no_import_cycle_between_packages():
@@ -213,7 +226,9 @@ def test_no_import_cycle_between_packages():
     for module, targets in _graph().items():
         units[_unit(module)].update(_unit(t) for t in targets if _unit(t) != _unit(module))
     cycles = _cycles(units)
-    assert not cycles, "import cycles between packages (rooms' units):\n" + "\n".join(" <-> ".join(c) for c in cycles)
+    assert not cycles, "import cycles between packages (rooms' units):\n" + "\n".join(
+        " <-> ".join(c) for c in cycles
+    )
 
 
 def test_a_room_uses_only_the_rooms_below_it():
@@ -222,7 +237,9 @@ def test_a_room_uses_only_the_rooms_below_it():
         room, _ = _room(module)
         for target in sorted(targets):
             if _room(target)[0] > room:
-                wrong.append(f"{module} ({ROOMS[room][0]}) imports {target} ({ROOMS[_room(target)[0]][0]})")
+                wrong.append(
+                    f"{module} ({ROOMS[room][0]}) imports {target} ({ROOMS[_room(target)[0]][0]})"
+                )
     assert not wrong, "a lower room imports a higher one:\n" + "\n".join(wrong)
 
 
@@ -232,10 +249,13 @@ def test_source_types_do_not_import_each_other():
         _, own = _room(module)
         if own not in INDEPENDENT:
             continue
-        wrong += [f"{module} imports {t}" for t in sorted(targets) if _room(t)[1] in INDEPENDENT and _room(t)[1] != own]
+        wrong += [
+            f"{module} imports {t}"
+            for t in sorted(targets)
+            if _room(t)[1] in INDEPENDENT and _room(t)[1] != own
+        ]
     assert not wrong, "a source type imports another:\n" + "\n".join(wrong)
 
 
 def test_the_checker_sees_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-

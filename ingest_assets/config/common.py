@@ -59,7 +59,9 @@ class FreshnessConfig(StrictModel):
     @classmethod
     def _valid_lag(cls, value: str) -> str:
         if not _LAG_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not a duration; write a number and s, m, h or d, e.g. 24h")
+            raise ValueError(
+                f"{value!r} is not a duration; write a number and s, m, h or d, e.g. 24h"
+            )
         return value
 
     @property
@@ -104,7 +106,7 @@ class LoadOptions(StrictModel):
     reconcile: bool | None = None
 
     @model_validator(mode="after")
-    def _merge_needs_key(self) -> "LoadOptions":
+    def _merge_needs_key(self) -> LoadOptions:
         if self.write_disposition == "merge" and not self.primary_key:
             raise ValueError("write_disposition 'merge' needs a primary_key")
         return self
@@ -113,7 +115,9 @@ class LoadOptions(StrictModel):
         """Return these options as keyword arguments of dlt's `DltResource.apply_hints`."""
         import dlt
 
-        hints: dict[str, Any] = {}  # checks, guards (allow_empty, max_shrink, freshness) and job_id are not hints
+        hints: dict[
+            str, Any
+        ] = {}  # checks, guards (allow_empty, max_shrink, freshness) and job_id are not hints
         if self.write_disposition:
             hints["write_disposition"] = self.write_disposition
         if self.primary_key:
@@ -196,7 +200,7 @@ class SourceBase(StrictModel):
         return {}
 
     @model_validator(mode="after")
-    def _projection_reads_parquet(self) -> "SourceBase":
+    def _projection_reads_parquet(self) -> SourceBase:
         if self.destination == "both" and self.lake.format != "parquet":
             raise ValueError(
                 "destination 'both' projects the lake into the warehouse from parquet files; "

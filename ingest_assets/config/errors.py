@@ -19,7 +19,9 @@ class ConfigError(IngestError):
             the first problem.
     """
 
-    def __init__(self, problems: list[str], lines: list[int | None] | None = None, label: str | None = None):
+    def __init__(
+        self, problems: list[str], lines: list[int | None] | None = None, label: str | None = None
+    ):
         self.problems = problems
         self.lines = list(lines) if lines is not None else [None] * len(problems)
         self.located = [_located(p, line, label) for p, line in zip(problems, self.lines)]
@@ -30,7 +32,7 @@ def _located(problem: str, line: int | None, label: str | None) -> str:
     """`problem` with `:<line>` after its file name `label`."""
     if line is None or not label or not problem.startswith(f"{label}: "):
         return problem
-    return f"{label}:{line}: {problem[len(label) + 2:]}"
+    return f"{label}:{line}: {problem[len(label) + 2 :]}"
 
 
 def field_message(error: dict) -> str:
@@ -53,5 +55,7 @@ def field_message(error: dict) -> str:
     if error["type"] == "missing":
         return "required field is missing"
     if error["type"] == "string_pattern_mismatch":
-        return f"{error['input']!r} must be lower-case letters, digits and _ and start with a letter"
+        return (
+            f"{error['input']!r} must be lower-case letters, digits and _ and start with a letter"
+        )
     return message

@@ -21,10 +21,9 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ingest_assets.config.errors import ConfigError, field_message
-from ingest_assets.config.project import ProjectConfig, SourceConfig
 from ingest_assets.config.job_sheet import JobSheet, read_job_sheet
+from ingest_assets.config.project import ProjectConfig, SourceConfig
 from ingest_assets.settings import ProjectPaths, job_sheet_path
-
 
 _SOURCE_ADAPTER: TypeAdapter = TypeAdapter(SourceConfig)
 
@@ -98,12 +97,16 @@ def job_sheet_location(path: Path, document: Any = None) -> tuple[Path, bool]:
     return job_sheet_path(paths, configured if isinstance(configured, str) else None)
 
 
-def _read_job_sheet(sheet_file: Path, document: Any, label: str) -> tuple["JobSheet | None", list[str]]:
+def _read_job_sheet(
+    sheet_file: Path, document: Any, label: str
+) -> tuple[JobSheet | None, list[str]]:
     """The job sheet at `sheet_file`, or its problems; a source name also in the YAML
     `document` (whose file is `label`) is a problem too."""
     lake_base = document.get("lake_base") if isinstance(document, dict) else None
     try:
-        sheet = read_job_sheet(sheet_file, lake_base=lake_base if isinstance(lake_base, str) else None)
+        sheet = read_job_sheet(
+            sheet_file, lake_base=lake_base if isinstance(lake_base, str) else None
+        )
     except ConfigError as error:
         return None, error.problems
     problems = sheet.conflicts(_source_names(document), label)
@@ -115,16 +118,20 @@ def _source_names(document: Any) -> list[str]:
     raw_sources = document.get("sources") if isinstance(document, dict) else None
     if not isinstance(raw_sources, list):
         return []
-    return [s["name"] for s in raw_sources if isinstance(s, dict) and isinstance(s.get("name"), str)]
+    return [
+        s["name"] for s in raw_sources if isinstance(s, dict) and isinstance(s.get("name"), str)
+    ]
 
 
 def _merge_job_sheet(
-    config: ProjectConfig, document: dict, label: str, sheet: "JobSheet | None"
+    config: ProjectConfig, document: dict, label: str, sheet: JobSheet | None
 ) -> ProjectConfig:
     """`config` with the sheet's sources appended and every source's origin recorded."""
     origins = {source.name: label for source in config.sources}
     if sheet is not None and sheet.sources:
-        config = ProjectConfig.model_validate({**document, "sources": [*config.sources, *sheet.sources]})
+        config = ProjectConfig.model_validate(
+            {**document, "sources": [*config.sources, *sheet.sources]}
+        )
         origins.update({source.name: sheet.origin(source.name) for source in sheet.sources})
     config._origins = origins
     return config
@@ -319,7 +326,9 @@ def _line(nodes: yaml.Node | None, loc: tuple | list) -> int | None:
                 continue  # a validator or union tag, or a missing key
             line = match[0].start_mark.line + 1
             node = match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
     return line

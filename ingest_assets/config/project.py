@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Literal
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator
@@ -52,7 +51,9 @@ class ProjectConfig(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin") from error
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin"
+            ) from error
         return value
 
     @property

@@ -15,6 +15,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.dlt.lake import build_projection_source
 from ingest_assets.dlt.load import LoadTarget, run_load
 from ingest_assets.dlt.pipeline import (
     describing_pipeline,
@@ -26,9 +27,9 @@ from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
+from ingest_assets.names import DUCKDB_POOL
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
-from ingest_assets.dlt.lake import build_projection_source
 from ingest_assets.sources.base import Extract
 from ingest_assets.sources.dlt_native import (
     DltNativeSourceConfig,
@@ -38,7 +39,6 @@ from ingest_assets.sources.dlt_native import (
 )
 from ingest_assets.sources.registry import build_dlt_source, build_extract
 
-DUCKDB_POOL = "duckdb"
 """Concurrency pool of every asset that writes the warehouse (limit 1 in dagster.yaml)."""
 
 
@@ -106,7 +106,9 @@ def describe_source(source: SourceBase, paths: ProjectPaths) -> DltSource:
     return build_dlt_source(source, paths)
 
 
-def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) -> dict[str, LoadOptions]:
+def _projection_options(
+    source: SourceBase, dlt_source: DltSource, lake_keys
+) -> dict[str, LoadOptions]:
     """How each lake table is projected: its options in sources.yml, else the write disposition
     and primary key the resource declares in code (a `merge` resource stays `merge`)."""
     configured = source.table_options()
@@ -115,10 +117,14 @@ def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) ->
         schema = resource.compute_table_schema()
         disposition = schema.get("write_disposition")
         disposition = disposition if isinstance(disposition, str) else None
-        keys = [name for name, column in schema.get("columns", {}).items() if column.get("primary_key")]
+        keys = [
+            name for name, column in schema.get("columns", {}).items() if column.get("primary_key")
+        ]
         if disposition == "merge" and not keys:
             disposition = "append"
-        declared[schema["name"]] = LoadOptions(write_disposition=disposition, primary_key=keys or None)
+        declared[schema["name"]] = LoadOptions(
+            write_disposition=disposition, primary_key=keys or None
+        )
     tables = {}
     for key in lake_keys:
         table = key.path[-1]
@@ -170,7 +176,9 @@ def _load_assets(
         except (MissingConfigError, SourceImportError) as error:
             problem = redact(str(error))
         except Exception as error:  # noqa: BLE001 - user code: its text may quote a secret
-            problem = redact(f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}")
+            problem = redact(
+                f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}"
+            )
         if problem is not None:
             raise Failure(description=problem, allow_retries=False)
         remember_run_secrets(source)  # and what dlt resolved as secrets for the source
@@ -182,7 +190,9 @@ def _load_assets(
             for resource in dlt_source.selected_resources.values()
         }
         selected = {
-            name: key for name, key in keys_by_resource.items() if key in context.selected_asset_keys
+            name: key
+            for name, key in keys_by_resource.items()
+            if key in context.selected_asset_keys
         }
         extracted = list(selected)
         if config.files is not None:

@@ -25,9 +25,9 @@ def root_message(error: BaseException) -> str:
 
 OUT_OF_MEMORY_HINT = (
     "DuckDB reached the memory limit of the load's warehouse connection (150 MB per core, at "
-    "least 300 MB): raise it with `global_config = {memory_limit = \"2GB\"}` under "
+    'least 300 MB): raise it with `global_config = {memory_limit = "2GB"}` under '
     "[destination.duckdb.credentials] in .dlt/config.toml, or the environment variable "
-    "DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG='{\"memory_limit\": \"2GB\"}'"
+    'DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG=\'{"memory_limit": "2GB"}\''
 )
 
 

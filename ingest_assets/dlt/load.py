@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dagster import (
@@ -35,12 +35,18 @@ from ingest_assets import ledger
 from ingest_assets.config.common import SourceBase
 from ingest_assets.dlt import packages
 from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
-from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
-from ingest_assets.dlt.run_config import LoadConfig
-from ingest_assets.redact import redact
 from ingest_assets.dlt.load_target import LoadTarget
+from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
 from ingest_assets.dlt.replace_guard import guard_replace
-from ingest_assets.dlt.table_report import TableState, table_metadata, problems_text, row_counts, table_states
+from ingest_assets.dlt.run_config import LoadConfig
+from ingest_assets.dlt.table_report import (
+    TableState,
+    problems_text,
+    row_counts,
+    table_metadata,
+    table_states,
+)
+from ingest_assets.redact import redact
 from ingest_assets.sources.base import Extract, FileProblem
 
 
@@ -80,7 +86,7 @@ def run_load(
             (the readable files are loaded and materialized first). Messages name the source
             and the table or file, with secrets redacted. Its metadata has `transient: false`.
     """
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     dlt_source, report, kind = extract.dlt_source, extract.report, extract.source_type
     tables = list(tables_by_key.values())
     warehouse = target.destination != "lake"
@@ -104,18 +110,41 @@ def run_load(
         extracted_state = table_states(pipeline, kind, dlt_source.name, tables)
         if warehouse:  # the lake is append-only history
             extracted_tables = [t for t in tables if t in dlt_source.selected_resources]
-            guard_replace(pipeline, source, extract, target, extracted_tables, extracted, config.full_refresh)
+            guard_replace(
+                pipeline, source, extract, target, extracted_tables, extracted, config.full_refresh
+            )
         normalize_info = pipeline.normalize()
         load_info = pipeline.load()
         load_info.raise_on_failed_jobs()
     except Failure as failure:
         _drop_failed_package(context, pipeline, warehouse)
-        _record_failure(context, pipeline, source, tables, before, started, target, recovered, failure.description or "")
+        _record_failure(
+            context,
+            pipeline,
+            source,
+            tables,
+            before,
+            started,
+            target,
+            recovered,
+            failure.description or "",
+        )
         raise
     except Exception as error:  # noqa: BLE001 - every failure is classified and reported
         _drop_failed_package(context, pipeline, warehouse)
         raise _classified_failure(
-            context, source, extract, pipeline, config, target, error, tables, started, before, extracted_state, recovered
+            context,
+            source,
+            extract,
+            pipeline,
+            config,
+            target,
+            error,
+            tables,
+            started,
+            before,
+            extracted_state,
+            recovered,
         ) from None
 
     rows = normalize_info.row_counts if normalize_info else {}
@@ -127,7 +156,7 @@ def run_load(
     totals = {} if not warehouse else row_counts(pipeline, tables)
     committed = _committed(pipeline, tables, load_ids, rows, warehouse)
     _prune(context, pipeline)
-    finished = datetime.now(timezone.utc)
+    finished = datetime.now(UTC)
     problems = report.unreadable
     ledger_rows = []
     for key, table in tables_by_key.items():
@@ -151,7 +180,14 @@ def run_load(
             )
         )
         metadata = table_metadata(
-            pipeline, table, committed, totals, load_id, before.get(table, TableState()), after[table], target
+            pipeline,
+            table,
+            committed,
+            totals,
+            load_id,
+            before.get(table, TableState()),
+            after[table],
+            target,
         )
         if table in report.warnings:
             context.log.warning(report.warnings[table])
@@ -163,7 +199,11 @@ def run_load(
         raise Failure(
             description=f"source '{source.name}': {len(problems)} file(s) could not be read and were not loaded "
             f"(the other files were):\n{problems_text(problems)}"
-            + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"),
+            + (
+                f"\nmoved to {moved}"
+                if moved
+                else "\nfix or remove them; the next run retries them"
+            ),
             metadata={
                 "unreadable_files": MetadataValue.json([p.__dict__ for p in problems]),
                 "transient": MetadataValue.bool(False),
@@ -194,7 +234,10 @@ def _classified_failure(
     hint = fix_hint(error)
     failed_jobs = packages.failed_job_tables(error)
     cause = (
-        "; ".join(f"the warehouse refused the load job of table '{t}': {m}" for t, m in failed_jobs.items())
+        "; ".join(
+            f"the warehouse refused the load job of table '{t}': {m}"
+            for t, m in failed_jobs.items()
+        )
         if failed_jobs
         else root_message(error)
     )
@@ -206,7 +249,11 @@ def _classified_failure(
         message += "\n" + redact(
             f"nothing of this run's load package was kept; the file(s) whose rows were refused:\n"
             f"{problems_text(refused)}"
-            + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them")
+            + (
+                f"\nmoved to {moved}"
+                if moved
+                else "\nfix or remove them; the next run retries them"
+            )
         )
     if config.full_refresh and extracted_state:
         message += (
@@ -216,13 +263,19 @@ def _classified_failure(
     _record_failure(context, pipeline, source, tables, before, started, target, recovered, message)
     if transient and context.retry_number < source.max_retries:
         wait = source.retry_backoff_seconds * 2**context.retry_number
-        context.log.warning(f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)")
+        context.log.warning(
+            f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)"
+        )
         return RetryRequested(max_retries=source.max_retries, seconds_to_wait=wait)
     return Failure(
         description=message,
         metadata={
             "transient": MetadataValue.bool(transient),
-            **({"refused_files": MetadataValue.json([p.__dict__ for p in refused])} if refused else {}),
+            **(
+                {"refused_files": MetadataValue.json([p.__dict__ for p in refused])}
+                if refused
+                else {}
+            ),
         },
         allow_retries=False,
     )
@@ -240,7 +293,11 @@ SCHEMA_CONTRACTS = {
 
 
 def _contract(source: SourceBase) -> dict[str, Any]:
-    return {"schema_contract": SCHEMA_CONTRACTS[source.schema_contract]} if source.schema_contract else {}
+    return (
+        {"schema_contract": SCHEMA_CONTRACTS[source.schema_contract]}
+        if source.schema_contract
+        else {}
+    )
 
 
 def _workers(source: SourceBase) -> dict[str, Any]:
@@ -282,8 +339,10 @@ def _record_failure(
         try:
             committed = packages.committed_rows(pipeline, tables, recovered.loaded) or {}
         except Exception as error:  # noqa: BLE001 - the ledger reports what it can
-            context.log.warning(f"could not count the rows of recovered load packages: {redact(str(error))}")
-    finished = datetime.now(timezone.utc)
+            context.log.warning(
+                f"could not count the rows of recovered load packages: {redact(str(error))}"
+            )
+    finished = datetime.now(UTC)
     rows = [
         ledger.LedgerRow(
             run_id=context.run.run_id,
@@ -308,9 +367,13 @@ def _record_failure(
 
 def _log_recovery(context: AssetExecutionContext, recovered: packages.PendingOutcome) -> None:
     if recovered.dead_extracts:
-        context.log.info(f"deleted the working folders of extracts that never finished: {', '.join(recovered.dead_extracts)}")
+        context.log.info(
+            f"deleted the working folders of extracts that never finished: {', '.join(recovered.dead_extracts)}"
+        )
     if recovered.loaded:
-        context.log.info(f"completed load package(s) an earlier run left: {', '.join(recovered.loaded)}")
+        context.log.info(
+            f"completed load package(s) an earlier run left: {', '.join(recovered.loaded)}"
+        )
     for load_id, reason in recovered.discarded.items():
         context.log.warning(
             f"dropped load package {load_id} an earlier run left, which cannot be loaded: {redact(reason)}; "
@@ -322,7 +385,9 @@ def _log_recovery(context: AssetExecutionContext, recovered: packages.PendingOut
         )
 
 
-def _drop_failed_package(context: AssetExecutionContext, pipeline: Pipeline, warehouse: bool) -> None:
+def _drop_failed_package(
+    context: AssetExecutionContext, pipeline: Pipeline, warehouse: bool
+) -> None:
     """Leave nothing of a failed run behind: abort its pending packages (rewinding the local
     dlt state) and remove rows they already wrote. If that fails too (warehouse locked), the
     next run's `finish_pending` does it."""
@@ -330,12 +395,18 @@ def _drop_failed_package(context: AssetExecutionContext, pipeline: Pipeline, war
         dropped = packages.discard_pending(pipeline)
         removed = packages.remove_orphan_rows(pipeline) if warehouse else {}
     except Exception as error:  # noqa: BLE001 - reported; the next run cleans up
-        context.log.warning(f"could not drop the failed load package now (the next run does): {redact(str(error))}")
+        context.log.warning(
+            f"could not drop the failed load package now (the next run does): {redact(str(error))}"
+        )
         return
     if dropped:
-        context.log.info(f"dropped load package(s) {', '.join(dropped)}: nothing of them is committed")
+        context.log.info(
+            f"dropped load package(s) {', '.join(dropped)}: nothing of them is committed"
+        )
     if removed:
-        context.log.warning(f"removed rows the failed load package had written: {packages.describe_orphans(removed)}")
+        context.log.warning(
+            f"removed rows the failed load package had written: {packages.describe_orphans(removed)}"
+        )
 
 
 def _refused_files(
@@ -358,7 +429,12 @@ def _refused_files(
         candidates = [path for path, fp in files.items() if old.get(path) != fp] or list(files)
         try:
             refused += extract.source_type.refused_items(
-                extract.config, target.paths, target.warehouse, pipeline.dataset_name, table, candidates
+                extract.config,
+                target.paths,
+                target.warehouse,
+                pipeline.dataset_name,
+                table,
+                candidates,
             )
         except Exception:  # noqa: BLE001 - naming the file is best effort; the failure is reported anyway
             continue
@@ -366,7 +442,11 @@ def _refused_files(
 
 
 def _committed(
-    pipeline: Pipeline, tables: list[str], load_ids: list[str], normalized: Mapping[str, int], warehouse: bool
+    pipeline: Pipeline,
+    tables: list[str],
+    load_ids: list[str],
+    normalized: Mapping[str, int],
+    warehouse: bool,
 ) -> dict[str, int]:
     """Rows each table got from this run's committed packages (recovered ones included), counted
     in the warehouse; dlt's normalize counts for the lake, or where rows carry no load id."""
@@ -387,7 +467,9 @@ def _prune(context: AssetExecutionContext, pipeline: Pipeline) -> None:
         context.log.warning(f"could not delete finished load packages: {error}")
 
 
-def _write_ledger(context: AssetExecutionContext, target: LoadTarget, rows: list[ledger.LedgerRow]) -> None:
+def _write_ledger(
+    context: AssetExecutionContext, target: LoadTarget, rows: list[ledger.LedgerRow]
+) -> None:
     # every error text, whatever wrote it, redacted with the run's secrets before it is stored
     rows = [dataclasses.replace(row, error=redact(row.error)) if row.error else row for row in rows]
     try:

@@ -126,7 +126,9 @@ def remove_dead_extracts(pipeline: Pipeline) -> list[str]:
     """
     working = Path(pipeline.working_dir)
     dead = [f for f in (working / "normalize").glob("*") if f.is_dir() and f.name != "extracted"]
-    dead += [f for f in working.glob("*") if f.is_dir() and f.name.startswith(DEAD_EXTRACT_PREFIXES)]
+    dead += [
+        f for f in working.glob("*") if f.is_dir() and f.name.startswith(DEAD_EXTRACT_PREFIXES)
+    ]
     for folder in dead:
         shutil.rmtree(folder, ignore_errors=True)
     return [str(f.relative_to(working)) for f in dead]
@@ -200,8 +202,10 @@ def job_error_summary(failed_message: str) -> str:
     """The last exception line of a load job's failure text (dlt stores the traceback), e.g.
     `DatabaseTerminalException: Conversion Error: invalid timestamp field format: "notadate"`."""
     lines = [
-        line.strip() for line in (failed_message or "").splitlines()
-        if line.strip() and not line.startswith((" ", "\t", "Traceback", "The above exception", "During handling"))
+        line.strip()
+        for line in (failed_message or "").splitlines()
+        if line.strip()
+        and not line.startswith((" ", "\t", "Traceback", "The above exception", "During handling"))
     ]
     if not lines:
         return (failed_message or "").strip()
@@ -231,7 +235,9 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
     # tables the (possibly rewound) schema does not know were created by a package that never
     # committed: everything in them is such rows, whatever their disposition
     kept_tables = {
-        name for name in (schema.tables if schema else {}) if _disposition(schema, name) in ("merge", "replace")
+        name
+        for name in (schema.tables if schema else {})
+        if _disposition(schema, name) in ("merge", "replace")
     }
     pending = set(pipeline.list_normalized_load_packages()) if keep_pending else set()
     removed: dict[str, int] = {}
@@ -264,7 +270,9 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
             if not orphans:
                 continue
             placeholders = ", ".join("%s" for _ in orphans)
-            client.execute_sql(f"DELETE FROM {name} WHERE {LOAD_ID_COLUMN} IN ({placeholders})", *orphans)
+            client.execute_sql(
+                f"DELETE FROM {name} WHERE {LOAD_ID_COLUMN} IN ({placeholders})", *orphans
+            )
             removed[table] = sum(orphans.values())
     return removed
 
@@ -276,7 +284,9 @@ def _disposition(schema, table: str) -> str | None:
         return None
 
 
-def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable[str]) -> dict[str, int] | None:
+def committed_rows(
+    pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable[str]
+) -> dict[str, int] | None:
     """Rows of each table that the finished packages `load_ids` wrote, counted in the warehouse
     by `_dlt_load_id` (rows a later merge replaced are not counted).
 
@@ -288,7 +298,8 @@ def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable
     counts: dict[str, int] = {}
     schema = pipeline.default_schema if pipeline.default_schema_name else None
     if schema is not None and any(
-        table in schema.tables and LOAD_ID_COLUMN not in schema.get_table_columns(table) for table in tables
+        table in schema.tables and LOAD_ID_COLUMN not in schema.get_table_columns(table)
+        for table in tables
     ):
         return None  # rows without a load id (e.g. an arrow resource that does not add it)
     with pipeline.sql_client() as client:

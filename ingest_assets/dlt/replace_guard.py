@@ -40,7 +40,9 @@ def guard_replace(
     unreadable: list[FileProblem] = []
     for table in tables:
         table_options = options.get(table) or LoadOptions()
-        replace = table in schema.tables and schema.tables[table].get("write_disposition") == "replace"
+        replace = (
+            table in schema.tables and schema.tables[table].get("write_disposition") == "replace"
+        )
         if not (replace or full_refresh):
             continue
         problems = extract.report.unreadable_of(table) if replace else []
@@ -72,18 +74,25 @@ def guard_replace(
     if not refused:
         return
     pipeline.abort_packages()
-    text = f"source '{source.name}': nothing was loaded and the tables were kept as they are:\n" + "\n".join(
-        f"- {r}" for r in refused
+    text = (
+        f"source '{source.name}': nothing was loaded and the tables were kept as they are:\n"
+        + "\n".join(f"- {r}" for r in refused)
     )
     if unreadable:
         moved = extract.source_type.set_aside(extract.config, target.paths, unreadable)
         text += "\n" + problems_text(unreadable)
-        text += f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"
+        text += (
+            f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"
+        )
     raise Failure(
         description=text,
         metadata={
             "transient": MetadataValue.bool(False),
-            **({"unreadable_files": MetadataValue.json([p.__dict__ for p in unreadable])} if unreadable else {}),
+            **(
+                {"unreadable_files": MetadataValue.json([p.__dict__ for p in unreadable])}
+                if unreadable
+                else {}
+            ),
         },
         allow_retries=False,
     )

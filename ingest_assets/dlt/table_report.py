@@ -3,7 +3,6 @@ warehouse, schema changes, and the materialization metadata built from them."""
 
 from __future__ import annotations
 
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +20,6 @@ from ingest_assets.settings import warehouse_catalog
 from ingest_assets.sources.base import FileProblem, SourceType
 
 
-
-
 @dataclass
 class TableState:
     """What the warehouse knew about one table at one moment: its columns and its cursor."""
@@ -32,7 +29,9 @@ class TableState:
     files: dict[str, str] = field(default_factory=dict)
 
 
-def table_states(pipeline: Pipeline, kind: SourceType, source_name: str, tables: list[str]) -> dict[str, TableState]:
+def table_states(
+    pipeline: Pipeline, kind: SourceType, source_name: str, tables: list[str]
+) -> dict[str, TableState]:
     """Columns and position of each table, from the pipeline's schema and the dlt state of the
     dlt source `source_name` (its own name: a dlt_native function's, or the lake projection's
     `<source>_lake`, not necessarily the sources.yml name), read by the source type `kind`."""
@@ -91,7 +90,9 @@ def table_metadata(
         "dlt_load_id": MetadataValue.text(load_id or "(nothing new to load)"),
         "dataset_name": MetadataValue.text(pipeline.dataset_name),
         # Dagster's documented table metadata keys (what `TableMetadataSet` writes)
-        "dagster/column_schema": TableSchema(columns=[TableColumn(name=n, type=t) for n, t in after.columns.items()]),
+        "dagster/column_schema": TableSchema(
+            columns=[TableColumn(name=n, type=t) for n, t in after.columns.items()]
+        ),
         **({"dagster/table_name": table_name} if table_name else {}),
     }
     if table in totals:
@@ -100,7 +101,9 @@ def table_metadata(
         metadata["cursor"] = MetadataValue.text(after.cursor)
     new_files = sorted(path for path, fp in after.files.items() if before.files.get(path) != fp)
     if after.files:
-        metadata["files_loaded"] = MetadataValue.json(new_files)  # all: the reconcile check recounts them
+        metadata["files_loaded"] = MetadataValue.json(
+            new_files
+        )  # all: the reconcile check recounts them
     changes = schema_changes(before.columns, after.columns) if before.columns else {}
     if changes:
         metadata["schema_changes"] = MetadataValue.json(changes)
@@ -134,8 +137,17 @@ def schema_changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[
         changes["added"] = {c: t for c, t in added.items() if c not in variants}
     if removed := {c: t for c, t in before.items() if c not in after}:
         changes["removed"] = removed
-    retyped = {c: {"from": before[c], "to": after[c]} for c in before if c in after and before[c] != after[c]}
-    retyped.update({c.split("__v_")[0]: {"from": before[c.split("__v_")[0]], "to": t, "variant_column": c} for c, t in variants.items()})
+    retyped = {
+        c: {"from": before[c], "to": after[c]}
+        for c in before
+        if c in after and before[c] != after[c]
+    }
+    retyped.update(
+        {
+            c.split("__v_")[0]: {"from": before[c.split("__v_")[0]], "to": t, "variant_column": c}
+            for c, t in variants.items()
+        }
+    )
     if retyped:
         changes["retyped"] = retyped
     return changes

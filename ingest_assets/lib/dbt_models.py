@@ -69,4 +69,3 @@ class DbtModelsComponent(DbtProjectComponent):
         fingerprint matches the files on disk; otherwise (or with no state) the manifest is
         re-parsed first (see `ingest_assets.dbt.project.load_dbt_project`)."""
         return build_dbt_definitions(self._current_project())
-

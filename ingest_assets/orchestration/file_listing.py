@@ -9,7 +9,7 @@ import glob
 import os
 import re
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dlt.common.configuration import resolve_configuration
@@ -71,7 +71,8 @@ def readiness_check(source: FilesystemSourceConfig, paths: ProjectPaths) -> Read
     else:
         local_root = Path(
             FilesystemConfiguration.make_local_path(
-                bucket_url if bucket_url.startswith("file://")
+                bucket_url
+                if bucket_url.startswith("file://")
                 else FilesystemConfiguration.make_file_url(bucket_url)
             )
         )
@@ -164,7 +165,7 @@ def _globbed_fingerprints(root: Path, file_glob: str) -> dict[str, str]:
             continue
         if not stat.S_ISREG(info.st_mode) or not file.startswith(prefix):
             continue
-        relative = file[len(prefix):]
+        relative = file[len(prefix) :]
         if os.sep != "/":
             relative = relative.replace(os.sep, "/")
         result[relative] = _stat_fingerprint(info)
@@ -204,4 +205,4 @@ def _scanned_fingerprints(root: Path, folder: str, name_glob: str) -> dict[str, 
 
 def _stat_fingerprint(info: os.stat_result) -> str:
     """`fingerprint` of a file from its stat: `<size>:<mtime as UTC ISO 8601>`."""
-    return f"{info.st_size}:{datetime.fromtimestamp(info.st_mtime, timezone.utc).isoformat()}"
+    return f"{info.st_size}:{datetime.fromtimestamp(info.st_mtime, UTC).isoformat()}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dagster import DefaultScheduleStatus, ScheduleDefinition
+
 from ingest_assets.config.common import SourceBase
 from ingest_assets.names import job_name, schedule_name
 

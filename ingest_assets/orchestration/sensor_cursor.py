@@ -63,14 +63,16 @@ class FileSensorCursor:
             requested=_file_map(data.get("requested")),
             since={
                 str(t): {str(p): float(v) for p, v in files.items() if isinstance(v, (int, float))}
-                for t, files in since.items() if isinstance(files, dict)
+                for t, files in since.items()
+                if isinstance(files, dict)
             },
             requests={str(k): int(v) for k, v in requests.items() if isinstance(v, int)},
             failed={
                 str(t): {
                     str(p): list(v) for p, v in files.items() if isinstance(v, list) and len(v) == 3
                 }
-                for t, files in failed.items() if isinstance(files, dict)
+                for t, files in failed.items()
+                if isinstance(files, dict)
             },
         )
 

@@ -50,7 +50,9 @@ class TickDecision:
         parts = []
         if self.settling:
             wait = f"{settle_seconds}s" if settle_seconds else "one tick"
-            parts.append(f"{self.settling} new or changed file(s) waiting to stay unchanged for {wait}")
+            parts.append(
+                f"{self.settling} new or changed file(s) waiting to stay unchanged for {wait}"
+            )
         for reason, count in sorted(self.incomplete.items()):
             parts.append(f"{count} file(s) {reason}")
         if self.in_flight:
@@ -146,7 +148,11 @@ def decide_tick(
                 if failures >= MAX_ATTEMPTS:
                     table_failed[path] = [current, failures, None]
                 else:
-                    table_failed[path] = [current, failures, now + retry_delay(retry_interval, failures)]
+                    table_failed[path] = [
+                        current,
+                        failures,
+                        now + retry_delay(retry_interval, failures),
+                    ]
                 continue
             failure = was_failed.get(path)
             if failure and failure[0] == current:
@@ -157,9 +163,7 @@ def decide_tick(
                     table_failed[path] = failure
                 continue
             first_seen = was_since.get(path, now)
-            if marker or (
-                was_pending.get(path) == current and now - first_seen >= settle_seconds
-            ):
+            if marker or (was_pending.get(path) == current and now - first_seen >= settle_seconds):
                 reason = check(table, path) if check else None
                 if reason is None:
                     settled[path] = current

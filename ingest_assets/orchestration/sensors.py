@@ -61,8 +61,8 @@ from contextlib import contextmanager
 
 from dagster import (
     DefaultSensorStatus,
-    RunsFilter,
     RunRequest,
+    RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -97,15 +97,12 @@ RUN_KEY_TAG = "dagster/run_key"
 SENSOR_NAME_TAG = "dagster/sensor_name"
 
 
-
 def sensor_name(source: FilesystemSourceConfig) -> str:
     """`<source>_file_sensor` (spelled in `ingest_assets.names`)."""
     return file_sensor_name(source.name)
 
 
-def build_file_sensor(
-    source: FilesystemSourceConfig, paths: ProjectPaths
-) -> SensorDefinition:
+def build_file_sensor(source: FilesystemSourceConfig, paths: ProjectPaths) -> SensorDefinition:
     """Return `<source>_file_sensor`, which runs `<source>_job` for new or changed files once they settle.
 
     Args:

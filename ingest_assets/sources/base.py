@@ -96,7 +96,10 @@ class SourceType:
     """The pydantic model of a source of this type (its `type` field a `Literal` of `name`)."""
 
     def build(
-        self, config: SourceBase, paths: ProjectPaths, selected: Mapping[str, Mapping[str, str]] | None = None
+        self,
+        config: SourceBase,
+        paths: ProjectPaths,
+        selected: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Extract:
         """A fresh dlt source for one run of `config`, with an empty report its extraction fills.
 
@@ -125,13 +128,21 @@ class SourceType:
         return ", ".join(values) or None, {}
 
     def refused_items(
-        self, config: SourceBase, paths: ProjectPaths, warehouse: Path, dataset: str, table: str, candidates: list[str]
+        self,
+        config: SourceBase,
+        paths: ProjectPaths,
+        warehouse: Path,
+        dataset: str,
+        table: str,
+        candidates: list[str],
     ) -> list[FileProblem]:
         """The items among `candidates` (item names of `table` new in the failed load package)
         whose rows the warehouse table `dataset.table` refused; [] when the type cannot tell."""
         return []
 
-    def set_aside(self, config: SourceBase, paths: ProjectPaths, problems: list[FileProblem]) -> Path | None:
+    def set_aside(
+        self, config: SourceBase, paths: ProjectPaths, problems: list[FileProblem]
+    ) -> Path | None:
         """Move the items of `problems` out of the way (e.g. to a quarantine folder) after a run
         reported them; returns where they went, or None when the type keeps them in place."""
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,13 +50,15 @@ def test_row_count_fails_on_empty_table_unless_allowed(make_project):
 
 def test_cursor_freshness(make_project):
     project = make_project([_events_source(freshness={"max_lag": "24h", "cursor": "at"})])
-    _write(project, datetime.now(timezone.utc) - timedelta(hours=1))
+    _write(project, datetime.now(UTC) - timedelta(hours=1))
     fresh = _results(materialize_project(project, "group:events"))
     assert fresh[("clicks", "cursor_freshness")].passed is True
     assert fresh[("clicks", "row_count")].passed is True
 
-    stale_project = make_project([_events_source(freshness={"max_lag": "24h", "cursor": "at"})], name="stale")
-    _write(stale_project, datetime.now(timezone.utc) - timedelta(days=3))
+    stale_project = make_project(
+        [_events_source(freshness={"max_lag": "24h", "cursor": "at"})], name="stale"
+    )
+    _write(stale_project, datetime.now(UTC) - timedelta(days=3))
     stale = _results(materialize_project(stale_project, "group:events", raise_on_error=False))
     assert stale[("clicks", "cursor_freshness")].passed is False
     assert stale[("clicks", "cursor_freshness")].metadata["lag_seconds"].value > 2 * 86400

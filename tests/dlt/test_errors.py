@@ -60,7 +60,11 @@ def test_permanent(error):
 def test_duckdb_lock_held_by_another_process_is_transient(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(warehouse)!r}); print('ok', flush=True); time.sleep(30)"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(warehouse)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -75,7 +79,9 @@ def test_duckdb_lock_held_by_another_process_is_transient(tmp_path):
 
 @pytest.mark.unit
 def test_root_message_is_the_innermost():
-    assert root_message(_wrapped(ValueError("bad value in row 7"))) == "ValueError: bad value in row 7"
+    assert (
+        root_message(_wrapped(ValueError("bad value in row 7"))) == "ValueError: bad value in row 7"
+    )
 
 
 @pytest.mark.unit

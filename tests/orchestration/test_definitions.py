@@ -61,7 +61,10 @@ def test_statuses_intervals_and_timezone_follow_sources_yml(make_project):
         "timezone": "Europe/Oslo",
         "sources": [
             _filesystem_source(
-                "east", sensor=True, minimum_interval_seconds=10, schedule="*/15 * * * *",
+                "east",
+                sensor=True,
+                minimum_interval_seconds=10,
+                schedule="*/15 * * * *",
                 schedule_status="running",
             ),
             _filesystem_source("west"),
@@ -75,16 +78,22 @@ def test_statuses_intervals_and_timezone_follow_sources_yml(make_project):
     assert file_sensors == ["east_file_sensor", "west_file_sensor"]
     east = defs.resolve_sensor_def("east_file_sensor")
     assert (east.default_status, east.minimum_interval_seconds, east.job_name) == (
-        DefaultSensorStatus.RUNNING, 10, "east_job",
+        DefaultSensorStatus.RUNNING,
+        10,
+        "east_job",
     )
     west = defs.resolve_sensor_def("west_file_sensor")
     assert (west.default_status, west.minimum_interval_seconds, west.job_name) == (
-        DefaultSensorStatus.STOPPED, 30, "west_job",
+        DefaultSensorStatus.STOPPED,
+        30,
+        "west_job",
     )
 
     assert [s.name for s in repository.schedule_defs] == ["east_schedule"]
     schedule = defs.resolve_schedule_def("east_schedule")
     assert (schedule.cron_schedule, schedule.execution_timezone, schedule.default_status) == (
-        "*/15 * * * *", "Europe/Oslo", DefaultScheduleStatus.RUNNING,
+        "*/15 * * * *",
+        "Europe/Oslo",
+        DefaultScheduleStatus.RUNNING,
     )
     assert schedule.job_name == "east_job"

@@ -38,7 +38,9 @@ def _wait_for(condition, what: str, processes: list[subprocess.Popen]):
         for process in processes:
             if process.poll() is not None:
                 output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"a run process exited while waiting for {what}:\n{output[-4000:]}")
+                raise AssertionError(
+                    f"a run process exited while waiting for {what}:\n{output[-4000:]}"
+                )
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -60,7 +62,15 @@ def test_two_runs_at_once_load_one_after_the_other(make_project):
     dagster = str(Path(sys.executable).parent / "dagster")
     processes = [
         subprocess.Popen(
-            [dagster, "asset", "materialize", "-m", "ingest_assets.definitions", "--select", f"group:{name}"],
+            [
+                dagster,
+                "asset",
+                "materialize",
+                "-m",
+                "ingest_assets.definitions",
+                "--select",
+                f"group:{name}",
+            ],
             cwd=project,
             env=env,
             stdout=subprocess.PIPE,
@@ -79,8 +89,11 @@ def test_two_runs_at_once_load_one_after_the_other(make_project):
         # both runs started and alive at this moment, each with its load step queued in the pool
         assert {run.status for run in runs} == {DagsterRunStatus.STARTED}
         assert waiting.pending_run_ids == {run.run_id for run in runs}
-        assert {step.step_key for step in waiting.pending_steps if step.run_id != HOLDER_RUN_ID} == {
-            "load_east", "load_west",
+        assert {
+            step.step_key for step in waiting.pending_steps if step.run_id != HOLDER_RUN_ID
+        } == {
+            "load_east",
+            "load_west",
         }
         assert all(process.poll() is None for process in processes)
 

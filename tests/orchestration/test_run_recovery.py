@@ -40,13 +40,21 @@ def project(make_project, monkeypatch) -> Path:
 
 
 def _env(project: Path) -> dict[str, str]:
-    return {**os.environ, "DAGSTER_HOME": str(project / "dagster_home"), "INGEST_PROJECT_DIR": str(project)}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(project / "dagster_home"),
+        "INGEST_PROJECT_DIR": str(project),
+    }
 
 
 def _start(project: Path, *command: str) -> subprocess.Popen:
     return subprocess.Popen(
-        list(command), cwd=project, env=_env(project),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        list(command),
+        cwd=project,
+        env=_env(project),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -57,13 +65,17 @@ def _wait_for(condition, what: str, process: subprocess.Popen | None = None):
         if value:
             return value
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"process exited while waiting for {what}:\n{process.stdout.read()[-3000:]}")
+            raise AssertionError(
+                f"process exited while waiting for {what}:\n{process.stdout.read()[-3000:]}"
+            )
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 def _claimed(instance: DagsterInstance) -> set[str]:
-    return {slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots}
+    return {
+        slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+    }
 
 
 @pytest.mark.e2e
@@ -71,7 +83,9 @@ def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
     instance = DagsterInstance.get()
     killed = _start(project, str(BIN / "ingest"), "sync", "east")
     try:
-        [run_id] = _wait_for(lambda: _claimed(instance), "the sync's load step to hold the slot", killed)
+        [run_id] = _wait_for(
+            lambda: _claimed(instance), "the sync's load step to hold the slot", killed
+        )
     finally:
         killed.kill()  # SIGKILL while its load step runs
         killed.communicate()
@@ -79,12 +93,19 @@ def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
     assert _claimed(instance) == {run_id}  # what used to block every later run
 
     again = subprocess.run(
-        [str(BIN / "ingest"), "sync", "east"], cwd=project, env=_env(project),
-        capture_output=True, text=True, timeout=TIMEOUT,
+        [str(BIN / "ingest"), "sync", "east"],
+        cwd=project,
+        env=_env(project),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
 
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert f"run {run_id} of east_job was STARTED but its process (pid {killed.pid}) is gone" in again.stderr
+    assert (
+        f"run {run_id} of east_job was STARTED but its process (pid {killed.pid}) is gone"
+        in again.stderr
+    )
     assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
     assert "is gone (killed or crashed)" in instance.all_logs(run_id)[-1].message
     assert _claimed(instance) == set()
@@ -94,7 +115,15 @@ def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
 
 COMMANDS = {
     signal.SIGTERM: ["ingest", "sync", "east"],
-    signal.SIGINT: ["dagster", "asset", "materialize", "-m", "ingest_assets.definitions", "--select", "group:east"],
+    signal.SIGINT: [
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "ingest_assets.definitions",
+        "--select",
+        "group:east",
+    ],
 }
 
 
@@ -106,13 +135,20 @@ def test_signals_cancel_runs_waiting_for_the_pool(project):
     storage = instance.event_log_storage
     storage.initialize_concurrency_limit_to_default(POOL)
     assert storage.claim_concurrency_slot(POOL, "test-holder", "hold").is_claimed
-    processes = {signo: _start(project, str(BIN / cmd[0]), *cmd[1:]) for signo, cmd in COMMANDS.items()}
+    processes = {
+        signo: _start(project, str(BIN / cmd[0]), *cmd[1:]) for signo, cmd in COMMANDS.items()
+    }
     outputs, took, run_ids = {}, {}, {}
     try:
         for signo, process in processes.items():
             run_ids[signo] = _wait_for(
-                lambda: [r.run_id for r in instance.get_runs() if _pid_of(instance, r.run_id) == process.pid],
-                "the run to start", process,
+                lambda: [
+                    r.run_id
+                    for r in instance.get_runs()
+                    if _pid_of(instance, r.run_id) == process.pid
+                ],
+                "the run to start",
+                process,
             )[0]
         _wait_for(
             lambda: storage.get_concurrency_info(POOL).pending_run_ids >= set(run_ids.values()),
@@ -190,12 +226,16 @@ def test_a_reused_pid_does_not_count_as_the_runs_process():
 
     assert process_alive(me, started)  # created before the run started: may be its process
     assert not process_alive(me, started - 3600)  # created after the run started: pid reused
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     assert not process_alive(int(finished.stdout), None)
 
 
 @pytest.mark.unit
-def test_definitions_load_without_dagster_home_or_with_a_broken_one_never_fails(tmp_path, monkeypatch):
+def test_definitions_load_without_dagster_home_or_with_a_broken_one_never_fails(
+    tmp_path, monkeypatch
+):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     recover_on_definitions_load()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "missing"))

@@ -34,8 +34,8 @@ from ingest_assets.orchestration.sensors import (
     FileSensorCursor,
     decide_tick,
     listed_fingerprints,
-    safe_message,
     run_key,
+    safe_message,
 )
 from ingest_assets.project import build_definitions, load_project
 from ingest_assets.settings import ProjectPaths
@@ -65,7 +65,10 @@ def drops_source(bucket_url: str = LANDING, **overrides: Any) -> dict[str, Any]:
 
 
 def orders(first_id: int, count: int) -> list[dict[str, Any]]:
-    return [{"id": i, "customer": f"c{i % 7}", "amount": i * 10} for i in range(first_id, first_id + count)]
+    return [
+        {"id": i, "customer": f"c{i % 7}", "amount": i * 10}
+        for i in range(first_id, first_id + count)
+    ]
 
 
 @dataclass
@@ -107,7 +110,7 @@ class Sensor:
         self.cursor = data.cursor
         return Tick(list(data.run_requests or []), data.skip_message, data.cursor)
 
-    def restarted(self) -> "Sensor":
+    def restarted(self) -> Sensor:
         """A new sensor object from freshly loaded definitions with the stored cursor string, as
         after a daemon or code-server restart."""
         return Sensor(self.project, cursor=self.cursor)
@@ -118,7 +121,9 @@ def listed(project: Path, table: str) -> dict[str, str]:
     loaded = load_project(project)
     config = loaded.config.enabled_sources[0]
     table_config = next(t for t in config.filesystem.tables if t.name == table)
-    return {f["relative_path"]: fingerprint(f) for f in list_files(config, loaded.paths, table_config)}
+    return {
+        f["relative_path"]: fingerprint(f) for f in list_files(config, loaded.paths, table_config)
+    }
 
 
 def expected_request(files: dict[str, dict[str, str]]) -> dict:
@@ -191,14 +196,22 @@ def test_new_files_run_once_they_stay_unchanged_for_a_tick(project):
 
     first = sensor.tick()  # seen for the first time: could still be being written
     assert first.run_requests == []
-    assert first.skip_message == "drops: 2 new or changed file(s) waiting to stay unchanged for one tick"
+    assert (
+        first.skip_message
+        == "drops: 2 new or changed file(s) waiting to stay unchanged for one tick"
+    )
     assert first.state == {"v": 1, "pending": files, "requested": {}}
 
     second = sensor.tick()  # same fingerprints: settled
     [request] = second.run_requests
     assert request.run_config == expected_request(files)
     assert request.run_key == run_key(files)
-    assert second.state == {"v": 1, "pending": {}, "requested": files, "requests": {run_key(files): 0}}
+    assert second.state == {
+        "v": 1,
+        "pending": {},
+        "requested": files,
+        "requests": {run_key(files): 0},
+    }
 
     third = sensor.tick()  # run not finished yet: nothing new, no second request
     assert third.run_requests == []
@@ -282,14 +295,23 @@ def test_growing_file_waits_until_two_ticks_see_it_unchanged(project):
     os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 5))
     changed = sensor.tick()
     assert changed.run_requests == []
-    assert changed.state == {"v": 1, "pending": {"orders": listed(project, "orders")}, "requested": {}}
+    assert changed.state == {
+        "v": 1,
+        "pending": {"orders": listed(project, "orders")},
+        "requested": {},
+    }
     fresh = sensor.tick()
     assert fresh.files == {"orders": listed(project, "orders")}
     assert fresh.run_requests[0].run_key != stale_request.run_key
 
     # the stale run loads nothing (the file changed since it was seen), the fresh one all of it
     assert execute_job(project, JOB, stale_request.run_config).success
-    assert query(project, "select table_name from information_schema.tables where table_name = 'orders'") == []
+    assert (
+        query(
+            project, "select table_name from information_schema.tables where table_name = 'orders'"
+        )
+        == []
+    )
     assert execute_job(project, JOB, fresh.run_requests[0].run_config).success
     assert order_rows(project) == [(1, "c1", 10), (2, "c2", 20), (3, "c3", 30)]
 
@@ -327,9 +349,14 @@ def test_replace_table_requests_all_its_files(project):
     # a replace load keeps only the files it loads: the unchanged stores_1.csv goes along
     assert tick.files == {"stores": listed(project, "stores")}
     assert set(tick.files["stores"]) == {"stores_1.csv", "stores_2.csv"}
-    assert tick.state["requested"] == {"stores": {"stores_2.csv": listed(project, "stores")["stores_2.csv"]}}
+    assert tick.state["requested"] == {
+        "stores": {"stores_2.csv": listed(project, "stores")["stores_2.csv"]}
+    }
     assert execute_job(project, JOB, tick.run_requests[0].run_config).success
-    assert query(project, "select id, city from raw_drops.stores order by id") == [(1, "Oslo"), (2, "Bergen")]
+    assert query(project, "select id, city from raw_drops.stores order by id") == [
+        (1, "Oslo"),
+        (2, "Bergen"),
+    ]
     assert sensor.tick().state == EMPTY_CURSOR
 
 
@@ -354,7 +381,10 @@ def test_ticks_never_open_the_warehouse(project, monkeypatch):
 @pytest.mark.unit
 def test_cursor_holds_only_unloaded_files():
     many = {f"orders_{i:05d}.csv": f"10:2026-01-01T00:00:{i % 60:02d}+00:00" for i in range(20_000)}
-    new = {"orders_new_1.csv": "11:2026-02-01T00:00:00+00:00", "orders_new_2.csv": "12:2026-02-01T00:00:00+00:00"}
+    new = {
+        "orders_new_1.csv": "11:2026-02-01T00:00:00+00:00",
+        "orders_new_2.csv": "12:2026-02-01T00:00:00+00:00",
+    }
     listing = {"orders": {**many, **new}}
     loaded = {"orders": many}
 
@@ -364,15 +394,22 @@ def test_cursor_holds_only_unloaded_files():
 
     assert first.to_request == {} and first.cursor.pending == {"orders": new}
     assert second.to_request == {"orders": new}
-    assert second.cursor == FileSensorCursor(pending={}, requested={"orders": new}, requests={run_key(new_files := {"orders": new}): 0})
+    assert second.cursor == FileSensorCursor(
+        pending={}, requested={"orders": new}, requests={run_key(new_files := {"orders": new}): 0}
+    )
     assert second.to_request == new_files
     assert after_load.to_request == {} and after_load.cursor == FileSensorCursor()
     # files that disappear and tables that are no longer configured are forgotten too
-    gone = decide_tick({"stores": {}}, {}, FileSensorCursor(pending={"orders": new}, requested={"x": new}))
+    gone = decide_tick(
+        {"stores": {}}, {}, FileSensorCursor(pending={"orders": new}, requested={"x": new})
+    )
     assert gone.cursor == FileSensorCursor()
     assert FileSensorCursor.parse(second.cursor.dumps()) == second.cursor
     assert FileSensorCursor.parse("not json") == FileSensorCursor()
-    assert FileSensorCursor.parse('{"v": 99, "pending": {"orders": {"a": "1:x"}}}') == FileSensorCursor()
+    assert (
+        FileSensorCursor.parse('{"v": 99, "pending": {"orders": {"a": "1:x"}}}')
+        == FileSensorCursor()
+    )
 
 
 @pytest.mark.unit
@@ -404,11 +441,20 @@ def test_fast_local_listing_matches_the_load_steps_fingerprints(tmp_path):
 
     for config in (config, as_url):
         for glob in (
-            "orders*.csv", "**/orders*.csv", "2024/**/*.csv", "*", "2024/*.csv",
-            "2024/01/orders_2.csv", "orders_1.csv", ".orders*", "[o]rders_?.csv",
+            "orders*.csv",
+            "**/orders*.csv",
+            "2024/**/*.csv",
+            "*",
+            "2024/*.csv",
+            "2024/01/orders_2.csv",
+            "orders_1.csv",
+            ".orders*",
+            "[o]rders_?.csv",
         ):
             table = config.filesystem.tables[0].model_copy(update={"file_glob": glob})
-            expected = {f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)}
+            expected = {
+                f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)
+            }
             assert listed_fingerprints(config, paths, table) == expected, glob
             assert expected, glob
 
@@ -443,7 +489,9 @@ def landing(moto_s3: MotoS3, monkeypatch) -> Any:
 @pytest.mark.integration
 def test_bucket_files_settle_and_load(make_project, landing):
     project = make_project([drops_source("s3://landing/drops")])
-    landing.put_object(Bucket="landing", Key="drops/orders_1.csv", Body=b"id,customer,amount\n1,c1,10\n2,c2,20\n")
+    landing.put_object(
+        Bucket="landing", Key="drops/orders_1.csv", Body=b"id,customer,amount\n1,c1,10\n2,c2,20\n"
+    )
     sensor = Sensor(project)
 
     assert sensor.tick().run_requests == []

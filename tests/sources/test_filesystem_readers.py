@@ -14,15 +14,19 @@ import fsspec
 import pytest
 from dagster import DagsterEventType
 from dlt.common.storages.fsspec_filesystem import FileItemDict, glob_files
-
 from helpers import file_table, materialize_project, query, read_csv, scalar, source, write_csv
 from jaffle import jaffle_source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.filesystem.options import CsvOptions, FileReadError, JsonOptions, ReadSpec
-from ingest_assets.sources.filesystem.readers import write_load_file
 from ingest_assets.sources.filesystem import FilesystemSourceConfig, path_warnings
+from ingest_assets.sources.filesystem.options import (
+    CsvOptions,
+    FileReadError,
+    JsonOptions,
+    ReadSpec,
+)
+from ingest_assets.sources.filesystem.readers import write_load_file
 
 
 def _item(path: Path) -> FileItemDict:
@@ -37,7 +41,9 @@ def _load(path: Path, spec: ReadSpec) -> tuple[dict[str, str], list[tuple]]:
     write_load_file(_item(path), spec, target, "load-1")
     with duckdb.connect() as conn:
         relation = conn.sql(f"SELECT * EXCLUDE (_dlt_load_id) FROM read_parquet('{target}')")
-        return dict(zip(relation.columns, map(str, relation.types))), relation.order("ALL").fetchall()
+        return dict(zip(relation.columns, map(str, relation.types))), relation.order(
+            "ALL"
+        ).fetchall()
 
 
 def _failure(path: Path, spec: ReadSpec) -> FileReadError:
@@ -96,7 +102,9 @@ def test_header_and_skip_rows(tmp_path):
     headerless.write_text("1,10\n2,20\n")
 
     types, rows = _load(path, ReadSpec("csv", csv=CsvOptions(skip_rows=2, header=True)))
-    no_header_types, no_header_rows = _load(headerless, ReadSpec("csv", csv=CsvOptions(header=False)))
+    no_header_types, no_header_rows = _load(
+        headerless, ReadSpec("csv", csv=CsvOptions(header=False))
+    )
 
     assert list(types) == ["id", "amount"] and rows == [(1, 10), (2, 20)]
     assert list(no_header_types) == ["column0", "column1"] and no_header_rows == [(1, 10), (2, 20)]
@@ -105,7 +113,9 @@ def test_header_and_skip_rows(tmp_path):
 @pytest.mark.unit
 @pytest.mark.parametrize("encoding", ["latin-1", "utf-16", "cp1252"])
 def test_encodings(tmp_path, encoding):
-    text = "id,city,price\n1,Zürich,5\n2,São Paulo,7\n" + ("3,€uro,9\n" if encoding != "latin-1" else "")
+    text = "id,city,price\n1,Zürich,5\n2,São Paulo,7\n" + (
+        "3,€uro,9\n" if encoding != "latin-1" else ""
+    )
     path = tmp_path / f"cities_{encoding}.csv"
     path.write_bytes(text.encode(encoding))
 
@@ -143,7 +153,8 @@ def test_date_and_timestamp_formats(tmp_path):
     path.write_text("id,day,at\n1,31.01.2024,31/01/2024 13:45\n2,01.02.2024,01/02/2024 08:00\n")
 
     types, rows = _load(
-        path, ReadSpec("csv", csv=CsvOptions(date_format="%d.%m.%Y", timestamp_format="%d/%m/%Y %H:%M"))
+        path,
+        ReadSpec("csv", csv=CsvOptions(date_format="%d.%m.%Y", timestamp_format="%d/%m/%Y %H:%M")),
     )
 
     assert types["day"] == "DATE" and types["at"] == "TIMESTAMP"
@@ -207,7 +218,10 @@ def test_existing_text_column_keeps_text_that_looks_like_numbers(tmp_path):
     path = tmp_path / "zips.csv"
     path.write_text("id,zip\n1,00123\n")
 
-    types, rows = _load(path, ReadSpec("csv", existing={"zip": {"data_type": "text"}, "id": {"data_type": "double"}}))
+    types, rows = _load(
+        path,
+        ReadSpec("csv", existing={"zip": {"data_type": "text"}, "id": {"data_type": "double"}}),
+    )
 
     assert types == {"id": "DOUBLE", "zip": "VARCHAR"} and rows == [(1.0, "00123")]
 
@@ -218,14 +232,18 @@ def test_jsonl_and_parquet_misfits_name_row_and_column(tmp_path):
     lines.write_text('{"id": 1, "n": 5}\n{"id": 2, "n": 6}\n{"id": 3, "n": "abc"}\n')
     parquet = tmp_path / "events.parquet"
     with duckdb.connect() as conn:
-        conn.sql(f"COPY (SELECT range AS id, CASE WHEN range = 4 THEN 'x' ELSE range::VARCHAR END AS n FROM range(6)) TO '{parquet}'")
+        conn.sql(
+            f"COPY (SELECT range AS id, CASE WHEN range = 4 THEN 'x' ELSE range::VARCHAR END AS n FROM range(6)) TO '{parquet}'"
+        )
     existing = {"n": {"data_type": "bigint"}}
 
     json_error = _failure(lines, ReadSpec("jsonl", existing=existing))
     parquet_error = _failure(parquet, ReadSpec("parquet", existing=existing))
 
     assert (json_error.line, json_error.column) == (3, "n") and "abc" in str(json_error)
-    assert (parquet_error.line, parquet_error.column) == (5, "n") and "value x does" in str(parquet_error)
+    assert (parquet_error.line, parquet_error.column) == (5, "n") and "value x does" in str(
+        parquet_error
+    )
 
 
 @pytest.mark.unit
@@ -272,7 +290,9 @@ def test_columns_option_that_contradicts_the_table_fails_with_the_fix(tmp_path):
     path = tmp_path / "stock.csv"
     path.write_text("sku,qty\nA,1\n")
 
-    error = _failure(path, ReadSpec("csv", columns={"qty": "VARCHAR"}, existing={"qty": {"data_type": "bigint"}}))
+    error = _failure(
+        path, ReadSpec("csv", columns={"qty": "VARCHAR"}, existing={"qty": {"data_type": "bigint"}})
+    )
 
     assert "--full-refresh" in str(error) and error.column == "qty"
 
@@ -296,11 +316,18 @@ def _problems(source: dict) -> str:
 def test_reader_options_are_validated():
     assert "filesystem.tables[0].csv.nullstr: " in _problems(_source(csv={"nullstr": "NA"}))
     assert "unknown encoding 'klingon'" in _problems(_source(csv={"encoding": "klingon"}))
-    assert "`csv:` options need format: csv" in _problems(_source(format="parquet", csv={"delimiter": ";"}))
+    assert "`csv:` options need format: csv" in _problems(
+        _source(format="parquet", csv={"delimiter": ";"})
+    )
     assert "'DUBBLE' is not a DuckDB type" in _problems(_source(columns={"x": "DUBBLE"}))
     assert "json.format: " in _problems(_source(format="jsonl", json={"format": "lines"}))
     config = validate_document(
-        {"version": 1, "sources": [_source(csv={"null_values": ["NA"], "encoding": "Latin-1"}, columns={"x": "int"})]},
+        {
+            "version": 1,
+            "sources": [
+                _source(csv={"null_values": ["NA"], "encoding": "Latin-1"}, columns={"x": "int"})
+            ],
+        },
         "sources.yml",
     )
     table = config.sources[0].filesystem.tables[0]
@@ -326,7 +353,9 @@ def test_paths_that_leave_the_folder_are_rejected(field, value, problem):
 @pytest.mark.unit
 def test_absolute_and_remote_bucket_urls_stay_allowed(tmp_path):
     for bucket_url in (str(tmp_path), "s3://bucket/landing", "data/landing/x"):
-        validate_document({"version": 1, "sources": [_source(bucket_url=bucket_url)]}, "sources.yml")
+        validate_document(
+            {"version": 1, "sources": [_source(bucket_url=bucket_url)]}, "sources.yml"
+        )
 
 
 @pytest.mark.unit
@@ -358,7 +387,9 @@ def _failure_event(result):
 
 
 @pytest.mark.e2e
-def test_issue_10_bad_orders_file_fails_alone_named_with_line_and_column(make_project, jaffle_small):
+def test_issue_10_bad_orders_file_fails_alone_named_with_line_and_column(
+    make_project, jaffle_small
+):
     project = make_project([jaffle_source("data/landing/jaffle_shop")])
     landing = project / "data" / "landing" / "jaffle_shop"
     landing.mkdir(parents=True)
@@ -375,7 +406,10 @@ def test_issue_10_bad_orders_file_fails_alone_named_with_line_and_column(make_pr
     assert not result.success
     failure = _failure_event(result)
     message = failure.event_specific_data.error.message
-    assert "raw_orders_bad.csv as csv (line 2, column 'ordered_at')" in message and "notadate" in message
+    assert (
+        "raw_orders_bad.csv as csv (line 2, column 'ordered_at')" in message
+        and "notadate" in message
+    )
     assert "raw_orders_good2.csv" not in message
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 1
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders where id = 'good-2'") == 1
@@ -402,10 +436,19 @@ def _drops_project(make_project, tables: list[dict], **filesystem) -> tuple[Path
 
 
 @pytest.mark.e2e
-def test_failure_metadata_lists_file_line_and_column_and_symlinks_out_are_refused(make_project, tmp_path):
+def test_failure_metadata_lists_file_line_and_column_and_symlinks_out_are_refused(
+    make_project, tmp_path
+):
     project, landing = _drops_project(
         make_project,
-        [{"name": "stock", "file_glob": "stock*.csv", "format": "csv", "csv": {"null_values": ["NA"]}}],
+        [
+            {
+                "name": "stock",
+                "file_glob": "stock*.csv",
+                "format": "csv",
+                "csv": {"null_values": ["NA"]},
+            }
+        ],
     )
     (landing / "stock_1.csv").write_text("sku,qty\nA,1\nB,NA\n")
     assert materialize_project(project, "group:drops", checks=False).success
@@ -423,7 +466,11 @@ def test_failure_metadata_lists_file_line_and_column_and_symlinks_out_are_refuse
     assert "stock_3.csv" in message and "abc" in message
     assert "stock_link.csv" in message and str(outside) in message
     assert scalar(project, "select count(*) from raw_drops.stock") == 3
-    assert query(project, "select sku, qty from raw_drops.stock order by sku") == [("A", 1), ("B", None), ("C", 3)]
+    assert query(project, "select sku, qty from raw_drops.stock order by sku") == [
+        ("A", 1),
+        ("B", None),
+        ("C", 3),
+    ]
     history = query(project, "select error from _ingest.load_history where status = 'failed'")
     assert "stock_3.csv" in history[0][0]
 
@@ -434,7 +481,9 @@ def test_unreadable_files_metadata_has_line_and_column(make_project):
 
     from ingest_assets.project import build_definitions, load_project
 
-    project, landing = _drops_project(make_project, [{"name": "stock", "file_glob": "*.csv", "format": "csv"}])
+    project, landing = _drops_project(
+        make_project, [{"name": "stock", "file_glob": "*.csv", "format": "csv"}]
+    )
     (landing / "a.csv").write_text("sku,qty\nA,1\n")
     assert materialize_project(project, "group:drops", checks=False).success
     (landing / "b.csv").write_text("sku,qty\nB,2\nC,abc\n")
@@ -460,16 +509,27 @@ def test_unreadable_files_metadata_has_line_and_column(make_project):
 
 @pytest.mark.e2e
 def test_source_matching_no_file_says_so_and_its_row_count_check_fails(make_project):
-    project, _ = _drops_project(make_project, [{"name": "stock", "file_glob": "stock*.csv", "format": "csv"}])
+    project, _ = _drops_project(
+        make_project, [{"name": "stock", "file_glob": "stock*.csv", "format": "csv"}]
+    )
 
     result = materialize_project(project, "group:drops", raise_on_error=False)
 
-    (materialization,) = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
+    (materialization,) = [
+        e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+    ]
     assert materialization.metadata["files_matched"].value == 0
     assert "matched no file" in materialization.metadata["files_message"].value
-    checks = [e.event_specific_data for e in result.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
+    checks = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
     # row_count fails on the empty first load; reconcile has no file to compare yet
-    assert sorted((c.check_name, c.passed) for c in checks) == [("reconcile", True), ("row_count", False)]
+    assert sorted((c.check_name, c.passed) for c in checks) == [
+        ("reconcile", True),
+        ("row_count", False),
+    ]
 
 
 @pytest.mark.e2e
@@ -488,15 +548,26 @@ def test_ingest_validate_warns_about_a_missing_folder_and_an_empty_glob(make_pro
     env = {**os.environ, "INGEST_PROJECT_DIR": str(project), "COLUMNS": "300"}
 
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "ingest"), "validate"], cwd=project, env=env, capture_output=True, text=True
+        [str(Path(sys.executable).parent / "ingest"), "validate"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
     assert result.returncode == 0, result.stderr
-    assert f"! source 'drops': table 'prices': file_glob 'prices/*.csv' matches no file in {landing}" in result.stderr
+    assert (
+        f"! source 'drops': table 'prices': file_glob 'prices/*.csv' matches no file in {landing}"
+        in result.stderr
+    )
     assert "table 'stock'" not in result.stderr
     shutil.rmtree(landing)
     missing = subprocess.run(
-        [str(Path(sys.executable).parent / "ingest"), "validate"], cwd=project, env=env, capture_output=True, text=True
+        [str(Path(sys.executable).parent / "ingest"), "validate"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert f"! source 'drops': bucket_url folder {landing} does not exist" in missing.stderr
 
@@ -508,10 +579,14 @@ def test_remote_file_is_copied_then_read_with_its_options(tmp_path):
     (file,) = glob_files(filesystem, "memory://landing", "*.csv")
     spec = ReadSpec("csv", csv=CsvOptions(delimiter=";", decimal_separator=",", encoding="cp1252"))
 
-    load_file = write_load_file(FileItemDict(file, filesystem), spec, tmp_path / "load.parquet", None)
+    load_file = write_load_file(
+        FileItemDict(file, filesystem), spec, tmp_path / "load.parquet", None
+    )
 
     with duckdb.connect() as conn:
-        assert conn.sql(f"SELECT * FROM read_parquet('{load_file.path}')").fetchall() == [("Ä-1", 3.5)]
+        assert conn.sql(f"SELECT * FROM read_parquet('{load_file.path}')").fetchall() == [
+            ("Ä-1", 3.5)
+        ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["load.parquet"]  # work copies removed
 
 
@@ -532,7 +607,9 @@ def test_every_cause_fails_its_file_alone_in_one_run(make_project):
     cut.write_bytes(cut.read_bytes()[:200])
     bad = {
         "stock_type.csv": b"sku,qty\nB,2\nC,abc\n",
-        "stock_ragged.csv": b"sku,qty\n" + b"".join(b"R%d,%d\n" % (i, i) for i in range(10)) + b"X,1,2\n",
+        "stock_ragged.csv": b"sku,qty\n"
+        + b"".join(b"R%d,%d\n" % (i, i) for i in range(10))
+        + b"X,1,2\n",
         "stock_encoding.csv": b"sku,qty\ncaf\xe9,3\n",
         "stock_binary.csv": bytes(range(256)) * 8,
         "stock_dlt.csv": b"sku,_dlt_id\nD,x\n",
@@ -544,10 +621,18 @@ def test_every_cause_fails_its_file_alone_in_one_run(make_project):
     result = materialize_project(project, "group:drops", raise_on_error=False, checks=False)
 
     failure = _failure_event(result).event_specific_data
-    unreadable = {p["relative_path"]: p for p in failure.user_failure_data.metadata["unreadable_files"].value}
+    unreadable = {
+        p["relative_path"]: p for p in failure.user_failure_data.metadata["unreadable_files"].value
+    }
     assert sorted(unreadable) == sorted([*bad, "sales_cut.parquet"])
-    assert (unreadable["stock_type.csv"]["line"], unreadable["stock_type.csv"]["column"]) == (3, "qty")
+    assert (unreadable["stock_type.csv"]["line"], unreadable["stock_type.csv"]["column"]) == (
+        3,
+        "qty",
+    )
     assert unreadable["stock_ragged.csv"]["line"] == 12
     assert unreadable["stock_dlt.csv"]["column"] == "_dlt_id"
-    assert query(project, "select sku, qty from raw_drops.stock order by sku") == [("A", 1), ("E", 5)]
+    assert query(project, "select sku, qty from raw_drops.stock order by sku") == [
+        ("A", 1),
+        ("E", 5),
+    ]
     assert scalar(project, "select count(*) from raw_drops.sales") == 100

@@ -26,7 +26,9 @@ BREAKOUT = "id <= 3) OR (1=1"
 
 def _source(schema: str, query_filter: str) -> dict:
     return source(
-        "flt", "sql_database", block={"schema": schema, "tables": [{"name": "items", "query_filter": query_filter}]}
+        "flt",
+        "sql_database",
+        block={"schema": schema, "tables": [{"name": "items", "query_filter": query_filter}]},
     )
 
 
@@ -79,7 +81,9 @@ def test_breakout_is_refused_at_run_time_and_loads_nothing(items, tmp_path):
     config.sql_database.tables[0].query_filter = BREAKOUT
     with pytest.raises(PipelineStepFailed) as error:
         _load(tmp_path, config)
-    assert "source 'flt': table 'items': query_filter: must be one SQL condition" in str(error.value)
+    assert "source 'flt': table 'items': query_filter: must be one SQL condition" in str(
+        error.value
+    )
     if (tmp_path / "w.duckdb").exists():
         with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
             tables = conn.execute("select table_name from information_schema.tables").fetchall()

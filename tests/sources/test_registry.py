@@ -25,8 +25,14 @@ def test_the_config_union_is_built_from_the_registry():
     union = typing.get_args(typing.get_args(SourceConfig)[0])
     assert {model for model in union} == {kind.config_model for kind in SOURCE_TYPES.values()}
     config = TypeAdapter(SourceConfig).validate_python(
-        {"name": "files", "type": "filesystem", "filesystem": {"bucket_url": "data", "tables": [
-            {"name": "orders", "file_glob": "orders/*.csv", "format": "csv"}]}}
+        {
+            "name": "files",
+            "type": "filesystem",
+            "filesystem": {
+                "bucket_url": "data",
+                "tables": [{"name": "orders", "file_glob": "orders/*.csv", "format": "csv"}],
+            },
+        }
     )
     assert source_type(config) is SOURCE_TYPES["filesystem"]
 

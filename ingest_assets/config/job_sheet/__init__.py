@@ -36,10 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from ingest_assets.config.errors import ConfigError
-from ingest_assets.config.job_sheet.documents import _build_source
-from ingest_assets.config.job_sheet.jobs import _by_source, _consistent, _duplicate_job_ids, _read_job
-from ingest_assets.config.job_sheet.rows import _column_key, _header_problems, _read_sheet
-from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
 from ingest_assets.config.job_sheet.columns import (
     COLUMN_NAMES,
     COLUMNS,
@@ -48,9 +44,25 @@ from ingest_assets.config.job_sheet.columns import (
     SOURCE_TYPES,
     Column,
 )
-from ingest_assets.config.job_sheet.documents import lake_location, source_document
-from ingest_assets.config.job_sheet.jobs import Job, watermark_value
-from ingest_assets.config.job_sheet.rows import Problem, SheetRow, rows_text, sheet_label
+from ingest_assets.config.job_sheet.documents import _build_source, lake_location, source_document
+from ingest_assets.config.job_sheet.jobs import (
+    Job,
+    _by_source,
+    _consistent,
+    _duplicate_job_ids,
+    _read_job,
+    watermark_value,
+)
+from ingest_assets.config.job_sheet.rows import (
+    Problem,
+    SheetRow,
+    _column_key,
+    _header_problems,
+    _read_sheet,
+    rows_text,
+    sheet_label,
+)
+from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
 
 __all__ = [
     "COLUMNS",
@@ -182,5 +194,3 @@ def build_job_sheet(
 
 
 # ------------------------------------------------------------------------------ sources
-
-

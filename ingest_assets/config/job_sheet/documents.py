@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import ValidationError
 
 from ingest_assets.config.common import LakeConfig
 from ingest_assets.config.errors import field_message
+from ingest_assets.config.job_sheet.columns import (
+    _SOURCE_FIELD_COLUMNS,
+    _TABLE_FIELD_COLUMNS,
+    AZURE_SCHEMES,
+    _lookup,
+)
+from ingest_assets.config.job_sheet.jobs import Job, watermark_value
+from ingest_assets.config.job_sheet.rows import Problem
 from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
-from ingest_assets.config.job_sheet.columns import (AZURE_SCHEMES, _TABLE_FIELD_COLUMNS, _SOURCE_FIELD_COLUMNS, _lookup)
-from ingest_assets.config.job_sheet.rows import (Problem)
-from ingest_assets.config.job_sheet.jobs import (Job, watermark_value)
 
 
 def lake_location(lake_base: str | None, container: str) -> str:

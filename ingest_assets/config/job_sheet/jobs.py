@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,10 +9,9 @@ from typing import Any
 
 import yaml
 
+from ingest_assets.config.job_sheet.columns import DESTINATIONS, MAX_PARALLELISM, SOURCE_TYPES
+from ingest_assets.config.job_sheet.rows import Problem, SheetRow
 from ingest_assets.sources.sql_database import asset_table_name
-from ingest_assets.config.job_sheet.columns import (MAX_PARALLELISM, DESTINATIONS, SOURCE_TYPES)
-from ingest_assets.config.job_sheet.rows import (SheetRow, Problem)
-
 
 _YES = {"y", "yes", "true", "1"}
 
@@ -68,17 +65,21 @@ def _read_job(row: SheetRow) -> tuple[Job | None, list[Problem]]:
     ]
     drivername = _drivername(row.get("source_type"))
     if row.get("source_type") is not None and drivername is None:
-        problems.append(Problem(
-            (row.number,),
-            "source_type",
-            f"{row.get('source_type')!r} is not a source type; use PostgreSQL, MySQL, MariaDB, "
-            "MSSQL, Oracle, SQLite, or a SQLAlchemy dialect+driver such as mssql+pymssql",
-        ))
+        problems.append(
+            Problem(
+                (row.number,),
+                "source_type",
+                f"{row.get('source_type')!r} is not a source type; use PostgreSQL, MySQL, MariaDB, "
+                "MSSQL, Oracle, SQLite, or a SQLAlchemy dialect+driver such as mssql+pymssql",
+            )
+        )
     load_type = str(row.get("load_type") or "").upper()
     if row.get("load_type") is not None and load_type not in ("FULL", "INCREMENTAL"):
-        problems.append(Problem(
-            (row.number,), "load_type", f"{row.get('load_type')!r} is not FULL or INCREMENTAL"
-        ))
+        problems.append(
+            Problem(
+                (row.number,), "load_type", f"{row.get('load_type')!r} is not FULL or INCREMENTAL"
+            )
+        )
     enabled = _yes_no(row.get("enabled"))
     if enabled is None:
         problems.append(Problem((row.number,), "enabled", f"{row.get('enabled')!r} is not Y or N"))
@@ -88,46 +89,69 @@ def _read_job(row: SheetRow) -> tuple[Job | None, list[Problem]]:
         )
     if load_type == "FULL":
         problems += [
-            Problem((row.number,), column, (
-                "set, but load_type is FULL, which reads the whole table every run: clear it, "
-                "or use INCREMENTAL"
-            ))
+            Problem(
+                (row.number,),
+                column,
+                (
+                    "set, but load_type is FULL, which reads the whole table every run: clear it, "
+                    "or use INCREMENTAL"
+                ),
+            )
             for column in ("watermark_column", "last_watermark")
             if row.get(column) is not None
         ]
-    if drivername is not None and drivername.startswith("oracle") and row.get("schema_name") is None:
-        problems.append(Problem(
-            (row.number,), "schema_name", "required for Oracle (the schema is the owning user)"
-        ))
+    if (
+        drivername is not None
+        and drivername.startswith("oracle")
+        and row.get("schema_name") is None
+    ):
+        problems.append(
+            Problem(
+                (row.number,), "schema_name", "required for Oracle (the schema is the owning user)"
+            )
+        )
     container = _text(row.get("target_container"))
     folder_path = _text(row.get("target_folder_path"))
     destination = str(row.get("destination") or ("lake" if container else "warehouse")).lower()
     if destination not in DESTINATIONS:
-        problems.append(Problem(
-            (row.number,), "destination", f"{row.get('destination')!r} is not lake, both or warehouse"
-        ))
+        problems.append(
+            Problem(
+                (row.number,),
+                "destination",
+                f"{row.get('destination')!r} is not lake, both or warehouse",
+            )
+        )
     elif destination != "warehouse" and container is None:
-        problems.append(Problem(
-            (row.number,), "target_container",
-            f"required when destination is {destination} (the container the files go to)",
-        ))
+        problems.append(
+            Problem(
+                (row.number,),
+                "target_container",
+                f"required when destination is {destination} (the container the files go to)",
+            )
+        )
     elif destination == "warehouse" and (container or folder_path):
         column = "target_container" if container else "target_folder_path"
-        problems.append(Problem(
-            (row.number,), column,
-            "set, but destination is warehouse, which writes no lake files: clear it, or set "
-            "destination to lake or both",
-        ))
+        problems.append(
+            Problem(
+                (row.number,),
+                column,
+                "set, but destination is warehouse, which writes no lake files: clear it, or set "
+                "destination to lake or both",
+            )
+        )
     parallelism = row.get("parallelism")
     if parallelism is not None and (
         isinstance(parallelism, bool)
         or not isinstance(parallelism, int)
         or not 1 <= parallelism <= MAX_PARALLELISM
     ):
-        problems.append(Problem(
-            (row.number,), "parallelism",
-            f"{parallelism!r} is not a whole number from 1 to {MAX_PARALLELISM}",
-        ))
+        problems.append(
+            Problem(
+                (row.number,),
+                "parallelism",
+                f"{parallelism!r} is not a whole number from 1 to {MAX_PARALLELISM}",
+            )
+        )
     if problems:
         return None, problems
     schema = row.get("schema_name")
@@ -185,9 +209,11 @@ def _duplicate_job_ids(rows: list[SheetRow]) -> list[Problem]:
             continue
         key = str(job_id)
         if key in first:
-            problems.append(Problem(
-                (row.number,), "job_id", f"{job_id!r} is also the job_id of row {first[key]}"
-            ))
+            problems.append(
+                Problem(
+                    (row.number,), "job_id", f"{job_id!r} is also the job_id of row {first[key]}"
+                )
+            )
         else:
             first[key] = row.number
     return problems
@@ -212,32 +238,58 @@ def _consistent(group: list[Job]) -> tuple[list[Job], list[Problem]]:
         number = (job.row.number,)
         earlier = tables.get(asset_table_name(job.table_name))
         if job.drivername != first.drivername:
-            problems.append(Problem(number, "source_type", (
-                f"{job.row.get('source_type')!r} differs from {first.row.get('source_type')!r} "
-                f"in row {first.row.number}; the rows of source_name {job.source_name!r} read "
-                "one database: give them one source_type or use another source_name"
-            )))
+            problems.append(
+                Problem(
+                    number,
+                    "source_type",
+                    (
+                        f"{job.row.get('source_type')!r} differs from {first.row.get('source_type')!r} "
+                        f"in row {first.row.number}; the rows of source_name {job.source_name!r} read "
+                        "one database: give them one source_type or use another source_name"
+                    ),
+                )
+            )
         elif job.schema_name != first.schema_name:
-            problems.append(Problem(number, "schema_name", (
-                f"{job.schema_name or '(blank)'!r} differs from {first.schema_name or '(blank)'!r} "
-                f"in row {first.row.number}; a source reads one schema: use another source_name "
-                "for the tables of this schema"
-            )))
+            problems.append(
+                Problem(
+                    number,
+                    "schema_name",
+                    (
+                        f"{job.schema_name or '(blank)'!r} differs from {first.schema_name or '(blank)'!r} "
+                        f"in row {first.row.number}; a source reads one schema: use another source_name "
+                        "for the tables of this schema"
+                    ),
+                )
+            )
         elif (column := _disagreeing_column(job, group)) is not None:
             value, other = _source_setting(column, job, group)
-            problems.append(Problem(number, column, (
-                f"{_shown(value)} differs from {_shown(other.setting)} in row {other.row}; the rows of "
-                f"source_name {job.source_name!r} are one source with one {column}: give them "
-                "the same value or use another source_name for this table"
-            )))
-        elif earlier is not None:
-            same = "" if earlier.table_name == job.table_name else (
-                f" (both load warehouse table {asset_table_name(job.table_name)!r})"
+            problems.append(
+                Problem(
+                    number,
+                    column,
+                    (
+                        f"{_shown(value)} differs from {_shown(other.setting)} in row {other.row}; the rows of "
+                        f"source_name {job.source_name!r} are one source with one {column}: give them "
+                        "the same value or use another source_name for this table"
+                    ),
+                )
             )
-            problems.append(Problem(number, "table_name", (
-                f"{job.table_name!r} is loaded by row {earlier.row.number} of source "
-                f"{job.source_name!r} too{same}; list each table once per source_name"
-            )))
+        elif earlier is not None:
+            same = (
+                ""
+                if earlier.table_name == job.table_name
+                else (f" (both load warehouse table {asset_table_name(job.table_name)!r})")
+            )
+            problems.append(
+                Problem(
+                    number,
+                    "table_name",
+                    (
+                        f"{job.table_name!r} is loaded by row {earlier.row.number} of source "
+                        f"{job.source_name!r} too{same}; list each table once per source_name"
+                    ),
+                )
+            )
         else:
             tables[asset_table_name(job.table_name)] = job
             kept.append(job)

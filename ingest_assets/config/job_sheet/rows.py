@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 import difflib
 import re
 from collections.abc import Iterable
@@ -11,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from ingest_assets.config.errors import ConfigError
-from ingest_assets.config.job_sheet.columns import (SHEET_NAME, COLUMN_NAMES, REQUIRED_COLUMNS)
+from ingest_assets.config.job_sheet.columns import COLUMN_NAMES, REQUIRED_COLUMNS, SHEET_NAME
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,9 @@ class Problem:
         return f"{where}: {rows_text(self.rows)}: {self.column}: {self.message}"
 
     def sort_key(self) -> tuple[int, int]:
-        order = COLUMN_NAMES.index(self.column) if self.column in COLUMN_NAMES else len(COLUMN_NAMES)
+        order = (
+            COLUMN_NAMES.index(self.column) if self.column in COLUMN_NAMES else len(COLUMN_NAMES)
+        )
         return (self.rows[0] if self.rows else 0, order)
 
 
@@ -71,23 +70,27 @@ def _read_sheet(path: Path) -> tuple[list[Any], list[SheetRow]]:
     import openpyxl
 
     if not path.exists():
-        raise ConfigError([
-            f"{path.name}: file not found at {path}; create it with `ingest excel-template`, "
-            "or unset INGEST_JOB_SHEET / remove job_sheet: from sources.yml"
-        ])
+        raise ConfigError(
+            [
+                f"{path.name}: file not found at {path}; create it with `ingest excel-template`, "
+                "or unset INGEST_JOB_SHEET / remove job_sheet: from sources.yml"
+            ]
+        )
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # noqa: BLE001 - zip, XML or format errors all mean "unreadable"
-        raise ConfigError([
-            f"{path.name}: not a readable Excel workbook (.xlsx): {type(error).__name__}: {error}"
-        ]) from None
+        raise ConfigError(
+            [f"{path.name}: not a readable Excel workbook (.xlsx): {type(error).__name__}: {error}"]
+        ) from None
     try:
         if SHEET_NAME not in workbook.sheetnames:
             found = ", ".join(repr(name) for name in workbook.sheetnames)
-            raise ConfigError([
-                f"{path.name}: no sheet {SHEET_NAME!r} (the workbook has {found}); put the jobs "
-                f"on a sheet named {SHEET_NAME}"
-            ])
+            raise ConfigError(
+                [
+                    f"{path.name}: no sheet {SHEET_NAME!r} (the workbook has {found}); put the jobs "
+                    f"on a sheet named {SHEET_NAME}"
+                ]
+            )
         sheet = workbook[SHEET_NAME]
         sheet.reset_dimensions()  # do not trust the stored size: read every row that exists
         lines = list(sheet.iter_rows(values_only=True))
@@ -95,18 +98,16 @@ def _read_sheet(path: Path) -> tuple[list[Any], list[SheetRow]]:
         workbook.close()
     header = list(lines[0]) if lines else []
     if not any(_cell(value) is not None for value in header):
-        raise ConfigError([
-            f"{sheet_label(path)}: row 1: the header row is empty; write the column names "
-            f"({', '.join(COLUMN_NAMES)}) in row 1"
-        ])
+        raise ConfigError(
+            [
+                f"{sheet_label(path)}: row 1: the header row is empty; write the column names "
+                f"({', '.join(COLUMN_NAMES)}) in row 1"
+            ]
+        )
     columns = [_column_key(value) for value in header]
     rows = []
     for number, values in enumerate(lines[1:], start=2):
-        cells = {
-            name: _cell(value)
-            for name, value in zip(columns, values)
-            if name in COLUMN_NAMES
-        }
+        cells = {name: _cell(value) for name, value in zip(columns, values) if name in COLUMN_NAMES}
         if any(value is not None for value in cells.values()):
             rows.append(SheetRow(number, cells))
     return header, rows
@@ -145,6 +146,10 @@ def _header_problems(header: list[Any]) -> list[Problem]:
             close = difflib.get_close_matches(key, COLUMN_NAMES, n=1, cutoff=0.8)
             if close and close[0] not in keys:
                 problems.append(
-                    Problem((1,), str(header[index]).strip(), f"unknown column; did you mean {close[0]}?")
+                    Problem(
+                        (1,),
+                        str(header[index]).strip(),
+                        f"unknown column; did you mean {close[0]}?",
+                    )
                 )
     return problems

@@ -8,7 +8,6 @@ from pydantic import AliasChoices, Field, field_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
 
-
 SECRET_PLACEHOLDER = "<not read when the definitions load>"
 """What a secret argument of the function gets when it is called to describe the assets."""
 

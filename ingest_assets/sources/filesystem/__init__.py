@@ -15,7 +15,11 @@ from typing import Any
 
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import Extract, ExtractReport, FileProblem, SourceType
-from ingest_assets.sources.filesystem.config import FilesystemBlock, FilesystemSourceConfig, FileTableConfig
+from ingest_assets.sources.filesystem.config import (
+    FilesystemBlock,
+    FilesystemSourceConfig,
+    FileTableConfig,
+)
 from ingest_assets.sources.filesystem.listing import (
     LOADED_FILES_STATE_KEY,
     bucket_url_of,
@@ -47,13 +51,19 @@ class FilesystemType(SourceType):
     ) -> Extract:
         """See `SourceType.build`; `keep_dlt_columns` as in `source.build_dlt_source`."""
         report = ExtractReport()
-        dlt_source = build_dlt_source(config, paths, report, selected, keep_dlt_columns=keep_dlt_columns)
+        dlt_source = build_dlt_source(
+            config, paths, report, selected, keep_dlt_columns=keep_dlt_columns
+        )
         return Extract(dlt_source, report, self, config)
 
-    def listing(self, config: FilesystemSourceConfig, paths: ProjectPaths) -> dict[str, dict[str, str]]:  # type: ignore[override]
+    def listing(
+        self, config: FilesystemSourceConfig, paths: ProjectPaths
+    ) -> dict[str, dict[str, str]]:  # type: ignore[override]
         """`{table: {relative_path: fingerprint}}` of the files each table's glob matches now."""
         return {
-            table.name: {f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)}
+            table.name: {
+                f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)
+            }
             for table in config.filesystem.tables
         }
 
@@ -76,7 +86,9 @@ class FilesystemType(SourceType):
         """The files whose rows the warehouse refuses (see `probe.unloadable_files`)."""
         return unloadable_files(config, paths, warehouse, dataset, table, candidates)
 
-    def set_aside(self, config: FilesystemSourceConfig, paths: ProjectPaths, problems: list[FileProblem]) -> Path | None:  # type: ignore[override]
+    def set_aside(
+        self, config: FilesystemSourceConfig, paths: ProjectPaths, problems: list[FileProblem]
+    ) -> Path | None:  # type: ignore[override]
         """Move the local files of `problems` to `quarantine_dir` (see `quarantine.quarantine`)."""
         return quarantine(config, paths, problems)
 

@@ -48,7 +48,9 @@ class FileTableConfig(LoadOptions):
     @classmethod
     def _glob_stays_inside(cls, value: str) -> str:
         if problem := _path_escape(value, allow_absolute=False):
-            raise ValueError(f"file_glob {value!r} {problem}; it is relative to bucket_url and must stay inside it")
+            raise ValueError(
+                f"file_glob {value!r} {problem}; it is relative to bucket_url and must stay inside it"
+            )
         return value
 
     @field_validator("columns")
@@ -59,7 +61,7 @@ class FileTableConfig(LoadOptions):
         return {column: canonical_type(type_text) for column, type_text in value.items()}
 
     @model_validator(mode="after")
-    def _options_fit_format(self) -> "FileTableConfig":
+    def _options_fit_format(self) -> FileTableConfig:
         if self.csv is not None and self.format != "csv":
             raise ValueError(f"`csv:` options need format: csv, not {self.format}")
         if self.json_options is not None and self.format not in ("jsonl", "json"):
@@ -150,7 +152,9 @@ class FilesystemSourceConfig(SourceBase):
 
 def _path_escape(path: str, allow_absolute: bool) -> str | None:
     """Why `path` (a local path, glob, or the path of a URL) may leave its folder, or None."""
-    if not allow_absolute and (path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path) or "://" in path):
+    if not allow_absolute and (
+        path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path) or "://" in path
+    ):
         return "is an absolute path"
     if ".." in re.split(r"[/\\]+", path):
         return "has a '..' segment"

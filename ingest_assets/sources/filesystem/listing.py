@@ -17,11 +17,12 @@ from dlt.common.storages.fsspec_filesystem import (
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.filesystem.config import FilesystemSourceConfig, FileTableConfig
 
-
 LOADED_FILES_STATE_KEY = "loaded_files"
 
 
-def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig) -> list[FileItem]:
+def list_files(
+    config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig
+) -> list[FileItem]:
     """List the files matching `table.file_glob` under the source's bucket, sorted by path.
 
     Each item has `relative_path`, `file_url`, `size_in_bytes` and `modification_date` (see
@@ -29,7 +30,9 @@ def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileT
     """
     bucket_url = bucket_url_of(config, paths)
     filesystem = source_filesystem(config.name, bucket_url)
-    return sorted(glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"])
+    return sorted(
+        glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
+    )
 
 
 def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[str]:

@@ -14,7 +14,6 @@ from pydantic import Field, field_validator
 from ingest_assets.config.common import StrictModel
 from ingest_assets.errors import IngestError
 
-
 FileFormat = Literal["csv", "jsonl", "json", "parquet"]
 
 
@@ -34,7 +33,9 @@ class FileReadError(IngestError):
         self.column = column
 
 
-DLT_COLUMNS = frozenset({"_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx"})
+DLT_COLUMNS = frozenset(
+    {"_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx"}
+)
 """Columns dlt writes itself; a file column with one of these names (after dlt's name
 normalization) would be overwritten or mistaken for dlt's own, so such a file is refused."""
 
@@ -53,7 +54,9 @@ def canonical_type(type_text: str) -> str:
     try:
         return str(duckdb.sqltype(type_text))
     except duckdb.Error as error:
-        raise ValueError(f"{type_text!r} is not a DuckDB type: {str(error).splitlines()[0]}") from None
+        raise ValueError(
+            f"{type_text!r} is not a DuckDB type: {str(error).splitlines()[0]}"
+        ) from None
 
 
 class CsvOptions(StrictModel):
@@ -90,7 +93,9 @@ class CsvOptions(StrictModel):
         try:
             return codecs.lookup(value).name
         except LookupError:
-            raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, utf-16, latin-1, cp1252") from None
+            raise ValueError(
+                f"unknown encoding {value!r}; use e.g. utf-8, utf-16, latin-1, cp1252"
+            ) from None
 
 
 class JsonOptions(StrictModel):

@@ -56,7 +56,9 @@ def unloadable_files(
     with duckdb.connect() as conn, tempfile.TemporaryDirectory(prefix="ingest_probe_") as work:
         conn.execute(f"ATTACH '{_literal(str(warehouse))}' AS wh (READ_ONLY)")
         try:
-            conn.execute(f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0")
+            conn.execute(
+                f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0"
+            )
         except duckdb.CatalogException:
             return []
         columns = {row[0] for row in conn.execute("DESCRIBE probe").fetchall()}
@@ -69,11 +71,18 @@ def unloadable_files(
                 if not names:
                     continue
                 listed = ", ".join(_quote(c) for c in names)
-                conn.execute(f"INSERT INTO probe ({listed}) SELECT {listed} FROM read_parquet('{_literal(str(target))}')")
+                conn.execute(
+                    f"INSERT INTO probe ({listed}) SELECT {listed} FROM read_parquet('{_literal(str(target))}')"
+                )
                 conn.execute("DELETE FROM probe")
             except (duckdb.Error, FileReadError) as error:
                 problems.append(
-                    FileProblem(table, file["relative_path"], file["file_url"], f"cannot load into {dataset}.{table}: {_first_part(error)}")
+                    FileProblem(
+                        table,
+                        file["relative_path"],
+                        file["file_url"],
+                        f"cannot load into {dataset}.{table}: {_first_part(error)}",
+                    )
                 )
     return problems
 

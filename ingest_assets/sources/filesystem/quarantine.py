@@ -12,7 +12,9 @@ from ingest_assets.sources.base import FileProblem
 from ingest_assets.sources.filesystem.config import FilesystemSourceConfig
 
 
-def quarantine(config: FilesystemSourceConfig, paths: ProjectPaths, problems: list[FileProblem]) -> Path | None:
+def quarantine(
+    config: FilesystemSourceConfig, paths: ProjectPaths, problems: list[FileProblem]
+) -> Path | None:
     """Move the local files of `problems` to the source's `quarantine_dir`, when it has one.
 
     Args:

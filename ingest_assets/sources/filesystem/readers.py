@@ -48,7 +48,6 @@ from ingest_assets.sources.filesystem.options import (
     ReadSpec,
 )
 
-
 BATCH_ROWS = 250_000
 """Rows per Arrow batch: large enough to amortise per-batch cost, small enough to bound memory."""
 
@@ -88,7 +87,9 @@ class LoadFile:
     schema: pa.Schema
 
 
-def write_load_file(file: FileItemDict, spec: ReadSpec, target: Path, load_id: str | None) -> LoadFile:
+def write_load_file(
+    file: FileItemDict, spec: ReadSpec, target: Path, load_id: str | None
+) -> LoadFile:
     """Convert one file to the parquet file `target`, with column `_dlt_load_id` = `load_id`.
 
     Args:
@@ -109,7 +110,9 @@ def write_load_file(file: FileItemDict, spec: ReadSpec, target: Path, load_id: s
         try:
             local = _local_copy(file, spec, target.parent, stack)
         except (UnicodeError, gzip.BadGzipFile, EOFError) as error:
-            raise FileReadError(f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}") from error
+            raise FileReadError(
+                f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}"
+            ) from error
         with duckdb.connect() as conn:
             for setting in CONVERT_SETTINGS:
                 conn.execute(setting)
@@ -180,7 +183,18 @@ def duckdb_type_of(column: Mapping[str, Any]) -> str:
 
 
 _INTEGER_TYPES = frozenset(
-    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    }
 )
 _DUCKDB_TYPES = {
     "text": "VARCHAR",
@@ -229,7 +243,8 @@ def _relation(
         source = _reader_call(local, spec, targets)
         return conn.sql(f"SELECT * FROM {source}"), {}, source
     columns = [
-        f"CAST({_quote(n)} AS {targets[n]}) AS {_quote(n)}" if n in targets else _quote(n) for n in names
+        f"CAST({_quote(n)} AS {targets[n]}) AS {_quote(n)}" if n in targets else _quote(n)
+        for n in names
     ]
     return relation.project(", ".join(columns)), targets, source
 
@@ -296,7 +311,9 @@ def _reader_call(local: str, spec: ReadSpec, types: Mapping[str, str]) -> str:
             "decimal_separator": csv.decimal_separator,
             "types": dict(types) or None,
         }
-        arguments += [f"{key} = {_literal(value)}" for key, value in options.items() if value is not None]
+        arguments += [
+            f"{key} = {_literal(value)}" for key, value in options.items() if value is not None
+        ]
         return f"read_csv({', '.join(arguments)})"
     if spec.format in ("jsonl", "json"):
         layout = spec.json.format or ("newline_delimited" if spec.format == "jsonl" else "auto")
@@ -330,10 +347,13 @@ def _read_error(
             text = f"value {value} does not fit the column's type {target}"
     unit = "row" if spec.format in ("parquet", "json") else "line"
     where = ", ".join(
-        ([f"{unit} {line}"] if line is not None else []) + ([f"column {column!r}"] if column else [])
+        ([f"{unit} {line}"] if line is not None else [])
+        + ([f"column {column!r}"] if column else [])
     )
     return FileReadError(
-        f"cannot read {name} as {spec.format}{f' ({where})' if where else ''}: {text}", line=line, column=column
+        f"cannot read {name} as {spec.format}{f' ({where})' if where else ''}: {text}",
+        line=line,
+        column=column,
     )
 
 
@@ -453,11 +473,17 @@ def count_rows(file: FileItemDict, spec: ReadSpec) -> int:
         try:
             local = _local_copy(file, spec, Path(work), stack)
         except (UnicodeError, gzip.BadGzipFile, EOFError) as error:
-            raise FileReadError(f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}") from error
+            raise FileReadError(
+                f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}"
+            ) from error
         with duckdb.connect() as conn:
             for setting in CONVERT_SETTINGS:
                 conn.execute(setting)
             try:
-                return int(conn.execute(f"SELECT count(*) FROM {_reader_call(local, spec, {})}").fetchone()[0])
+                return int(
+                    conn.execute(
+                        f"SELECT count(*) FROM {_reader_call(local, spec, {})}"
+                    ).fetchone()[0]
+                )
             except (duckdb.Error, UnicodeDecodeError) as error:
                 raise FileReadError(f"cannot read {name} as {spec.format}: {error}") from error

@@ -41,11 +41,17 @@ from dlt.extract.source import DltSource
 from dlt.normalize.configuration import ItemsNormalizerConfiguration
 
 from ingest_assets.settings import ProjectPaths
+from ingest_assets.sources.base import ExtractReport, FileProblem
+from ingest_assets.sources.filesystem.config import FilesystemSourceConfig, FileTableConfig
+from ingest_assets.sources.filesystem.listing import (
+    LOADED_FILES_STATE_KEY,
+    bucket_url_of,
+    fingerprint,
+    outside_folder,
+    source_filesystem,
+)
 from ingest_assets.sources.filesystem.options import DLT_COLUMNS, FileReadError
 from ingest_assets.sources.filesystem.readers import read_arrow_batches, write_load_file
-from ingest_assets.sources.base import ExtractReport, FileProblem
-from ingest_assets.sources.filesystem.config import FileTableConfig, FilesystemSourceConfig
-from ingest_assets.sources.filesystem.listing import LOADED_FILES_STATE_KEY, bucket_url_of, fingerprint, outside_folder, source_filesystem
 
 
 def build_dlt_source(
@@ -117,7 +123,9 @@ def _table_resource(
                 if (real := outside_folder(bucket_url, file)) is not None:
                     report.unreadable.append(
                         FileProblem(
-                            table.name, path, file["file_url"],
+                            table.name,
+                            path,
+                            file["file_url"],
                             f"refused {path}: it links to {real}, outside the source's folder {bucket_url}",
                         )
                     )
@@ -125,7 +133,9 @@ def _table_resource(
                 item = FileItemDict(file, filesystem)
                 # per file: the schema grows with each file dlt has taken in, so the files of a
                 # first load are typed like the first one that brought a column
-                spec = table.read_spec(keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name))
+                spec = table.read_spec(
+                    keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name)
+                )
                 try:
                     if not import_files:
                         yield from read_arrow_batches(item, spec)
@@ -134,7 +144,9 @@ def _table_resource(
                         load_file = write_load_file(item, spec, work / "load.parquet", _load_id())
                 except FileReadError as error:
                     report.unreadable.append(
-                        FileProblem(table.name, path, file["file_url"], str(error), error.line, error.column)
+                        FileProblem(
+                            table.name, path, file["file_url"], str(error), error.line, error.column
+                        )
                     )
                     continue
                 if import_files and load_file.rows:
@@ -165,7 +177,9 @@ def _table_resource(
     return resource
 
 
-def _report_matched(config: FilesystemSourceConfig, table: str, matched: int, report: ExtractReport) -> None:
+def _report_matched(
+    config: FilesystemSourceConfig, table: str, matched: int, report: ExtractReport
+) -> None:
     """`files_matched` metadata of a table: all files its glob matched, loaded before or not; a
     glob that matched no file gets a warning (a first load then fails the row_count check)."""
     metadata: dict[str, Any] = {"files_matched": matched}
@@ -241,5 +255,3 @@ def _work_dir() -> Iterator[Path]:
         parent = None
     with tempfile.TemporaryDirectory(prefix="file_import_", dir=parent) as work:
         yield Path(work)
-
-

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 from typing import Any
 
 from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from ingest_assets.sources.rest_api.auth import SecretsAuth
-from ingest_assets.sources.rest_api.models import PROJECT_RESOURCE_OPTIONS, Loc, ResourceDefaultsBlock, RestApiBlock
+from ingest_assets.sources.rest_api.models import (
+    PROJECT_RESOURCE_OPTIONS,
+    Loc,
+    ResourceDefaultsBlock,
+    RestApiBlock,
+)
 
 
 def dlt_rest_api_config(block: RestApiBlock, source_name: str) -> RESTAPIConfig:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 import re
 from typing import Any, Literal
 
@@ -21,7 +19,6 @@ from ingest_assets.config.common import (
     repeated,
 )
 
-
 AuthType = Literal["bearer", "api_key", "http_basic", "oauth2_client_credentials"]
 
 
@@ -34,7 +31,14 @@ SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|coo
 """Header names whose values are credentials: they belong in an `auth` block, not `headers`."""
 
 
-PROJECT_RESOURCE_OPTIONS = {"description", "allow_empty", "allow_empty_replace", "max_shrink", "allow_shrink", "freshness"}
+PROJECT_RESOURCE_OPTIONS = {
+    "description",
+    "allow_empty",
+    "allow_empty_replace",
+    "max_shrink",
+    "allow_shrink",
+    "freshness",
+}
 """Resource options of this project, not dlt's: kept out of the config given to dlt."""
 
 

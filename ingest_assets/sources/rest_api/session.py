@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 from typing import Any
 
 from dlt.sources.helpers.requests import Client, HTTPError, Response, Session
@@ -71,7 +69,9 @@ def _status_error(source_name: str, method: str | None, url: str, response: Resp
             f"[sources.{source_name}.credentials] (or its *_env variables)",
             response=response,
         )
-    return ApiHttpError(f"source '{source_name}': {method} {url} answered {status}", response=response)
+    return ApiHttpError(
+        f"source '{source_name}': {method} {url} answered {status}", response=response
+    )
 
 
 def _register_secret_query_params(block: RestApiBlock) -> None:

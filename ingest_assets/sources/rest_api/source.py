@@ -25,7 +25,6 @@ validation of the REST API config, paginators, incremental params and parent/chi
 
 from __future__ import annotations
 
-
 from dlt.common.exceptions import DictValidationException
 from dlt.extract.source import DltSource
 from dlt.sources.rest_api import rest_api_source
@@ -75,11 +74,20 @@ def missing_secrets(config: RestApiSourceConfig) -> list[str]:
         auths.append(SecretsAuth(config.name, ("client", "auth"), block.client.auth))
     defaults = block.resource_defaults
     if defaults is not None and defaults.endpoint is not None and defaults.endpoint.auth:
-        auths.append(SecretsAuth(config.name, ("resource_defaults", "endpoint", "auth"), defaults.endpoint.auth))
+        auths.append(
+            SecretsAuth(
+                config.name, ("resource_defaults", "endpoint", "auth"), defaults.endpoint.auth
+            )
+        )
     for index, resource in enumerate(block.resources):
         if resource.endpoint is not None and resource.endpoint.auth:
             auths.append(
-                SecretsAuth(config.name, ("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name)
+                SecretsAuth(
+                    config.name,
+                    ("resources", index, "endpoint", "auth"),
+                    resource.endpoint.auth,
+                    resource.name,
+                )
             )
     problems = []
     for auth in auths:
@@ -88,5 +96,3 @@ def missing_secrets(config: RestApiSourceConfig) -> list[str]:
         except CredentialsNotSetError as error:
             problems.append(str(error))
     return problems
-
-

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from __future__ import annotations
-
 import re
 from copy import deepcopy
 from typing import Any
@@ -21,7 +19,14 @@ from dlt.sources.rest_api.config_setup import (
 from dlt.sources.rest_api.typing import RESTAPIConfig
 
 from ingest_assets.sources.rest_api.dlt_config import dlt_rest_api_config
-from ingest_assets.sources.rest_api.models import NOT_CONFIGURABLE, SECRET_HEADER, AuthBlock, EndpointBlock, Loc, RestApiBlock
+from ingest_assets.sources.rest_api.models import (
+    NOT_CONFIGURABLE,
+    SECRET_HEADER,
+    AuthBlock,
+    EndpointBlock,
+    Loc,
+    RestApiBlock,
+)
 
 
 def _auth_blocks(block: RestApiBlock) -> list[tuple[Loc, AuthBlock, str | None]]:
@@ -29,11 +34,19 @@ def _auth_blocks(block: RestApiBlock) -> list[tuple[Loc, AuthBlock, str | None]]
     found: list[tuple[Loc, AuthBlock, str | None]] = []
     if block.client.auth:
         found.append((("client", "auth"), block.client.auth, None))
-    if block.resource_defaults and block.resource_defaults.endpoint and block.resource_defaults.endpoint.auth:
-        found.append((("resource_defaults", "endpoint", "auth"), block.resource_defaults.endpoint.auth, None))
+    if (
+        block.resource_defaults
+        and block.resource_defaults.endpoint
+        and block.resource_defaults.endpoint.auth
+    ):
+        found.append(
+            (("resource_defaults", "endpoint", "auth"), block.resource_defaults.endpoint.auth, None)
+        )
     for index, resource in enumerate(block.resources):
         if resource.endpoint and resource.endpoint.auth:
-            found.append((("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name))
+            found.append(
+                (("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name)
+            )
     return found
 
 
@@ -97,7 +110,9 @@ def _auth_problems(loc: Loc, auth: AuthBlock, section: str) -> list[tuple[Loc, s
     problems: list[tuple[Loc, str]] = []
     for key, value in auth.options.items():
         if key in secrets:
-            via_env = f", or name an environment variable with {key}_env" if key in configurable else ""
+            via_env = (
+                f", or name an environment variable with {key}_env" if key in configurable else ""
+            )
             problems.append(
                 (
                     (*loc, key),
@@ -131,7 +146,9 @@ def _dlt_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, str]
         validate_dict(RESTAPIConfig, config, path=".")
     except DictValidationException as error:
         return [_located(_most_specific(error))]
-    paginators: list[tuple[Loc, Any]] = [(("client", "paginator"), config["client"].get("paginator"))]
+    paginators: list[tuple[Loc, Any]] = [
+        (("client", "paginator"), config["client"].get("paginator"))
+    ]
     for loc, _ in _endpoints(block):
         endpoint = _at(config, loc)
         paginators.append(((*loc, "paginator"), endpoint.get("paginator")))
@@ -145,9 +162,7 @@ def _dlt_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, str]
         except (TypeError, ValueError) as error:
             return [(loc, str(error))]
     try:
-        build_resource_dependency_graph(
-            config.get("resource_defaults") or {}, config["resources"]
-        )
+        build_resource_dependency_graph(config.get("resource_defaults") or {}, config["resources"])
     except (TypeError, ValueError) as error:
         # dlt appends the internal repr of the parameter; the placeholder is already named
         return [(("resources",), re.sub(r" on param `ResolvedParam\(.*$", "", str(error)))]
@@ -188,5 +203,3 @@ def _loc(path: str, field: str | None) -> Loc:
             if index:
                 loc.append(int(index))
     return tuple(loc)
-
-

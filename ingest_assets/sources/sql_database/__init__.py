@@ -17,7 +17,11 @@ from ingest_assets.sources.sql_database.config import (
     asset_table_name,
     query_filter_problem,
 )
-from ingest_assets.sources.sql_database.credentials import describe_location, engine_kwargs, resolve_credentials
+from ingest_assets.sources.sql_database.credentials import (
+    describe_location,
+    engine_kwargs,
+    resolve_credentials,
+)
 from ingest_assets.sources.sql_database.errors import SqlDatabaseError
 from ingest_assets.sources.sql_database.source import build_dlt_source, list_tables
 

@@ -9,17 +9,15 @@ from contextvars import ContextVar
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
-
 import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.sources.sql_database import ReflectionLevel, TableBackend
 from pydantic import Field, ValidationInfo, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 from ingest_assets.config.common import LoadOptions, SourceBase, StrictModel
-
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Names of environment variables given in `*_env` keys."""
@@ -38,7 +36,7 @@ def _password_hint() -> str:
     """Where a password goes instead of sources.yml, naming the source when it is known."""
     name = _SOURCE_NAME.get() or "<source name>"
     return (
-        "name an environment variable with password_env, or put password = \"...\" under "
+        'name an environment variable with password_env, or put password = "..." under '
         f"[sources.{name}.credentials] in .dlt/secrets.toml (or set "
         f"SOURCES__{name.upper()}__CREDENTIALS__PASSWORD)"
     )
@@ -107,7 +105,7 @@ class SqlCredentialsConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _value_or_env(self) -> "SqlCredentialsConfig":
+    def _value_or_env(self) -> SqlCredentialsConfig:
         for part in ("host", "port", "database", "username"):
             if getattr(self, part) is not None and getattr(self, f"{part}_env") is not None:
                 raise ValueError(f"give either {part} or {part}_env, not both")
@@ -127,7 +125,17 @@ QUERY_FILTER_DIALECTS = {
 """SQLAlchemy dialect -> sqlglot dialect that `query_filter_problem` parses a filter in."""
 
 
-_FORBIDDEN_NODES = (exp.Query, exp.Command, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Drop, exp.Create, exp.Alter)
+_FORBIDDEN_NODES = (
+    exp.Query,
+    exp.Command,
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Drop,
+    exp.Create,
+    exp.Alter,
+)
 
 
 _QUERY_FILTER_HELP = "must be one SQL condition (like status = 'open')"
@@ -192,8 +200,10 @@ def _filter_problem_in(text: str, dialect: str | None) -> str | None:
     if len(expressions) != 1:
         return f"{_QUERY_FILTER_HELP}, not {len(expressions)} statements"
     condition = expressions[0]
-    if isinstance(condition, exp.Query) and not isinstance(condition, exp.Subquery) or isinstance(
-        condition, _FORBIDDEN_NODES[1:]
+    if (
+        isinstance(condition, exp.Query)
+        and not isinstance(condition, exp.Subquery)
+        or isinstance(condition, _FORBIDDEN_NODES[1:])
     ):
         return f"{_QUERY_FILTER_HELP}, not a query or statement ({condition.key.upper()})"
     statement = next((n for n in condition.walk() if isinstance(n, _FORBIDDEN_NODES[1:])), None)
@@ -205,7 +215,9 @@ def _filter_problem_in(text: str, dialect: str | None) -> str | None:
 def _outside_quotes(tokens: list[Any]) -> str:
     """The text of the tokens that are not strings or quoted identifiers (where `--` is data)."""
     return " ".join(
-        t.text for t in tokens if t.token_type not in (sqlglot.TokenType.STRING, sqlglot.TokenType.IDENTIFIER)
+        t.text
+        for t in tokens
+        if t.token_type not in (sqlglot.TokenType.STRING, sqlglot.TokenType.IDENTIFIER)
     )
 
 
@@ -243,7 +255,7 @@ class SqlTableConfig(LoadOptions):
         return self.write_disposition or ("append" if self.incremental else "replace")
 
     @model_validator(mode="after")
-    def _merge_needs_key(self) -> "SqlTableConfig":
+    def _merge_needs_key(self) -> SqlTableConfig:
         if self.write_disposition == "merge" and not self.primary_key:
             raise ValueError(
                 f"table {self.name!r}: write_disposition 'merge' needs a primary_key: add "
@@ -356,7 +368,7 @@ class SqlDatabaseSourceConfig(SourceBase):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _with_source_name(cls, data: Any, handler: Any) -> "SqlDatabaseSourceConfig":
+    def _with_source_name(cls, data: Any, handler: Any) -> SqlDatabaseSourceConfig:
         """Make the source name available to messages of nested fields (where secrets go)."""
         name = data.get("name") if isinstance(data, dict) else None
         token = _SOURCE_NAME.set(name if isinstance(name, str) else None)

@@ -13,9 +13,12 @@ from dlt.common.configuration.specs import BaseConfiguration, ConnectionStringCr
 from sqlalchemy.engine import make_url
 
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.sql_database.config import SqlDatabaseBlock, SqlDatabaseSourceConfig, _parse_url
+from ingest_assets.sources.sql_database.config import (
+    SqlDatabaseBlock,
+    SqlDatabaseSourceConfig,
+    _parse_url,
+)
 from ingest_assets.sources.sql_database.errors import SqlDatabaseError
-
 
 DEFAULT_DRIVERS = {
     "postgresql": "postgresql+psycopg2",

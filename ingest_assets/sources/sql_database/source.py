@@ -40,8 +40,19 @@ from sqlalchemy.sql.expression import Grouping
 from ingest_assets.errors import exception_chain, library_transient
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.sql_database.config import SqlDatabaseSourceConfig, SqlTableConfig, asset_table_name, query_filter_problem
-from ingest_assets.sources.sql_database.credentials import describe_location, engine_kwargs, resolve_credentials, _install_hint, _secrets_of
+from ingest_assets.sources.sql_database.config import (
+    SqlDatabaseSourceConfig,
+    SqlTableConfig,
+    asset_table_name,
+    query_filter_problem,
+)
+from ingest_assets.sources.sql_database.credentials import (
+    _install_hint,
+    _secrets_of,
+    describe_location,
+    engine_kwargs,
+    resolve_credentials,
+)
 from ingest_assets.sources.sql_database.errors import SqlDatabaseError, _error_text
 
 logger = logging.getLogger(__name__)
@@ -62,9 +73,11 @@ def build_dlt_source(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> Dl
         `tables: "*"` the table names come from `list_tables` (which never raises).
     """
     block = config.sql_database
-    tables = block.tables if not block.all_tables else [
-        SqlTableConfig(name=name) for name in list_tables(config, paths)
-    ]
+    tables = (
+        block.tables
+        if not block.all_tables
+        else [SqlTableConfig(name=name) for name in list_tables(config, paths)]
+    )
 
     @dlt.source(name=config.name, max_table_nesting=0)
     def database() -> list[DltResource]:
