@@ -70,8 +70,7 @@ def run_measured(
             run_env["PYTHONPATH"] = os.pathsep.join(
                 filter(None, [run_env.get("PYTHONPATH"), str(REPO)])
             )
-        out = open(log, "wb") if log else open(os.devnull, "wb")
-        with out:
+        with open(log or os.devnull, "wb") as out:
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
             proc = subprocess.Popen(cmd, env=run_env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)

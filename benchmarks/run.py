@@ -6,6 +6,7 @@ See benchmarks/README.md for what is measured and how to read the table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -738,7 +739,7 @@ class Suite:
         header = f"{'configuration':<84} {'runs':>4} {'work s':>8} {'wall s':>8} {'rows/s':>11} {'peak MB':>8} {'cpu s':>7} {'load':>5}"
         print(header)
         print("-" * len(header))
-        for key, r in self.results.items():
+        for _key, r in self.results.items():
             if "error" in r:
                 print(
                     f"{r['label'][:84]:<84} FAILED: {r['error'].splitlines()[0][:60] if r['error'] else ''}"
@@ -872,10 +873,8 @@ def _versions() -> dict[str, str]:
         "dbt-duckdb",
         "tpchgen-cli",
     ):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return out
 
 

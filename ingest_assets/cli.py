@@ -172,11 +172,12 @@ def validate(
                 unset = source_type(source).check(source, paths)
                 for text in unset:
                     warning(f"{config.source_origin(source.name)}: {text}")
-            except Exception as error:  # report every source, not only the first
+            except Exception as error:  # noqa: BLE001 - report every source, not only the first
                 if verbose:
                     errors.print_exception()
+                origin = config.source_origin(source.name)
                 problems.append(
-                    f"{config.source_origin(source.name)}: source '{source.name}': {_without_source(error, source.name)}"
+                    f"{origin}: source '{source.name}': {_without_source(error, source.name)}"
                 )
     for text in problems:
         problem(text)
@@ -211,7 +212,10 @@ def excel_template(
         None,
         "--output",
         "-o",
-        help="Workbook to write (default: ingestion_config.example.xlsx at the project root, which the project does not read).",
+        help=(
+            "Workbook to write (default: ingestion_config.example.xlsx at the project root, "
+            "which the project does not read)."
+        ),
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
     project: ProjectOption = None,

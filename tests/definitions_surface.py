@@ -85,7 +85,7 @@ def surface(defs: Any) -> dict[str, Any]:
     for sensor in repository.sensor_defs:
         try:
             job = sensor.job_name
-        except Exception:  # a sensor on several jobs or none
+        except Exception:  # noqa: BLE001 - a sensor on several jobs or none
             job = None
         sensors.append([sensor.name, sensor.default_status.value, job])
     return {

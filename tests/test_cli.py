@@ -137,7 +137,7 @@ def test_sync_full_refresh_then_status(make_project, jaffle_small):
     # a short summary instead of the run's log: rows per table, dbt models and tests
     assert len(again.stdout.splitlines()) < 20, again.stdout
     assert f"raw_jaffle_shop.orders: {orders:,} rows loaded" in again.stdout
-    dbt_line = next(l for l in again.stdout.splitlines() if l.startswith("dbt models:"))
+    dbt_line = next(line for line in again.stdout.splitlines() if line.startswith("dbt models:"))
     assert dbt_line.startswith("dbt models: 13 success; dbt tests: ") and dbt_line.endswith(
         " pass"
     ), dbt_line
@@ -150,8 +150,8 @@ def test_sync_full_refresh_then_status(make_project, jaffle_small):
     status = _run(project, str(BIN / "ingest"), "status", columns=80)
     assert status.returncode == 0, status.stderr
     assert "…" not in status.stdout
-    assert all(len(l) <= 80 for l in status.stdout.splitlines())
-    line = next(l for l in status.stdout.splitlines() if "jaffle_shop" in l)
+    assert all(len(line) <= 80 for line in status.stdout.splitlines())
+    line = next(line for line in status.stdout.splitlines() if "jaffle_shop" in line)
     # the schedule starts stopped (schedule_status default): no next run is shown
     assert "success" in line and "stopped" in line and "06:00" not in line and "no" in line
     total = sum(len(read_csv(jaffle_small / f)) for f in [p.name for p in jaffle_small.iterdir()])
@@ -232,15 +232,17 @@ def test_config_error_is_the_first_line_of_the_code_location_error(make_project)
     project = make_project([jaffle_source("data/landing/jaffle_shop")])
     text = (project / "sources.yml").read_text().replace("file_glob:", "file_glb:", 1)
     (project / "sources.yml").write_text(text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "file_glb:" in l)
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if "file_glb:" in line)
 
     result = _run(
         project, str(BIN / "dagster"), "definitions", "validate", "-m", "ingest_assets.definitions"
     )
     assert result.returncode != 0
     output = (result.stdout + result.stderr).splitlines()
-    start = next(i for i, l in enumerate(output) if "Validation failed for code location" in l)
-    first = next(l for l in output[start + 1 :] if l.strip())
+    start = next(
+        i for i, line in enumerate(output) if "Validation failed for code location" in line
+    )
+    first = next(line for line in output[start + 1 :] if line.strip())
     assert first == (
         f"ingest_assets.config.errors.ConfigError: sources.yml:{line}: source 'jaffle_shop': "
         "filesystem.tables[0].file_glb: unknown field; check its spelling and where it is indented: "

@@ -9,6 +9,8 @@ import json
 import pytest
 from definitions_surface import BASELINE, build, demo_document, full_document, surface, write_sqlite
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.mark.parametrize("name", ["demo", "full"])
 def test_definitions_surface_matches_the_baseline(make_project, name):

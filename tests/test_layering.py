@@ -154,9 +154,9 @@ def _room(module: str) -> tuple[int, str]:
     best: tuple[int, int, str] | None = None
     for index, (_, prefixes) in enumerate(ROOMS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[1]:
-                    best = (index, len(prefix), prefix)
+            matches = module == prefix or module.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix), prefix)
     if best is None:
         raise AssertionError(f"{module} is in no room: add its prefix to ROOMS in {__file__}")
     return best[0], best[2]

@@ -60,8 +60,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
             # a plain loop, not `yield from`: when this step is closed early, the dbt event
             # generator is not closed mid-read (it would ignore GeneratorExit); it is drained
             # below once the process is stopped
-            for event in events:
-                yield event
+            yield from events
         except KeyError as error:
             raise _stale_manifest_failure(error) from None
         finally:

@@ -10,6 +10,7 @@ no dbt start at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from importlib.metadata import PackageNotFoundError, version
@@ -86,10 +87,9 @@ def _parsed_files(dbt_project_dir: Path) -> list[Path]:
     configured resource folders (`target/`, `logs/` and installed packages excluded)."""
     files = [dbt_project_dir / name for name in PROJECT_FILES if (dbt_project_dir / name).is_file()]
     settings: dict = {}
-    try:
+    # dbt parse reports a broken dbt_project.yml; its content is hashed above
+    with contextlib.suppress(OSError, yaml.YAMLError):
         settings = yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        pass  # dbt parse reports a broken dbt_project.yml; its content is hashed above
     folders: set[str] = set()
     for key, default in _PATH_KEYS.items():
         configured = settings.get(key) if isinstance(settings, dict) else None

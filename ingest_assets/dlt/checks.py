@@ -55,7 +55,10 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
                 AssetCheckSpec(
                     CURSOR_FRESHNESS,
                     asset=key,
-                    description=f"max({table_options.freshness.cursor}) is at most {table_options.freshness.max_lag} old",
+                    description=(
+                        f"max({table_options.freshness.cursor}) is at most "
+                        f"{table_options.freshness.max_lag} old"
+                    ),
                 )
             )
 

@@ -182,7 +182,8 @@ def _data_tables(conn: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, set
     """`{table: column names}` of the dataset's data tables (not dlt's `_dlt_*` tables)."""
     tables: dict[str, set[str]] = {}
     for table, column in conn.execute(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\'",
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\'",
         [dataset],
     ).fetchall():
         tables.setdefault(table, set()).add(column)
@@ -240,6 +241,7 @@ def rewind_before_load(context, source: SourceBase, to_load_id: str, target) -> 
     except RewindError as error:
         raise Failure(description=str(error), allow_retries=False) from None
     context.log.info(
-        f"source '{source.name}': rewound to load {to_load_id}: loads {', '.join(result.undone_loads) or 'none'} undone, "
+        f"source '{source.name}': rewound to load {to_load_id}: "
+        f"loads {', '.join(result.undone_loads) or 'none'} undone, "
         f"{sum(result.rows_deleted.values())} rows deleted"
     )

@@ -14,7 +14,8 @@ def job_name(source: SourceBase) -> str:
 
 
 def build_source_job(source: SourceBase):  # noqa: ANN201 - dagster exports no name for the type
-    """Return the asset job (what `dagster.define_asset_job` returns) `<source>_job` that loads `source` and refreshes the dbt models downstream of it.
+    """Return the asset job `<source>_job` (what `dagster.define_asset_job` returns): it loads
+    `source` and refreshes the dbt models downstream of it.
 
     dbt runs once per run (one `dbt build` step for all selected models), so a mart fed by
     several sources is rebuilt once in each source's run, never twice in one run. Asset checks

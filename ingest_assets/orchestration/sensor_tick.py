@@ -173,7 +173,7 @@ def decide_tick(
             if settle_seconds and not marker:
                 table_since[path] = first_seen
         in_flight += len(table_requested)
-        for path, failure in table_failed.items():
+        for failure in table_failed.values():
             if failure[2] is None:
                 given_up += 1
             else:

@@ -150,7 +150,7 @@ def build_file_sensor(source: FilesystemSourceConfig, paths: ProjectPaths) -> Se
                 table.name: listed_fingerprints(source, paths, table)
                 for table in source.filesystem.tables
             }
-        except Exception as error:  # any listing failure (network, credentials, missing folder)
+        except Exception as error:  # noqa: BLE001 - any listing failure (network, credentials, missing folder)
             where = safe_message(bucket_url_of(source, paths))
             return SkipReason(
                 f"{source.name}: cannot list files in {where}: "
@@ -171,7 +171,7 @@ def build_file_sensor(source: FilesystemSourceConfig, paths: ProjectPaths) -> Se
                 ended_requests=ended_requests(context, sensor_name(source), previous.requests),
                 retry_interval=source.minimum_interval_seconds,
             )
-        except Exception as error:  # a file or run lookup failed: try again next tick
+        except Exception as error:  # noqa: BLE001 - a file or run lookup failed: try again next tick
             return SkipReason(
                 f"{source.name}: cannot check the listed files: "
                 f"{type(error).__name__}: {safe_message(str(error))}"

@@ -177,7 +177,7 @@ def test_header_and_file_problems(tmp_path):
 
 @pytest.mark.unit
 def test_rows_give_the_same_config_as_sources_yml(tmp_path):
-    sheet = write_sheet(
+    write_sheet(
         tmp_path / "sheet" / "ingestion_config.xlsx",
         [
             job(

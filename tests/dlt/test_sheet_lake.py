@@ -19,7 +19,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from azurite import ACCOUNT, ACCOUNT_KEY, azurite  # noqa: F401 - the session fixture
+from azurite import ACCOUNT, ACCOUNT_KEY
+from azurite import azurite as azurite  # the session fixture
 from dagster import AssetKey
 from helpers import execute_sql, materialize_project, query, scalar
 from openpyxl import Workbook

@@ -142,10 +142,8 @@ def test_signals_cancel_runs_waiting_for_the_pool(project):
     try:
         for signo, process in processes.items():
             run_ids[signo] = _wait_for(
-                lambda: [
-                    r.run_id
-                    for r in instance.get_runs()
-                    if _pid_of(instance, r.run_id) == process.pid
+                lambda pid=process.pid: [
+                    r.run_id for r in instance.get_runs() if _pid_of(instance, r.run_id) == pid
                 ],
                 "the run to start",
                 process,

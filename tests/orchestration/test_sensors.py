@@ -250,7 +250,7 @@ def test_sensor_run_loads_new_file_rows_exactly_once(project):
 
 @pytest.mark.e2e
 def test_files_already_loaded_start_no_run(project):
-    landing = load_orders_and_stores(project)
+    load_orders_and_stores(project)
     sensor = Sensor(project)
 
     assert_idle_for_two_ticks(sensor)
@@ -434,12 +434,12 @@ def test_fast_local_listing_matches_the_load_steps_fingerprints(tmp_path):
     os.symlink(root / "orders_1.csv", root / "orders_link.csv")
     os.utime(root / "orders_1.csv", ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
     os.utime(root / "2024" / "orders_3.csv", (946684800.5, 946684800.5))
-    config = FilesystemSourceConfig.model_validate(drops_source(str(root)))
+    as_path = FilesystemSourceConfig.model_validate(drops_source(str(root)))
     paths = ProjectPaths(tmp_path)
 
     as_url = FilesystemSourceConfig.model_validate(drops_source(root.as_uri()))
 
-    for config in (config, as_url):
+    for config in (as_path, as_url):
         for glob in (
             "orders*.csv",
             "**/orders*.csv",

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ingest_assets.config.job_sheet import watermark_value
-from ingest_assets.dlt.load import schema_changes
+from ingest_assets.dlt.table_report import schema_changes
 
 pytestmark = pytest.mark.unit
 

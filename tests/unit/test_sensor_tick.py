@@ -12,10 +12,10 @@ import json
 
 import pytest
 
-from ingest_assets.orchestration.sensors import (
+from ingest_assets.orchestration.sensor_cursor import FileSensorCursor
+from ingest_assets.orchestration.sensor_tick import (
     MAX_ATTEMPTS,
     MAX_RETRY_DELAY_SECONDS,
-    FileSensorCursor,
     decide_tick,
     retry_delay,
     run_key,
