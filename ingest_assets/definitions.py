@@ -9,5 +9,14 @@ import dagster as dg
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Load every component and definitions file under `ingest_assets/defs/`."""
+    """Load every component and definitions file under `ingest_assets/defs/`.
+
+    Raises:
+        ConfigError: `sources.yml` is invalid. It is read first, so the code location's error
+            starts with its first problem (file, line, field) instead of the component that
+            happened to read it first.
+    """
+    from ingest_assets.project import load_project
+
+    load_project()
     return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -50,7 +50,7 @@ def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule
         assert schedule.execution_timezone == loaded.config.timezone
         assert schedule.default_status == (
             DefaultScheduleStatus.RUNNING
-            if source.schedule_status == "running"
+            if scheduled.schedule_status == "running"
             else DefaultScheduleStatus.STOPPED
         )
 
