@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import Definitions, in_process_executor
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 from dagster_duckdb import DuckDBResource
 
 from ingest_assets.alerts.sensors import build_alert_sensors
 from ingest_assets.config import ProjectConfig, load_project_config
+from ingest_assets.config.automation import AutomationConfig
 from ingest_assets.dbt.assets import build_dbt_assets
-from ingest_assets.dbt.automation import automation_sensor
+from ingest_assets.dbt.automation import automated_selection, automation_sensor
 from ingest_assets.dbt.child import launcher
 from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
@@ -45,28 +46,49 @@ class Project:
     warehouse: Path
 
 
-def load_project(root: Path | None = None) -> Project:
+def load_project(root: Path | None = None, sources_file: Path | None = None) -> Project:
     """Load the project at `root` (default: `settings.project_dir()`) and export its environment.
+
+    Args:
+        root: the project root.
+        sources_file: the sources file (default: `<root>/sources.yml`).
 
     Raises:
         ConfigError: `sources.yml` is invalid; one message per problem.
     """
     paths = ProjectPaths(root or project_dir())
-    config = load_project_config(paths.sources_file)
+    config = load_project_config(sources_file or paths.sources_file)
     warehouse = warehouse_path(paths, config.warehouse)
     export_runtime_environment(paths, warehouse)
     return Project(paths=paths, config=config, warehouse=warehouse)
 
 
 def build_definitions(project: Project) -> Definitions:
-    """Return the Dagster definitions of `project`.
+    """Return all Dagster definitions of `project` in one object (tests, the CLI, benchmarks).
 
-    One asset group per enabled source (its dlt assets), the dbt models downstream of them, a
-    job per source (its group and the models downstream), its cron schedule when configured, a
-    file-arrival sensor per filesystem source, the alert sensors when `alerts:` is set, and the resources: `dlt`, `dbt` (profile reads the warehouse path from the environment) and
-    `warehouse` (a `DuckDBResource` on the same file, for readers and checks).
+    The same definitions as the dg defs folder (`ingest_assets/defs/`) loads piecewise: the
+    sources (`build_source_definitions`), the dbt models (`build_dbt_definitions`) and the
+    project-wide policy (`build_policy_definitions`).
     """
-    dbt_project = load_dbt_project(project.paths.dbt_project_dir)
+    return Definitions.merge(
+        build_source_definitions(project),
+        build_dbt_definitions(
+            load_dbt_project(project.paths.dbt_project_dir),
+            project.config.automation,
+            project.config.timezone,
+        ),
+        build_policy_definitions(project),
+    )
+
+
+def build_source_definitions(project: Project) -> Definitions:
+    """Return the definitions of `project`'s enabled sources (what `SourcesComponent` builds).
+
+    One asset group per enabled source (its dlt assets), its asset checks (row count, schema,
+    reconcile, load-time freshness), a job per source (its group and the models downstream),
+    its cron schedule when configured, a file-arrival sensor per filesystem source, and the
+    alert sensors when `alerts:` is set.
+    """
     sources = project.config.enabled_sources
     audit_log = (
         project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
@@ -74,12 +96,12 @@ def build_definitions(project: Project) -> Definitions:
     source_assets = [
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
-    dbt_assets = build_dbt_assets(dbt_project, project.config.automation, project.config.timezone)
-    automated = list(dbt_assets.automation_conditions_by_key)
+    # models the automation sensor builds are left out of the source jobs (dbt.automation)
+    automated = automated_selection(project.config.automation, [s.name for s in sources])
     jobs = {source.name: build_source_job(source, automated) for source in sources}
-    schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
+    schedules = [build_schedule(s, project.config.timezone) for s in sources]
     sensors = [
-        build_file_sensor(source, project.paths, jobs[source.name])
+        build_file_sensor(source, project.paths)
         for source in sources
         if source.type == "filesystem" and source.partitions is None  # partitions run by window
     ]
@@ -95,18 +117,39 @@ def build_definitions(project: Project) -> Definitions:
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
-    automation = automation_sensor(project.config.automation)
     return Definitions(
-        assets=[*(a for assets in source_assets for a in assets), dbt_assets],
+        assets=[a for assets in source_assets for a in assets],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
-        sensors=[
-            *sensors,
-            *freshness_sensors,
-            *alert_sensors,
-            *([automation] if automation else []),
-        ],
+        sensors=[*sensors, *freshness_sensors, *alert_sensors],
+    )
+
+
+def build_dbt_definitions(
+    dbt_project: DbtProject, automation: AutomationConfig | None = None, timezone: str = "UTC"
+) -> Definitions:
+    """Return the dbt models of `dbt_project` (its manifest current) as one multi-asset, with
+    the automation conditions of sources.yml `automation:` and then `dbt_automation_sensor`
+    (`timezone`: the zone of its cron expressions)."""
+    sensor = automation_sensor(automation)
+    return Definitions(
+        assets=[build_dbt_assets(dbt_project, automation, timezone)],
+        sensors=[sensor] if sensor else [],
+    )
+
+
+def build_policy_definitions(project: Project) -> Definitions:
+    """Return what holds for the whole project: the in-process executor and the resources.
+
+    Resources: `dlt`, `dbt` (profile reads the warehouse path from the environment; its dbt
+    subprocess dies with the step's process) and `warehouse` (a `DuckDBResource` on the same
+    file, for readers and checks).
+    """
+    dbt_project = DbtProject(
+        project_dir=project.paths.dbt_project_dir, profiles_dir=project.paths.dbt_project_dir
+    )
+    return Definitions(
         # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
         # execution saves a Python start and definitions load per step (measured: see README).
         executor=in_process_executor,

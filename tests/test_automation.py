@@ -3,6 +3,7 @@ loaded, and the source jobs (and `ingest sync`) are `group:<source>+` minus the 
 
 from __future__ import annotations
 
+
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from dagster import (
 from helpers import dbt_parse, scalar, write_csv
 
 from ingest_assets.config import ConfigError, load_project_config
-from ingest_assets.dbt.automation import AUTOMATION_SENSOR
+from ingest_assets.names import AUTOMATION_SENSOR
 from ingest_assets.orchestration.jobs import source_selection
 from ingest_assets.project import build_definitions, load_project
+
+pytestmark = pytest.mark.integration
 
 FEEDS = ("feed_a", "feed_b", "feed_c")
 MART = AssetKey(["feeds_total"])

@@ -5,6 +5,7 @@ On PostgreSQL (own schema `tm15_<random>`) and on files dated by their path.
 
 from __future__ import annotations
 
+
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 from helpers import execute_sql, query, require_service, write_csv
 
 from ingest_assets.partitions import PartitionsConfig, backfill_tags, date_pattern, keys_between
+
+pytestmark = pytest.mark.integration
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PARTITIONS = {"type": "daily", "start": "2024-01-01", "end": "2024-01-06"}

@@ -3,6 +3,9 @@ models, loaded over a range in one run and again per partition, on the project i
 
 from __future__ import annotations
 
+import pytest
+
+
 import os
 import shutil
 import subprocess
@@ -12,6 +15,8 @@ from pathlib import Path
 
 from helpers import read_csv, scalar
 from jaffle import JAFFLE_TABLES, jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.config.common import StrictModel
-from ingest_assets.dbt.automation import AutomationConfig
-from ingest_assets.sources.dlt_native import DltNativeSourceConfig
-from ingest_assets.sources.filesystem import FilesystemSourceConfig
-from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
-from ingest_assets.sources.rest_api import RestApiSourceConfig
-
-SourceConfig = Annotated[
-    FilesystemSourceConfig | DltNativeSourceConfig | SqlDatabaseSourceConfig | RestApiSourceConfig,
-    Field(discriminator="type"),
-]
-"""Any source; pydantic picks the model from the `type` field."""
+from ingest_assets.config.automation import AutomationConfig
+from ingest_assets.sources.registry import SourceConfig
 
 
 class ProjectConfig(StrictModel):

@@ -20,7 +20,7 @@ requests it once per cron tick after all its upstream tables were updated since 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from dagster import (
     AssetSelection,
@@ -28,54 +28,9 @@ from dagster import (
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
 )
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-AUTOMATION_SENSOR = "dbt_automation_sensor"
-"""Name of the sensor that evaluates the models' automation conditions."""
-
-
-class OnCron(BaseModel):
-    """`{on_cron: "<cron>"}`: build once per cron tick, after all upstream tables updated."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    on_cron: str
-
-    @field_validator("on_cron")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        from dagster._utils.schedules import is_valid_cron_string
-
-        if not is_valid_cron_string(value):
-            raise ValueError(f"{value!r} is not a valid cron expression")
-        return value
-
-
-ConditionConfig = Literal["eager", "off"] | OnCron
-"""One model's (or folder's) automation: `eager`, `{on_cron: ...}` or `off`."""
-
-
-class AutomationConfig(BaseModel):
-    """sources.yml `automation:`.
-
-    Attributes:
-        models: the condition of every dbt model without a folder entry; default `off`.
-        folders: `{top folder under models/: condition}`, e.g. `{marts: eager}`.
-        sensor: whether `dbt_automation_sensor` starts `running` (default) or `stopped`.
-        minimum_interval_seconds: seconds between two evaluations of the sensor (default 30).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    models: ConditionConfig = "off"
-    folders: dict[str, ConditionConfig] = Field(default_factory=dict)
-    sensor: Literal["running", "stopped"] = "running"
-    minimum_interval_seconds: int = Field(default=30, ge=5)
-
-    @property
-    def enabled(self) -> bool:
-        """True when any model can get a condition."""
-        return self.models != "off" or any(c != "off" for c in self.folders.values())
+from ingest_assets.config.automation import AutomationConfig
+from ingest_assets.names import AUTOMATION_SENSOR
 
 
 def condition_of(
@@ -121,3 +76,19 @@ def automation_sensor(
         minimum_interval_seconds=config.minimum_interval_seconds,
         description="Builds each dbt model with an automation condition once its upstream tables have new data.",
     )
+
+
+def automated_selection(config: AutomationConfig | None, source_names: list[str]) -> AssetSelection | None:
+    """The assets the automation sensor builds, to leave out of the source jobs, or None.
+
+    The models' groups are their top folders (`dbt.translator.ModelTranslator`), so the
+    selection follows `condition_of`: with `models` set, every asset outside the sources'
+    groups (`source_names`) and outside the folders set to `off`; else the groups of the
+    folders that have a condition.
+    """
+    if config is None or not config.enabled:
+        return None
+    off = [folder for folder, condition in config.folders.items() if condition == "off"]
+    if config.models != "off":
+        return AssetSelection.all() - AssetSelection.groups(*source_names, *off)
+    return AssetSelection.groups(*(f for f, c in config.folders.items() if c != "off"))

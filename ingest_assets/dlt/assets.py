@@ -15,6 +15,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.dlt.lake import build_projection_source
 from ingest_assets.dlt.load import LoadTarget, run_load
 from ingest_assets.dlt.pipeline import (
     describing_pipeline,
@@ -27,19 +28,18 @@ from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
 from ingest_assets import partitions
+from ingest_assets.names import DUCKDB_POOL
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
-from ingest_assets.sources import build_dlt_source
+from ingest_assets.sources.base import Extract
 from ingest_assets.sources.dlt_native import (
     DltNativeSourceConfig,
     MissingConfigError,
     SourceImportError,
     describe_dlt_source,
 )
-from ingest_assets.sources.lake_projection import build_projection_source
-from ingest_assets.sources.run_options import RunOptions
+from ingest_assets.sources.registry import build_dlt_source, build_extract
 
-DUCKDB_POOL = "duckdb"
 """Concurrency pool of every asset that writes the warehouse (limit 1 in dagster.yaml)."""
 
 
@@ -63,7 +63,7 @@ def build_source_assets(
             _load_assets(
                 source,
                 load_op_name(source.name),
-                lambda run: build_dlt_source(source, paths, run),
+                lambda files, window=None: build_extract(source, paths, files, window),
                 lambda: make_pipeline(source, warehouse, paths.pipelines_dir),
                 describe_source(source, paths),
                 describing_pipeline("duckdb", paths.pipelines_dir),
@@ -75,7 +75,7 @@ def build_source_assets(
     lake = _load_assets(
         source,
         load_op_name(source.name),
-        lambda run: _in_table_format(build_dlt_source(source, paths, run), source.lake.format),
+        lambda files, window=None: _in_table_format(build_extract(source, paths, files), source.lake.format),
         lambda: make_lake_pipeline(source, paths),
         described,
         describing_pipeline("filesystem", paths.pipelines_dir),
@@ -88,9 +88,9 @@ def build_source_assets(
     projection = _load_assets(
         source,
         f"project_{source.name}",
-        lambda run: build_projection_source(source, paths, tables, run),
+        lambda files, window=None: build_projection_source(source, paths, tables),
         lambda: make_projection_pipeline(source, warehouse, paths.pipelines_dir),
-        build_projection_source(source, paths, tables),
+        build_projection_source(source, paths, tables).dlt_source,
         describing_pipeline("duckdb", paths.pipelines_dir),
         RawTableTranslator(source, stage="projection", database=warehouse_catalog(warehouse)),
         LoadTarget(paths, warehouse, "projection", audit_log),
@@ -147,23 +147,21 @@ def _load_ids(result: MaterializeResult) -> list[str]:
     nothing was new)."""
     value = (result.metadata or {}).get("dlt_load_id")
     text = getattr(value, "value", value) or ""
-    return [
-        part.strip() for part in str(text).split(",") if part.strip() and not part.startswith("(")
-    ]
+    return [p.strip() for p in str(text).split(",") if p.strip() and not p.startswith("(")]
 
 
-def _in_table_format(dlt_source: DltSource, table_format: str) -> DltSource:
+def _in_table_format(extract: Extract, table_format: str) -> Extract:
     """Ask dlt's filesystem destination for delta tables instead of plain parquet files."""
     if table_format == "delta":
-        for resource in dlt_source.resources.values():
+        for resource in extract.dlt_source.resources.values():
             resource.apply_hints(table_format="delta")
-    return dlt_source
+    return extract
 
 
 def _load_assets(
     source: SourceBase,
     op_name: str,
-    new_source: Callable[[RunOptions | None], DltSource],
+    new_source: Callable[..., Extract],
     new_pipeline: Callable[[], Pipeline],
     described: DltSource,
     described_with: Pipeline,
@@ -172,7 +170,9 @@ def _load_assets(
 ) -> AssetsDefinition:
     """The `@dlt_assets` of one stage of `source`: specs from the describing source `described`
     and `described_with` (see `describing_pipeline`); each run builds its own source with
-    `new_source` and pipeline with `new_pipeline`, and loads through `run_load`. A source that
+    `new_source` (given the files a sensor selected, or None, and a partitioned run's window)
+    and pipeline with `new_pipeline`,
+    and loads through `run_load`. A source that
     cannot be built for the run (a missing secret, a resource that does not exist) fails the
     run with its message, redacted."""
 
@@ -196,12 +196,11 @@ def _load_assets(
             window = partitions.run_window(context, source.partitions)
             if window is not None and config.full_refresh:
                 raise partitions.PartitionError(
-                    "a full refresh of a partitioned source would drop every partition but this run's; "
-                    "rerun the partitions instead (each replaces its own rows), e.g. `ingest backfill "
-                    f"{source.name} --from ... --to ...`"
+                    "a full refresh of a partitioned source would drop every partition but this "
+                    "run's; rerun the partitions instead (each replaces its own rows), e.g. "
+                    f"`ingest backfill {source.name} --from ... --to ...`"
                 )
-            run = RunOptions(selected_files=config.files, window=window)
-            dlt_source = new_source(run)
+            extract = new_source(config.files, window)
         except (MissingConfigError, SourceImportError) as error:
             problem = redact(str(error))
         except partitions.PartitionError as error:
@@ -213,6 +212,7 @@ def _load_assets(
         if problem is not None:
             raise Failure(description=problem, allow_retries=False)
         remember_run_secrets(source)  # and what dlt resolved as secrets for the source
+        dlt_source = extract.dlt_source
         keys_by_resource = {
             resource.name: translator.get_asset_spec(
                 DltResourceTranslatorData(resource=resource, pipeline=pipeline)
@@ -224,30 +224,26 @@ def _load_assets(
             for name, key in keys_by_resource.items()
             if key in context.selected_asset_keys
         }
-        extract = list(selected)
+        extracted = list(selected)
         if config.files is not None:
             # a sensor's run names the tables it has files for; extracting the others would
             # replace a `replace` table with nothing (they still report 0 rows loaded)
-            extract = [name for name in selected if name in config.files]
-        if context.is_subset or len(extract) < len(keys_by_resource):
-            dlt_source = dlt_source.with_resources(*extract)
+            extracted = [name for name in selected if name in config.files]
+        if context.is_subset or len(extracted) < len(keys_by_resource):
+            extract.dlt_source = dlt_source.with_resources(*extracted)
         tables_by_key = {key: key.path[-1] for key in selected.values()}
         if window is None:
-            yield from run_load(
-                context, source, dlt_source, tables_by_key, pipeline, run, config, target
-            )
+            yield from run_load(context, source, extract, tables_by_key, pipeline, config, target)
             return
         if source.type == "sql_database":  # files and REST endpoints take the window when built
             try:
-                partitions.apply_window(dlt_source, window, _cursors(source))
+                partitions.apply_window(extract.dlt_source, window, _cursors(source))
             except ValueError as error:
                 raise Failure(
                     description=f"source '{source.name}': {error}", allow_retries=False
                 ) from None
         load_ids: set[str] = set()
-        for result in run_load(
-            context, source, dlt_source, tables_by_key, pipeline, run, config, target
-        ):
+        for result in run_load(context, source, extract, tables_by_key, pipeline, config, target):
             load_ids.update(_load_ids(result))
             yield result
         removed = partitions.remove_stale_rows(
@@ -255,7 +251,8 @@ def _load_assets(
         )
         for table, count in removed.items():
             context.log.info(
-                f"table '{table}': deleted {count} row(s) of partitions {window.describe()} the source no longer has"
+                f"table '{table}': deleted {count} row(s) of partitions {window.describe()} "
+                "the source no longer has"
             )
 
     return _load

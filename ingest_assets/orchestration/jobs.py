@@ -3,35 +3,31 @@ in Dagster's selection syntax), but the models the automation sensor builds (`au
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dagster import AssetSelection, define_asset_job
 
-from dagster import AssetKey, AssetSelection, define_asset_job
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-
+from ingest_assets import names
 from ingest_assets.config.common import SourceBase
 
 
 def job_name(source: SourceBase) -> str:
-    """`<source>_job`."""
-    return f"{source.name}_job"
+    """`<source>_job` (spelled in `ingest_assets.names`)."""
+    return names.job_name(source.name)
 
 
-def source_selection(source_name: str, automated: Iterable[AssetKey] = ()) -> AssetSelection:
+def source_selection(source_name: str, automated: AssetSelection | None = None) -> AssetSelection:
     """The assets of `<source>_job` and `ingest sync <source>`: the source's asset group and
     everything downstream of it (`group:<source>+`), minus the `automated` assets (dbt models
     with an automation condition, which `dbt_automation_sensor` builds once per change instead
-    of once per source run)."""
+    of once per source run; see `dbt.automation.automated_selection`)."""
     selection = AssetSelection.groups(source_name).downstream()
-    automated = list(automated)
-    return selection - AssetSelection.assets(*automated) if automated else selection
+    return selection - automated if automated is not None else selection
 
 
-def build_source_job(
-    source: SourceBase, automated: Iterable[AssetKey] = ()
-) -> UnresolvedAssetJobDefinition:
-    """Return the job that loads `source` and refreshes the dbt models downstream of it.
+def build_source_job(source: SourceBase, automated: AssetSelection | None = None):  # noqa: ANN201 - dagster exports no name for the type
+    """Return the asset job `<source>_job` (what `dagster.define_asset_job` returns): it loads
+    `source` and refreshes the dbt models downstream of it.
 
-    `automated`: asset keys left to the automation sensor (see `source_selection`). A
+    `automated`: the assets left to the automation sensor (see `source_selection`). A
     partitioned source's job takes its assets' partitions definition (a run loads one
     partition or a range of them).
 

@@ -9,20 +9,17 @@ from dagster import (
     ScheduleEvaluationContext,
     SkipReason,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ingest_assets.config.common import SourceBase
+from ingest_assets.names import job_name, schedule_name
 from ingest_assets.partitions import partitions_def
 
 
-def build_schedule(
-    source: SourceBase, job: UnresolvedAssetJobDefinition, timezone: str
-) -> ScheduleDefinition | None:
-    """Return `<source>_schedule` running `job` on the source's cron, or None without one.
+def build_schedule(source: SourceBase, timezone: str) -> ScheduleDefinition | None:
+    """Return `<source>_schedule` running `<source>_job` on the source's cron, or None without one.
 
     Args:
         source: the source; `schedule` is its cron, `schedule_status` its initial state.
-        job: the source's job (see `jobs.build_source_job`).
         timezone: IANA time zone the cron expression is read in (sources.yml `timezone`).
 
     A partitioned source's schedule runs, at each tick of the cron, the last partition that
@@ -42,9 +39,9 @@ def build_schedule(
             return RunRequest(partition_key=keys[-1])
 
     return ScheduleDefinition(
-        name=f"{source.name}_schedule",
+        name=schedule_name(source.name),
         cron_schedule=source.schedule,
-        job=job,
+        job_name=job_name(source.name),  # the job itself is `jobs.build_source_job`
         execution_fn=execution_fn,
         execution_timezone=timezone,
         default_status=(
