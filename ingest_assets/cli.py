@@ -559,7 +559,8 @@ def sync(
         last = partitions_def(config.partitions).get_last_partition_key()
         if last is None:
             problem(
-                f"source '{source}': no partition is complete yet (partitions start {config.partitions.start:%Y-%m-%d %H:%M})"
+                f"source '{source}': no partition is complete yet "
+                f"(partitions start {config.partitions.start:%Y-%m-%d %H:%M})"
             )
             raise typer.Exit(1)
         say(
@@ -583,9 +584,7 @@ def sync(
     )
 
 
-def _execute(
-    job: Any, run_config: dict, verbose: bool, tags: dict[str, str] | None = None
-) -> Any:
+def _execute(job: Any, run_config: dict, verbose: bool, tags: dict[str, str] | None = None) -> Any:
     """Execute `job` in this process on the project's instance. Quiet unless `verbose`:
     Dagster's console log shows errors only, and dbt's output (which dagster-dbt writes to
     stdout) is not printed.
@@ -701,7 +700,8 @@ def backfill(
             say(f"{label}: {text}")
         if not result.success:
             say(
-                f"backfill {source}: run {result.run_id} of {label} failed{'' if verbose else '; -v prints the full log'}",
+                f"backfill {source}: run {result.run_id} of {label} failed"
+                + ("" if verbose else "; -v prints the full log"),
                 "red",
             )
             raise typer.Exit(1)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ from dagster import (
     MonthlyPartitionsDefinition,
     TimeWindowPartitionsDefinition,
 )
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 PARTITION_COLUMN = "_partition"
 """Column every row of a partitioned table carries: the key of its partition (`2024-01-03`,
@@ -102,7 +102,7 @@ class PartitionsConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _end_after_start(self) -> "PartitionsConfig":
+    def _end_after_start(self) -> PartitionsConfig:
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"end {self.end} must be after start {self.start}")
         return self
@@ -137,7 +137,10 @@ def source_problem(source: Any) -> str | None:
                 "its window's rows); remove it or the partitions"
             )
         if source.type == "sql_database" and options.incremental is None:
-            return f"table '{table}': a partitioned source needs `incremental: {{cursor: <timestamp column>}}` on every table"
+            return (
+                f"table '{table}': a partitioned source needs "
+                "`incremental: {cursor: <timestamp column>}` on every table"
+            )
     return None
 
 
@@ -610,10 +613,8 @@ def file_partition(
 ) -> str | None:
     """The partition key of a listed file (dlt `FileItem`) when it is in `window`, else None:
     by the date in its path with a `pattern`, else by its modification time."""
-    if pattern is not None:
-        moment = pattern.date_of(file["relative_path"])
-    else:
-        moment = file.get("modification_date")
+    by_path = pattern is not None
+    moment = pattern.date_of(file["relative_path"]) if by_path else file.get("modification_date")
     if moment is None or not window.contains(moment):
         return None
     return window.key_of(moment)

@@ -3,7 +3,6 @@ loaded, and the source jobs (and `ingest sync`) are `group:<source>+` minus the 
 
 from __future__ import annotations
 
-
 from pathlib import Path
 from typing import Any
 

@@ -5,10 +5,9 @@ On PostgreSQL (own schema `tm15_<random>`) and on files dated by their path.
 
 from __future__ import annotations
 
-
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -307,7 +306,6 @@ def test_rest_window_reaches_the_api_and_a_rerun_replaces_its_day(make_project, 
 def test_schedule_runs_the_last_complete_partition_and_unpartitioned_runs_fail_clearly(
     make_project,
 ):
-    from datetime import timezone as tz
 
     from dagster import DagsterInstance, build_schedule_context
 
@@ -339,7 +337,7 @@ def test_schedule_runs_the_last_complete_partition_and_unpartitioned_runs_fail_c
     with DagsterInstance.ephemeral() as instance:
         context = build_schedule_context(
             instance=instance,
-            scheduled_execution_time=datetime(2024, 3, 5, 6, 30, tzinfo=tz.utc),
+            scheduled_execution_time=datetime(2024, 3, 5, 6, 30, tzinfo=UTC),
             repository_def=defs.get_repository_def(),
         )
         requests = schedule.evaluate_tick(context).run_requests

@@ -3,16 +3,14 @@ models, loaded over a range in one run and again per partition, on the project i
 
 from __future__ import annotations
 
-import pytest
-
-
 import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from helpers import read_csv, scalar
 from jaffle import JAFFLE_TABLES, jaffle_source
 
@@ -50,7 +48,7 @@ def test_backfill_by_modification_time_builds_the_models_and_reruns_without_dupl
     # every file was written in February 2024, the orders file in March
     for file in landing.iterdir():
         moment = datetime(
-            2024, 3 if file.name == "raw_orders.csv" else 2, 10, tzinfo=timezone.utc
+            2024, 3 if file.name == "raw_orders.csv" else 2, 10, tzinfo=UTC
         ).timestamp()
         os.utime(file, (moment, moment))
     expected = {table: len(read_csv(jaffle_small / name)) for table, name in JAFFLE_TABLES.items()}
@@ -112,7 +110,7 @@ def test_sync_of_a_partitioned_source_runs_its_last_complete_partition(make_proj
 
     from helpers import write_csv
 
-    today = datetime.now(timezone.utc).date()  # the partitions are cut in UTC
+    today = datetime.now(UTC).date()  # the partitions are cut in UTC
     days = [today - timedelta(days=n) for n in (3, 2, 1, 0)]
     project = make_project(
         [

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ingest_assets.config.alerts import AlertsConfig
-from ingest_assets.config.common import StrictModel
 from ingest_assets.config.automation import AutomationConfig
+from ingest_assets.config.common import StrictModel
 from ingest_assets.sources.registry import SourceConfig
 
 
@@ -61,7 +61,7 @@ class ProjectConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _partitions_in_project_timezone(self) -> "ProjectConfig":
+    def _partitions_in_project_timezone(self) -> ProjectConfig:
         """Partitions without their own `timezone` are cut in the top-level one."""
         for source in self.sources:
             if source.partitions is not None and source.partitions.timezone is None:

@@ -78,7 +78,9 @@ def automation_sensor(
     )
 
 
-def automated_selection(config: AutomationConfig | None, source_names: list[str]) -> AssetSelection | None:
+def automated_selection(
+    config: AutomationConfig | None, source_names: list[str]
+) -> AssetSelection | None:
     """The assets the automation sensor builds, to leave out of the source jobs, or None.
 
     The models' groups are their top folders (`dbt.translator.ModelTranslator`), so the

@@ -14,6 +14,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
+from ingest_assets import partitions
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt.lake import build_projection_source
 from ingest_assets.dlt.load import LoadTarget, run_load
@@ -27,7 +28,6 @@ from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
-from ingest_assets import partitions
 from ingest_assets.names import DUCKDB_POOL
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
@@ -75,7 +75,9 @@ def build_source_assets(
     lake = _load_assets(
         source,
         load_op_name(source.name),
-        lambda files, window=None: _in_table_format(build_extract(source, paths, files), source.lake.format),
+        lambda files, window=None: _in_table_format(
+            build_extract(source, paths, files), source.lake.format
+        ),
         lambda: make_lake_pipeline(source, paths),
         described,
         describing_pipeline("filesystem", paths.pipelines_dir),

@@ -7,10 +7,8 @@ whose `type` is a `Literal`, and a `SourceType` subclass exposed as `SOURCE_TYPE
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Mapping
-from typing import Annotated, Union
+from typing import Annotated, Any, Union
 
 from dlt.extract.source import DltSource
 from pydantic import Field

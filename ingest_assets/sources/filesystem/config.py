@@ -49,7 +49,7 @@ class FileTableConfig(LoadOptions):
     _date_pattern: partitions.DatePattern | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _date_placeholder(self) -> "FileTableConfig":
+    def _date_placeholder(self) -> FileTableConfig:
         """Keep a `{date:...}` placeholder as `date_pattern`, and `*` in its place in the glob."""
         try:
             pattern = partitions.date_pattern(self.file_glob)

@@ -39,7 +39,9 @@ from ingest_assets.sources.rest_api.session import _checked_session, _register_s
 
 
 def build_dlt_source(
-    config: RestApiSourceConfig, paths: ProjectPaths, window: partitions.PartitionWindow | None = None
+    config: RestApiSourceConfig,
+    paths: ProjectPaths,
+    window: partitions.PartitionWindow | None = None,
 ) -> DltSource:
     """Build a fresh dlt REST API source: one dlt resource per configured resource.
 
