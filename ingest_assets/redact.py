@@ -113,7 +113,10 @@ def forget_secrets() -> None:
         _known.clear()
 
 
-def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+_URL_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+
+
+def redact(text: str, secrets: Iterable[str] | None = None, *, url_users: bool = False) -> str:
     """Return `text` with credentials replaced by `***`.
 
     Args:
@@ -126,7 +129,9 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     credentials of `Authorization:` headers of any scheme, secret query parameters (`?key=`,
     `&token=`, `&sig=`, `&api_key=`, `&access_token=`, `&password=`, `&<anything>_key=`, ...),
     `password=`/`token:`/`api_key=`/`secret=`-style pairs (not a bare `YES`/`NO`, as in MySQL's
-    `(using password: YES)`), and bare `Bearer`/`Basic` credentials.
+    `(using password: YES)`), and bare `Bearer`/`Basic` credentials. With `url_users`, also the
+    whole user part of URLs, which for a bucket URL is an access key id
+    (`s3://AKIA...@bucket` -> `s3://***@bucket`).
     """
     if not text:
         return text
@@ -140,6 +145,8 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
             text = text.replace(secret, "***")
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    if url_users:
+        text = _URL_USER.sub(r"\g<scheme>***@", text)
     return text
 
 

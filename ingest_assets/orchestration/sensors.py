@@ -54,7 +54,6 @@ this module (the Dagster sensor definition: it lists, decides, and turns the dec
 from __future__ import annotations
 
 import gc
-import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -234,12 +233,9 @@ def ended_requests(
     return {run.tags[RUN_KEY_TAG] for run in runs if run.is_finished}
 
 
-_URL_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
-
-
 def safe_message(text: str, limit: int = 500) -> str:
     """`text` fit for the UI: secrets masked by `ingest_assets.redact.redact` (signed-URL
     parameters included), and also the whole user part of URLs, which for a bucket is an access
     key id (`s3://AKIA...@bucket` -> `s3://***@bucket`); cut to `limit` characters."""
-    text = _URL_USER.sub(r"\g<scheme>***@", redact(text))
+    text = redact(text, url_users=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -20,8 +20,7 @@ from typing import Any
 import dlt
 import pytest
 import sqlalchemy as sa
-from dagster import AssetKey
-from dagster._serdes import serialize_value
+from dagster import AssetKey, serialize_value
 from helpers import execute_sql, materialize_project, query, require_service, scalar, source
 
 from ingest_assets.config.loader import ConfigError, validate_document
