@@ -43,7 +43,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.extract.incremental import Incremental
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
-from dlt.sources.sql_database import ReflectionLevel, TableBackend, engine_from_credentials
+from dlt.sources.sql_database import ReflectionLevel, engine_from_credentials
 from dlt.sources.sql_database.helpers import table_rows
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import make_url
@@ -51,6 +51,7 @@ from sqlalchemy.sql.expression import Grouping
 
 from ingest_assets.config.common import LoadOptions, SourceBase, StrictModel
 from ingest_assets.redact import redact
+from ingest_assets.sources import sql_readers
 from ingest_assets.settings import ProjectPaths
 
 logger = logging.getLogger(__name__)
@@ -284,6 +285,8 @@ class SqlTableConfig(LoadOptions):
         chunk_size: rows per batch read from the database; default: the source's `chunk_size`.
         columns: database column names to load; default all. Must include the primary key and
             the incremental cursor.
+        chunks: read the table in key ranges of one integer column, that many at once
+            (`{column: id, count: 4}`; see `sql_readers`); default one SELECT.
         description: shown on the asset in the Dagster UI.
     Load options are inherited: `write_disposition` (default `replace`, a full reload, or
     `append` when `incremental` is set), `primary_key` (database column names; required by
@@ -294,6 +297,7 @@ class SqlTableConfig(LoadOptions):
     query_filter: str | None = Field(default=None, min_length=1)
     chunk_size: int | None = Field(default=None, gt=0)
     columns: list[str] | None = Field(default=None, min_length=1)
+    chunks: sql_readers.ChunksConfig | None = None
     description: str | None = None
 
     @property
@@ -354,8 +358,9 @@ class SqlDatabaseBlock(StrictModel):
         tables: the tables (names, or objects with load options), or `"*"` for every table of
             the schema, listed at definitions load (see `list_tables`).
         include_views: with `tables: "*"`, load views too (listed views always load).
-        backend: dlt's table backend: `pyarrow` (default), `sqlalchemy`, `connectorx` (needs
-            `pip install 'ingest-assets[connectorx]'`) or `pandas` (needs pandas).
+        backend: the reader: `auto` (default: ConnectorX for PostgreSQL and MySQL/MariaDB,
+            `pyarrow` for the rest, chosen by measurement; see `sql_readers`), or one of
+            `connectorx`, `adbc` (PostgreSQL), `pyarrow`, `sqlalchemy`, `pandas` (needs pandas).
         reflection_level: how much of the table schema dlt reflects: `full_with_precision`
             (default: types with precision and scale), `full` or `minimal`.
         chunk_size: rows per batch read, unless a table sets its own.
@@ -372,7 +377,7 @@ class SqlDatabaseBlock(StrictModel):
     schema_: str | None = Field(default=None, alias="schema", min_length=1)
     tables: list[SqlTableConfig] | None
     include_views: bool = False
-    backend: TableBackend = "pyarrow"
+    backend: sql_readers.Backend = "auto"
     reflection_level: ReflectionLevel = "full_with_precision"
     chunk_size: int = Field(default=50000, gt=0)
     connect_timeout: int = Field(default=15, gt=0)
@@ -657,12 +662,15 @@ def _read_rows(
         engine = engine_from_credentials(
             credentials, may_dispose_after_use=True, **engine_kwargs(credentials, block)
         )
+        reader, note = sql_readers.choose_reader(block.backend, credentials.drivername)
+        if note:
+            logger.warning("source '%s': table '%s': %s", config.name, table.name, note)
         rows = table_rows(
             engine=engine,
             table=table.name,
             metadata=sa.MetaData(schema=block.schema_),
             chunk_size=table.chunk_size or block.chunk_size,
-            backend=block.backend,
+            backend=sql_readers.dlt_backend(reader),
             incremental=incremental,
             table_adapter_callback=None,
             reflection_level=block.reflection_level,
@@ -672,6 +680,9 @@ def _read_rows(
             excluded_columns=None,
             query_adapter_callback=_where(table.query_filter),
             resolve_foreign_keys=False,
+            table_loader_class=sql_readers.table_loader(
+                reader, table.chunks, f"source '{config.name}': table '{table.name}'"
+            ),
         )
         yield from _with_configured_key(rows, table.primary_key)
     except Exception as error:  # noqa: BLE001 - classified below; unknown errors re-raised as is
@@ -860,8 +871,10 @@ def _error_text(error: BaseException) -> str:
 def _install_hint(credentials: ConnectionStringCredentials, backend: str) -> str:
     """What to install for the source's dialect or backend."""
     dialect = credentials.drivername.split("+")[0]
-    if backend == "connectorx":
-        return "install it with pip install 'ingest-assets[connectorx]'"
+    if backend in ("connectorx", "auto"):
+        return "install it with pip install connectorx (a dependency of ingest-assets)"
+    if backend == "adbc":
+        return "install it with pip install 'ingest-assets[adbc]'"
     if backend == "pandas":
         return "install pandas (pip install pandas), or use backend: pyarrow"
     if dialect in DRIVER_EXTRAS:
