@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks.measure import report
 
 URLS = {
-    "postgresql": "postgresql://postgres@127.0.0.1:5432/test",
+    "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/test",
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/sql13_bench",
 }
 SCHEMAS = {"postgresql": "bench", "mysql": "sql13_bench"}
@@ -86,7 +86,7 @@ def reader(args: argparse.Namespace) -> None:
 
     from ingest_assets.sources import sql_readers
 
-    engine = sa.create_engine(URLS[args.db].replace("postgresql://", "postgresql+psycopg2://"))
+    engine = sa.create_engine(URLS[args.db])
     started = time.perf_counter()
     table = sa.Table(args.table, sa.MetaData(schema=SCHEMAS[args.db]), autoload_with=engine)
     from dlt.sources.sql_database.schema_types import table_to_columns
