@@ -108,7 +108,7 @@ class SqlSuite(Suite):
         if want("plain") and not (slow_skipped and db != "postgresql"):
             self.measure(
                 f"{db}.plain_dlt_pyarrow", f"{db}: plain dlt sql_table(backend='pyarrow'), dlt defaults",
-                lambda rep: (worker_cmd(sys.executable, "plain-dlt", "--db", db, "--table", table, "--backend", "pyarrow", "--out", _fresh_file(out / "plain.duckdb"), "--workdir", _fresh(self.s.work / "plain")), self.env, None),
+                lambda rep: (worker_cmd(sys.executable, "plain-dlt", "--db", db, "--table", table, "--backend", "pyarrow", "--out", _fresh_file(out / "plain_sql.duckdb"), "--workdir", _fresh(self.s.work / "plain")), self.env, None),
                 after=self.expect_rows, extra_keys=("work_s", "rows"),
             )
         if want("readers"):

@@ -664,7 +664,7 @@ def _read_rows(
         )
         reader, note = sql_readers.choose_reader(block.backend, credentials.drivername)
         if note:
-            logger.warning("source '%s': table '%s': %s", config.name, table.name, note)
+            sql_readers.run_log().warning("source '%s': table '%s': %s", config.name, table.name, note)
         rows = table_rows(
             engine=engine,
             table=table.name,
@@ -672,7 +672,7 @@ def _read_rows(
             chunk_size=table.chunk_size or block.chunk_size,
             backend=sql_readers.dlt_backend(reader),
             incremental=incremental,
-            table_adapter_callback=None,
+            table_adapter_callback=sql_readers.floats_as_floats,
             reflection_level=block.reflection_level,
             backend_kwargs=None,
             type_adapter_callback=None,

@@ -130,7 +130,20 @@ def dlt_backend(reader: str) -> str:
     return reader if reader in ("sqlalchemy", "pandas") else "pyarrow"
 
 
-def _run_log() -> logging.Logger:
+def floats_as_floats(table: sa.Table) -> None:
+    """dlt `table_adapter_callback`: floating point columns read as floats, not decimals.
+
+    MySQL/MariaDB `DOUBLE`/`FLOAT` reflect as SQLAlchemy floats with `asdecimal=True`, so the
+    SQLAlchemy readers (`pyarrow`, `sqlalchemy`, `pandas`) got Python `Decimal`s and the warehouse
+    column became a DECIMAL inferred from the data (`DECIMAL(11,10)` for 0.125); read as floats,
+    every reader loads `DOUBLE`, as ConnectorX does.
+    """
+    for column in table.columns:
+        if isinstance(column.type, sa.Float) and getattr(column.type, "asdecimal", False):
+            column.type.asdecimal = False
+
+
+def run_log() -> logging.Logger:
     """Dagster's logger of the running step (its records go to the run's event log), else ours."""
     try:
         from dagster import get_dagster_logger
@@ -164,7 +177,7 @@ class ProjectTableLoader(BaseTableLoader):
         if reader in READER_PACKAGES:
             problem = _fast_reader_problem(self.table, self.columns)
             if problem:
-                _run_log().warning(
+                run_log().warning(
                     "%s: read with pyarrow instead of %s: %s", self.label, reader, problem
                 )
                 reader = "pyarrow"
@@ -214,7 +227,7 @@ class ProjectTableLoader(BaseTableLoader):
         elif not isinstance(query, sa.Select) or query._order_by_clauses or query._limit_clause is not None:
             problem = "the incremental cursor's row_order or a limit needs one ordered SELECT"
         if problem:
-            _run_log().warning("%s: read in one piece, not in chunks: %s", self.label, problem)
+            run_log().warning("%s: read in one piece, not in chunks: %s", self.label, problem)
             return None
         bounds = query.with_only_columns(sa.func.min(column), sa.func.max(column)).order_by(None)
         with self.engine.connect() as conn:
@@ -250,7 +263,8 @@ def _fast_reader_problem(table: sa.Table, columns: dict[str, Any]) -> str | None
 
 
 def _exact_decimals(table: Any, columns: dict[str, Any]) -> Any:
-    """`table` with each decimal (or ADBC numeric text) column cast to its reflected DECIMAL(p,s).
+    """`table` with each decimal (or ADBC numeric text) column cast to its reflected DECIMAL(p,s),
+    and integer columns to int64 (as the `pyarrow` backend makes them).
 
     The cast is pyarrow's safe cast: a value that does not fit raises instead of being rounded.
     """
@@ -258,9 +272,16 @@ def _exact_decimals(table: Any, columns: dict[str, Any]) -> Any:
 
     for index, field in enumerate(table.schema):
         hint = columns.get(field.name) or {}
-        if hint.get("data_type") != "decimal" or hint.get("precision") is None:
+        if hint.get("data_type") == "bigint" and pa.types.is_integer(field.type):
+            # integers as the pyarrow backend gives them (by the hint's precision), so every
+            # reader makes the same warehouse column type
+            target = {8: pa.int8(), 16: pa.int16(), 32: pa.int32()}.get(hint.get("precision"), pa.int64())
+        elif pa.types.is_floating(field.type) and field.type != pa.float64():
+            target = pa.float64()  # the SQLAlchemy readers give Python floats: DOUBLE
+        elif hint.get("data_type") == "decimal" and hint.get("precision") is not None:
+            target = pa.decimal128(hint["precision"], hint.get("scale") or 0)
+        else:
             continue
-        target = pa.decimal128(hint["precision"], hint.get("scale") or 0)
         column = table.column(index)
         if isinstance(field.type, pa.ExtensionType):
             column = pa.chunked_array([chunk.storage for chunk in column.chunks], field.type.storage_type)
@@ -333,5 +354,7 @@ __all__ = [
     "ProjectTableLoader",
     "choose_reader",
     "dlt_backend",
+    "floats_as_floats",
+    "run_log",
     "table_loader",
 ]
