@@ -92,7 +92,7 @@ def reader(args: argparse.Namespace) -> None:
     from dlt.sources.sql_database.schema_types import table_to_columns
 
     columns = table_to_columns(table, "full_with_precision")
-    chunks = sql_readers.ChunksConfig(column=args.chunk_column, count=args.chunks) if args.chunks else None
+    chunks = sql_readers.ChunksConfig(column=args.chunk_column, count=args.chunks) if args.chunks else "off"
     loader = sql_readers.ProjectTableLoader(
         engine, sql_readers.dlt_backend(args.reader), table, columns, chunk_size=args.chunk_size,
         reader=args.reader, chunks=chunks, label=f"table {args.table}",

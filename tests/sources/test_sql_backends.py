@@ -293,6 +293,31 @@ def test_chunks_read_every_row_once_with_null_and_sparse_keys(make_project, pg):
     assert query(project, "select count(*), count(distinct id), count(bucket) from raw_chunked.events") == [(3000, 3000, 3000 - 3000 // 97)]
 
 
+def test_large_tables_are_chunked_automatically_and_chunks_off_reads_one_piece(make_project, pg, monkeypatch, caplog):
+    engine, schema = pg
+    execute_sql(
+        engine,
+        f"CREATE TABLE {schema}.big (id bigint PRIMARY KEY, v text)",
+        f"INSERT INTO {schema}.big SELECT g, 'v' || g FROM generate_series(1, 5000) g",
+        f"ANALYZE {schema}.big",
+        f"CREATE TABLE {schema}.big_too (id bigint PRIMARY KEY, v text)",
+        f"INSERT INTO {schema}.big_too SELECT g, 'v' || g FROM generate_series(1, 5000) g",
+        f"ANALYZE {schema}.big_too",
+    )
+    monkeypatch.setattr("ingest_assets.sources.sql_readers.AUTO_CHUNK_ROWS", 1000)
+    project = make_project(
+        [source("auto_chunked", PG_CREDENTIALS, schema, "auto", ["big", {"name": "big_too", "chunks": "off"}])]
+    )
+
+    with caplog.at_level(logging.INFO):
+        assert materialize_project(project, "group:auto_chunked", checks=False).success
+
+    assert "table 'big': ~5000 rows, read in 4 key ranges of id" in caplog.text
+    assert "table 'big_too': ~" not in caplog.text
+    for table in ("big", "big_too"):
+        assert query(project, f"select count(*), count(distinct id) from raw_auto_chunked.{table}") == [(5000, 5000)]
+
+
 def test_fast_reader_falls_back_to_pyarrow_for_columns_it_cannot_carry_and_says_so(make_project, pg, caplog):
     engine, schema = pg
     execute_sql(
