@@ -125,13 +125,15 @@ class SqlSuite(Suite):
             for reader in READERS[db]:
                 if not (slow_skipped and reader == "pyarrow"):
                     variants[reader] = (reader, {})
+            variants["auto_off"] = (None, {"chunks": "off"})
             variants["auto_chunks4"] = (None, {"chunks": {"column": "l_orderkey", "count": 4}})
             if not slow_skipped:
                 variants["auto_chunks2"] = (None, {"chunks": {"column": "l_orderkey", "count": 2}})
         if want("project"):
+            chosen = set(self.args.variants.split(",")) if self.args.variants else None
             for variant, (backend, extra) in variants.items():
-                if variant == "connectorx":
-                    continue  # the same as auto
+                if variant == "connectorx" or (chosen and variant not in chosen):
+                    continue  # connectorx: the same as auto
                 self.project_step(db, table, variant, backend, extra)
         if want("sync"):
             self.sync(db, table)
@@ -152,7 +154,7 @@ class SqlSuite(Suite):
 
         self.measure(
             f"{db}.project_{variant}",
-            f"{db}: project load step, backend {backend or 'auto'}{' + chunks ' + str(extra['chunks']['count']) if 'chunks' in extra else ''}",
+            f"{db}: project load step, backend {backend or 'auto'}{' + chunks ' + str(extra['chunks']['count'] if isinstance(extra['chunks'], dict) else extra['chunks']) if 'chunks' in extra else ''}",
             run, after=self.counting_rows(f"load_{name}", root, f"raw_{name}.{table}", self.rows),
             extra_keys=("work_s", "rows", "run_s", "process_overhead_s"),
         )
@@ -266,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default="postgresql,mysql", help="databases: postgresql,mysql")
     parser.add_argument("--only", help="parts: ext,plain,readers,project,variants,sync,noop (default all)")
     parser.add_argument("--skip-slow", action="store_true", help="leave out the pyarrow reader and backend, MariaDB's plain dlt and 2 chunks (for SF1 and up on a busy machine; measure them at SF0.1)")
+    parser.add_argument("--variants", help="project variants to run: auto,auto_off,adbc,pyarrow,auto_chunks4,auto_chunks2 (default all)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--compare-rss", type=Path, help="an earlier results JSON (e.g. sql-sf0.1.json) to compare peak RSS with")

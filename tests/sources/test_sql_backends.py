@@ -137,7 +137,7 @@ def test_postgres_every_backend_loads_the_same_types_and_rows(make_project, pg):
     load_each(project, names)
 
     expected_types = {
-        "id": "BIGINT", "qty": "BIGINT", "small": "BIGINT", "amount": "DECIMAL(15,2)", "rate": "DECIMAL(10,4)",
+        "id": "BIGINT", "qty": "BIGINT", "small": "INTEGER", "amount": "DECIMAL(15,2)", "rate": "DECIMAL(10,4)",
         "ratio": "DOUBLE", "flag": "BOOLEAN", "code": "VARCHAR", "name": "VARCHAR", "body": "VARCHAR",
         "day": "DATE", "at_tz": "TIMESTAMP WITH TIME ZONE", "at_naive": "TIMESTAMP",
     }
