@@ -286,8 +286,8 @@ class SqlTableConfig(LoadOptions):
         columns: database column names to load; default all. Must include the primary key and
             the incremental cursor.
         chunks: read the table in key ranges of one integer column, that many at once
-            (`{column: id, count: 4}`); `off`: one SELECT; default automatic (large tables with an
-            integer primary key, see `sql_readers`).
+            (`{column: id, count: 4}`), or `auto` (4 ranges of an integer primary key above
+            1M rows, see `sql_readers`); default one SELECT.
         description: shown on the asset in the Dagster UI.
     Load options are inherited: `write_disposition` (default `replace`, a full reload, or
     `append` when `incremental` is set), `primary_key` (database column names; required by
@@ -298,7 +298,7 @@ class SqlTableConfig(LoadOptions):
     query_filter: str | None = Field(default=None, min_length=1)
     chunk_size: int | None = Field(default=None, gt=0)
     columns: list[str] | None = Field(default=None, min_length=1)
-    chunks: sql_readers.ChunksConfig | Literal["off"] | None = None
+    chunks: sql_readers.ChunksConfig | Literal["auto", "off"] | None = None
     description: str | None = None
 
     @property

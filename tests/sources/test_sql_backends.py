@@ -293,7 +293,7 @@ def test_chunks_read_every_row_once_with_null_and_sparse_keys(make_project, pg):
     assert query(project, "select count(*), count(distinct id), count(bucket) from raw_chunked.events") == [(3000, 3000, 3000 - 3000 // 97)]
 
 
-def test_large_tables_are_chunked_automatically_and_chunks_off_reads_one_piece(make_project, pg, monkeypatch, caplog):
+def test_chunks_auto_reads_large_tables_in_key_ranges_and_small_ones_in_one_piece(make_project, pg, monkeypatch, caplog):
     engine, schema = pg
     execute_sql(
         engine,
@@ -306,7 +306,7 @@ def test_large_tables_are_chunked_automatically_and_chunks_off_reads_one_piece(m
     )
     monkeypatch.setattr("ingest_assets.sources.sql_readers.AUTO_CHUNK_ROWS", 1000)
     project = make_project(
-        [source("auto_chunked", PG_CREDENTIALS, schema, "auto", ["big", {"name": "big_too", "chunks": "off"}])]
+        [source("auto_chunked", PG_CREDENTIALS, schema, "auto", [{"name": "big", "chunks": "auto"}, "big_too"])]
     )
 
     with caplog.at_level(logging.INFO):
