@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -62,11 +61,15 @@ def run_route(route: str, file_format: str, file: Path, work: Path) -> dict:
             )
         timings["convert_s"] = time.perf_counter() - started
         with duckdb.connect(db, config={"memory_limit": "300MB"}) as conn:  # dlt's load job
-            conn.execute(f"CREATE TABLE lineitem AS SELECT * FROM read_parquet('{load_file}') LIMIT 0")
+            conn.execute(
+                f"CREATE TABLE lineitem AS SELECT * FROM read_parquet('{load_file}') LIMIT 0"
+            )
             conn.execute(f"INSERT INTO lineitem BY NAME SELECT * FROM read_parquet('{load_file}')")
     else:  # one_pass: the load job reads the user's file itself, in the transaction recording it
         with duckdb.connect(db, config={"memory_limit": "300MB"}) as conn:
-            conn.execute(f"CREATE TABLE lineitem AS SELECT *, ''::VARCHAR AS _dlt_load_id FROM {reader} LIMIT 0")
+            conn.execute(
+                f"CREATE TABLE lineitem AS SELECT *, ''::VARCHAR AS _dlt_load_id FROM {reader} LIMIT 0"
+            )
             conn.execute("CREATE TABLE loaded_files (file VARCHAR, load_id VARCHAR, rows BIGINT)")
             conn.execute("BEGIN")
             rows = conn.execute(
@@ -76,7 +79,11 @@ def run_route(route: str, file_format: str, file: Path, work: Path) -> dict:
             conn.execute("COMMIT")
     timings["work_s"] = time.perf_counter() - started
     with duckdb.connect(db, read_only=True) as conn:
-        rows, ids = conn.execute("SELECT count(*), " + ("count(DISTINCT _dlt_load_id)" if route != "native" else "1") + " FROM lineitem").fetchone()
+        rows, ids = conn.execute(
+            "SELECT count(*), "
+            + ("count(DISTINCT _dlt_load_id)" if route != "native" else "1")
+            + " FROM lineitem"
+        ).fetchone()
     return {**timings, "rows": rows, "load_ids": ids}
 
 
@@ -86,19 +93,25 @@ def corrupt_file_check(file_format: str, file: Path, work: Path) -> dict:
 
     broken = work / f"broken.{file_format}"
     data = file.read_bytes()
-    broken.write_bytes(data[: len(data) // 2] if file_format == "jsonl" else data[: len(data) - 1000])
+    broken.write_bytes(
+        data[: len(data) // 2] if file_format == "jsonl" else data[: len(data) - 1000]
+    )
     if file_format == "jsonl":
         with open(broken, "ab") as handle:
             handle.write(b'{"l_orderkey": "not a number"\n')
     reader = READERS[file_format].format(file=broken)
     db = _fresh(work / "broken.duckdb")
     with duckdb.connect(db) as conn:
-        conn.execute(f"CREATE TABLE lineitem AS SELECT *, ''::VARCHAR AS _dlt_load_id FROM {READERS[file_format].format(file=file)} LIMIT 0")
+        conn.execute(
+            f"CREATE TABLE lineitem AS SELECT *, ''::VARCHAR AS _dlt_load_id FROM {READERS[file_format].format(file=file)} LIMIT 0"
+        )
         conn.execute("CREATE TABLE loaded_files (file VARCHAR, load_id VARCHAR, rows BIGINT)")
         error = None
         conn.execute("BEGIN")
         try:
-            conn.execute(f"INSERT INTO lineitem BY NAME SELECT *, '{LOAD_ID}' AS _dlt_load_id FROM {reader}")
+            conn.execute(
+                f"INSERT INTO lineitem BY NAME SELECT *, '{LOAD_ID}' AS _dlt_load_id FROM {reader}"
+            )
             conn.execute("INSERT INTO loaded_files VALUES (?, ?, 0)", [str(broken), LOAD_ID])
             conn.execute("COMMIT")
         except duckdb.Error as failure:
@@ -106,19 +119,34 @@ def corrupt_file_check(file_format: str, file: Path, work: Path) -> dict:
             conn.execute("ROLLBACK")
         rows = conn.execute("SELECT count(*) FROM lineitem").fetchone()[0]
         recorded = conn.execute("SELECT count(*) FROM loaded_files").fetchone()[0]
-    return {"failed": error is not None, "error": error, "rows_left": rows, "files_recorded": recorded}
+    return {
+        "failed": error is not None,
+        "error": error,
+        "rows_left": rows,
+        "files_recorded": recorded,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.one_pass", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.one_pass",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--sf", type=float, default=1.0)
-    parser.add_argument("--work-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "ingest_assets_bench")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(os.environ.get("TMPDIR", "/tmp")) / "ingest_assets_bench",
+    )
     parser.add_argument("--formats", default="parquet,jsonl")
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--route", choices=ROUTES, help=argparse.SUPPRESS)
     parser.add_argument("--format", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "one-pass.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "one-pass.json"
+    )
     args = parser.parse_args(argv)
     work = args.work_dir.resolve() / "one_pass"
     work.mkdir(parents=True, exist_ok=True)
@@ -129,7 +157,12 @@ def main(argv: list[str] | None = None) -> None:
     from benchmarks.measure import MeasuredProcessFailed, run_measured
 
     tpch = data.tpch(args.sf, args.work_dir.resolve(), 50_000)
-    results: dict = {"sf": args.sf, "load_avg_start": os.getloadavg()[0], "routes": {}, "corrupt": {}}
+    results: dict = {
+        "sf": args.sf,
+        "load_avg_start": os.getloadavg()[0],
+        "routes": {},
+        "corrupt": {},
+    }
     print(f"one-pass prototype, SF{args.sf:g}; load average {os.getloadavg()[0]:.2f}")
     print(f"{'format':<8} {'route':<9} {'work s':>8} {'x native':>9} {'peak MB':>8} {'rows':>10}")
     for file_format in [f.strip() for f in args.formats.split(",") if f.strip()]:
@@ -139,7 +172,19 @@ def main(argv: list[str] | None = None) -> None:
             samples = []
             for _ in range(args.reps):
                 log = work / f"{file_format}.{route}.log"
-                cmd = [sys.executable, "-m", "benchmarks.one_pass", "--route", route, "--format", file_format, "--file", str(file), "--work-dir", str(args.work_dir)]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.one_pass",
+                    "--route",
+                    route,
+                    "--format",
+                    file_format,
+                    "--file",
+                    str(file),
+                    "--work-dir",
+                    str(args.work_dir),
+                ]
                 env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
                 try:
                     sample = run_measured(cmd, env=env, log=log)
@@ -147,7 +192,14 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"{file_format:<8} {route:<9} FAILED {str(error)[-200:]}")
                     break
                 outcome = json.loads(log.read_text().strip().splitlines()[-1])
-                samples.append({**outcome, "wall_s": sample.wall_s, "peak_rss_mb": sample.peak_rss_mb, "cpu_s": sample.cpu_s})
+                samples.append(
+                    {
+                        **outcome,
+                        "wall_s": sample.wall_s,
+                        "peak_rss_mb": sample.peak_rss_mb,
+                        "cpu_s": sample.cpu_s,
+                    }
+                )
             if not samples:
                 continue
             best = sorted(samples, key=lambda s: s["work_s"])[len(samples) // 2]
@@ -156,9 +208,15 @@ def main(argv: list[str] | None = None) -> None:
             best["ratio"] = best["work_s"] / native if native else None
             results["routes"][f"{file_format}.{route}"] = {**best, "samples": samples}
             ratio = f"{best['ratio']:.2f}" if best["ratio"] else ""
-            print(f"{file_format:<8} {route:<9} {best['work_s']:>8.2f} {ratio:>9} {best['peak_rss_mb']:>8.0f} {best['rows']:>10,}", flush=True)
+            print(
+                f"{file_format:<8} {route:<9} {best['work_s']:>8.2f} {ratio:>9} {best['peak_rss_mb']:>8.0f} {best['rows']:>10,}",
+                flush=True,
+            )
         results["corrupt"][file_format] = corrupt_file_check(file_format, file, work)
-        print(f"{file_format:<8} corrupt file, one pass: {results['corrupt'][file_format]}", flush=True)
+        print(
+            f"{file_format:<8} corrupt file, one pass: {results['corrupt'][file_format]}",
+            flush=True,
+        )
     results["load_avg_end"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1, default=str) + "\n")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import Definitions, in_process_executor
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 from dagster_duckdb import DuckDBResource
 
@@ -44,37 +44,56 @@ class Project:
     warehouse: Path
 
 
-def load_project(root: Path | None = None) -> Project:
+def load_project(root: Path | None = None, sources_file: Path | None = None) -> Project:
     """Load the project at `root` (default: `settings.project_dir()`) and export its environment.
+
+    Args:
+        root: the project root.
+        sources_file: the sources file (default: `<root>/sources.yml`).
 
     Raises:
         ConfigError: `sources.yml` is invalid; one message per problem.
     """
     paths = ProjectPaths(root or project_dir())
-    config = load_project_config(paths.sources_file)
+    config = load_project_config(sources_file or paths.sources_file)
     warehouse = warehouse_path(paths, config.warehouse)
     export_runtime_environment(paths, warehouse)
     return Project(paths=paths, config=config, warehouse=warehouse)
 
 
 def build_definitions(project: Project) -> Definitions:
-    """Return the Dagster definitions of `project`.
+    """Return all Dagster definitions of `project` in one object (tests, the CLI, benchmarks).
 
-    One asset group per enabled source (its dlt assets), the dbt models downstream of them, a
-    job per source (its group and the models downstream), its cron schedule when configured, a
-    file-arrival sensor per filesystem source, the alert sensors when `alerts:` is set, and the resources: `dlt`, `dbt` (profile reads the warehouse path from the environment) and
-    `warehouse` (a `DuckDBResource` on the same file, for readers and checks).
+    The same definitions as the dg defs folder (`ingest_assets/defs/`) loads piecewise: the
+    sources (`build_source_definitions`), the dbt models (`build_dbt_definitions`) and the
+    project-wide policy (`build_policy_definitions`).
     """
-    dbt_project = load_dbt_project(project.paths.dbt_project_dir)
+    return Definitions.merge(
+        build_source_definitions(project),
+        build_dbt_definitions(load_dbt_project(project.paths.dbt_project_dir)),
+        build_policy_definitions(project),
+    )
+
+
+def build_source_definitions(project: Project) -> Definitions:
+    """Return the definitions of `project`'s enabled sources (what `SourcesComponent` builds).
+
+    One asset group per enabled source (its dlt assets), its asset checks (row count, schema,
+    reconcile, load-time freshness), a job per source (its group and the models downstream),
+    its cron schedule when configured, a file-arrival sensor per filesystem source, and the
+    alert sensors when `alerts:` is set.
+    """
     sources = project.config.enabled_sources
-    audit_log = project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
+    audit_log = (
+        project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
+    )
     source_assets = [
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
     jobs = {source.name: build_source_job(source) for source in sources}
-    schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
+    schedules = [build_schedule(s, project.config.timezone) for s in sources]
     sensors = [
-        build_file_sensor(source, project.paths, jobs[source.name])
+        build_file_sensor(source, project.paths)
         for source in sources
         if source.type == "filesystem"
     ]
@@ -83,17 +102,38 @@ def build_definitions(project: Project) -> Definitions:
         for s, assets in zip(sources, source_assets)
     }
     table_checks = [build_table_checks(s, keys_by_source[s.name]) for s in sources]
-    reconcile_checks = [build_reconcile_checks(s, keys_by_source[s.name], project.paths) for s in sources]
+    reconcile_checks = [
+        build_reconcile_checks(s, keys_by_source[s.name], project.paths) for s in sources
+    ]
     table_checks += [checks for checks in reconcile_checks if checks is not None]
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
     return Definitions(
-        assets=[*(a for assets in source_assets for a in assets), build_dbt_assets(dbt_project)],
+        assets=[a for assets in source_assets for a in assets],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
         sensors=[*sensors, *freshness_sensors, *alert_sensors],
+    )
+
+
+def build_dbt_definitions(dbt_project: DbtProject) -> Definitions:
+    """Return the dbt models of `dbt_project` (its manifest current) as one multi-asset."""
+    return Definitions(assets=[build_dbt_assets(dbt_project)])
+
+
+def build_policy_definitions(project: Project) -> Definitions:
+    """Return what holds for the whole project: the in-process executor and the resources.
+
+    Resources: `dlt`, `dbt` (profile reads the warehouse path from the environment; its dbt
+    subprocess dies with the step's process) and `warehouse` (a `DuckDBResource` on the same
+    file, for readers and checks).
+    """
+    dbt_project = DbtProject(
+        project_dir=project.paths.dbt_project_dir, profiles_dir=project.paths.dbt_project_dir
+    )
+    return Definitions(
         # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
         # execution saves a Python start and definitions load per step (measured: see README).
         executor=in_process_executor,
@@ -102,7 +142,8 @@ def build_definitions(project: Project) -> Definitions:
             # dbt dies with the process running its step (kill -9 leaves no orphan holding the
             # warehouse lock): see ingest_assets.dbt.child
             "dbt": DbtCliResource(
-                project_dir=dbt_project, dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt"))
+                project_dir=dbt_project,
+                dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt")),
             ),
             "warehouse": DuckDBResource(database=str(project.warehouse)),
         },

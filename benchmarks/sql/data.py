@@ -64,7 +64,9 @@ def lineitem_csv(sf: float, work: Path) -> Lineitem:
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
         print(f"  generating lineitem SF{sf:g} as CSV with tpchgen-cli", flush=True)
-        subprocess.run([tpchgen_cli(), "csv", "-s", f"{sf:g}", "-T", "lineitem", "-o", str(folder)], check=True)
+        subprocess.run(
+            [tpchgen_cli(), "csv", "-s", f"{sf:g}", "-T", "lineitem", "-o", str(folder)], check=True
+        )
     count = folder / "rows.txt"
     if not count.exists():
         with open(target, "rb") as handle:
@@ -85,16 +87,28 @@ def load_postgres(item: Lineitem) -> None:
     try:
         with conn, conn.cursor() as cur:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}")
-            cur.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (f"{PG_SCHEMA}.{item.table}",))
+            cur.execute(
+                "SELECT obj_description(to_regclass(%s), 'pg_class')",
+                (f"{PG_SCHEMA}.{item.table}",),
+            )
             comment = cur.fetchone()[0]
             if comment == f"sf{item.sf:g} rows={item.rows}":
                 return
-            print(f"  loading lineitem SF{item.sf:g} into PostgreSQL {PG_SCHEMA}.{item.table} with COPY", flush=True)
+            print(
+                f"  loading lineitem SF{item.sf:g} into PostgreSQL {PG_SCHEMA}.{item.table} with COPY",
+                flush=True,
+            )
             cur.execute(f"DROP TABLE IF EXISTS {PG_SCHEMA}.{item.table}")
             cur.execute(_create_sql(f"{PG_SCHEMA}.{item.table}"))
             with open(item.csv, "rb") as handle:
-                cur.copy_expert(f"COPY {PG_SCHEMA}.{item.table} FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
-            cur.execute(f"COMMENT ON TABLE {PG_SCHEMA}.{item.table} IS %s", (f"sf{item.sf:g} rows={item.rows}",))
+                cur.copy_expert(
+                    f"COPY {PG_SCHEMA}.{item.table} FROM STDIN WITH (FORMAT csv, HEADER true)",
+                    handle,
+                )
+            cur.execute(
+                f"COMMENT ON TABLE {PG_SCHEMA}.{item.table} IS %s",
+                (f"sf{item.sf:g} rows={item.rows}",),
+            )
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f"VACUUM ANALYZE {PG_SCHEMA}.{item.table}")
@@ -106,7 +120,9 @@ def load_mariadb(item: Lineitem) -> None:
     """`sql13_bench.lineitem` in MariaDB holds `item` (LOAD DATA LOCAL INFILE unless there)."""
     import pymysql
 
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", local_infile=True, autocommit=True)
+    conn = pymysql.connect(
+        host="127.0.0.1", port=3306, user="root", password="", local_infile=True, autocommit=True
+    )
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE DATABASE IF NOT EXISTS {MYSQL_DATABASE}")
@@ -117,7 +133,10 @@ def load_mariadb(item: Lineitem) -> None:
             row = cur.fetchone()
             if row and row[0] == f"sf{item.sf:g} rows={item.rows}":
                 return
-            print(f"  loading lineitem SF{item.sf:g} into MariaDB {MYSQL_DATABASE}.{item.table} with LOAD DATA", flush=True)
+            print(
+                f"  loading lineitem SF{item.sf:g} into MariaDB {MYSQL_DATABASE}.{item.table} with LOAD DATA",
+                flush=True,
+            )
             cur.execute(f"DROP TABLE IF EXISTS {MYSQL_DATABASE}.{item.table}")
             cur.execute(_create_sql(f"{MYSQL_DATABASE}.{item.table}") + " ENGINE=InnoDB")
             cur.execute(
@@ -125,7 +144,10 @@ def load_mariadb(item: Lineitem) -> None:
                 "OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' IGNORE 1 LINES",
                 (str(item.csv),),
             )
-            cur.execute(f"ALTER TABLE {MYSQL_DATABASE}.{item.table} COMMENT = %s", (f"sf{item.sf:g} rows={item.rows}",))
+            cur.execute(
+                f"ALTER TABLE {MYSQL_DATABASE}.{item.table} COMMENT = %s",
+                (f"sf{item.sf:g} rows={item.rows}",),
+            )
             cur.execute(f"ANALYZE TABLE {MYSQL_DATABASE}.{item.table}")
     finally:
         conn.close()

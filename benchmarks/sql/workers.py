@@ -7,7 +7,7 @@ Each case does its work once and reports its own timings and row count with `mea
   `duckdb-ext-mysql` wheels, loaded from the wheel's folder), `CREATE TABLE AS SELECT *` from the
   attached database into a fresh DuckDB file. Runs in its own venv (DuckDB 1.4.4).
 - `plain-dlt`: dlt's `sql_table(backend=...)` with every dlt default into a fresh DuckDB file.
-- `reader`: one reader of `ingest_assets.sources.sql_readers` alone (no warehouse): rows read
+- `reader`: one reader of `ingest_assets.sources.sql_database.readers` alone (no warehouse): rows read
   and batches, to compare the readers' own cost.
 """
 
@@ -40,17 +40,29 @@ def duckdb_ext(args: argparse.Namespace) -> None:
     conn.execute("SET enable_progress_bar = false")
     conn.execute(f"LOAD '{platform_dir / (extension + '.duckdb_extension')}'")
     if args.db == "postgresql":
-        conn.execute("ATTACH 'host=127.0.0.1 port=5432 dbname=test user=postgres' AS src (TYPE postgres, READ_ONLY)")
+        conn.execute(
+            "ATTACH 'host=127.0.0.1 port=5432 dbname=test user=postgres' AS src (TYPE postgres, READ_ONLY)"
+        )
     else:
-        conn.execute("ATTACH 'host=127.0.0.1 port=3306 database=sql13_bench user=root' AS src (TYPE mysql, READ_ONLY)")
+        conn.execute(
+            "ATTACH 'host=127.0.0.1 port=3306 database=sql13_bench user=root' AS src (TYPE mysql, READ_ONLY)"
+        )
     query_started = time.perf_counter()
     conn.execute(f"CREATE TABLE {args.table} AS SELECT * FROM src.{SCHEMAS[args.db]}.{args.table}")
     conn.close()  # includes the checkpoint: the table is on disk
     done = time.perf_counter()
     with duckdb.connect(args.out, read_only=True) as check:
         rows = check.execute(f"SELECT count(*) FROM {args.table}").fetchone()[0]
-        types = check.execute(f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{args.table}'").fetchall()
-    report(work_s=done - query_started, connect_s=query_started - started, rows=rows, types=dict(types), duckdb=duckdb.__version__)
+        types = check.execute(
+            f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '{args.table}'"
+        ).fetchall()
+    report(
+        work_s=done - query_started,
+        connect_s=query_started - started,
+        rows=rows,
+        types=dict(types),
+        duckdb=duckdb.__version__,
+    )
 
 
 def plain_dlt(args: argparse.Namespace) -> None:
@@ -64,14 +76,25 @@ def plain_dlt(args: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     resource = sql_table(
-        credentials=URLS[args.db], schema=SCHEMAS[args.db], table=args.table, backend=args.backend,
+        credentials=URLS[args.db],
+        schema=SCHEMAS[args.db],
+        table=args.table,
+        backend=args.backend,
         reflection_level="full_with_precision",
     )
-    pipeline = dlt.pipeline(pipeline_name="plain_sql", destination=dlt.destinations.duckdb(args.out), dataset_name="plain")
+    pipeline = dlt.pipeline(
+        pipeline_name="plain_sql",
+        destination=dlt.destinations.duckdb(args.out),
+        dataset_name="plain",
+    )
     info = pipeline.run(resource)
     done = time.perf_counter()
     trace = pipeline.last_trace
-    steps = {step.step: (step.finished_at - step.started_at).total_seconds() for step in trace.steps if step.finished_at}
+    steps = {
+        step.step: (step.finished_at - step.started_at).total_seconds()
+        for step in trace.steps
+        if step.finished_at
+    }
     del info
     import duckdb
 
@@ -84,7 +107,7 @@ def reader(args: argparse.Namespace) -> None:
     """One reader alone: rows of the table through `ProjectTableLoader`, nothing written."""
     import sqlalchemy as sa
 
-    from ingest_assets.sources import sql_readers
+    from ingest_assets.sources.sql_database import readers as sql_readers
 
     engine = sa.create_engine(URLS[args.db])
     started = time.perf_counter()
@@ -92,10 +115,20 @@ def reader(args: argparse.Namespace) -> None:
     from dlt.sources.sql_database.schema_types import table_to_columns
 
     columns = table_to_columns(table, "full_with_precision")
-    chunks = sql_readers.ChunksConfig(column=args.chunk_column, count=args.chunks) if args.chunks else "off"
+    chunks = (
+        sql_readers.ChunksConfig(column=args.chunk_column, count=args.chunks)
+        if args.chunks
+        else "off"
+    )
     loader = sql_readers.ProjectTableLoader(
-        engine, sql_readers.dlt_backend(args.reader), table, columns, chunk_size=args.chunk_size,
-        reader=args.reader, chunks=chunks, label=f"table {args.table}",
+        engine,
+        sql_readers.dlt_backend(args.reader),
+        table,
+        columns,
+        chunk_size=args.chunk_size,
+        reader=args.reader,
+        chunks=chunks,
+        label=f"table {args.table}",
     )
     rows = batches = 0
     for item in loader.load_rows():

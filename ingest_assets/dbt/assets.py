@@ -8,7 +8,6 @@ locked for the next run. dagster-dbt's per-invocation target folder
 `target/run_results.json` (what `ingest summary` reads).
 """
 
-
 import contextlib
 import functools
 import shutil
@@ -24,7 +23,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, Failure
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from ingest_assets.dbt.translator import ModelTranslator
-from ingest_assets.dlt.assets import DUCKDB_POOL
+from ingest_assets.names import DBT_OP, DUCKDB_POOL
 
 GRACE_SECONDS = 5.0
 """How long a cancelled `dbt` gets to stop after SIGINT (it closes its connections) before it
@@ -49,7 +48,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         project=project,
         dagster_dbt_translator=ModelTranslator(),
         pool=DUCKDB_POOL,
-        name="dbt_models",
+        name=DBT_OP,
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)
@@ -61,8 +60,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
             # a plain loop, not `yield from`: when this step is closed early, the dbt event
             # generator is not closed mid-read (it would ignore GeneratorExit); it is drained
             # below once the process is stopped
-            for event in events:
-                yield event
+            yield from events
         except KeyError as error:
             raise _stale_manifest_failure(error) from None
         finally:
@@ -128,7 +126,9 @@ def keep_run_results(project: DbtProject, invocation_target: Path) -> None:
         shutil.rmtree(invocation_target, ignore_errors=True)
 
 
-def remove_stale_targets(project: DbtProject, older_than: float = STALE_TARGET_SECONDS) -> list[Path]:
+def remove_stale_targets(
+    project: DbtProject, older_than: float = STALE_TARGET_SECONDS
+) -> list[Path]:
     """Remove per-invocation target folders (`target/dbt_models-*`) that crashed or killed
     runs left behind, once older than `older_than` seconds (a running invocation's folder is
     younger). Returns the folders removed."""

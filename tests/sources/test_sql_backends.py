@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +22,19 @@ import pytest
 import sqlalchemy as sa
 from helpers import execute_sql, materialize_project, query, require_service, scalar
 
-from ingest_assets.sources.sql_readers import choose_reader
+from ingest_assets.sources.sql_database.readers import choose_reader
+
+pytestmark = pytest.mark.integration
 
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 MARIA_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
-PG_CREDENTIALS = {"drivername": "postgresql", "host": "127.0.0.1", "port": 5432, "database": "test", "username": "postgres"}
+PG_CREDENTIALS = {
+    "drivername": "postgresql",
+    "host": "127.0.0.1",
+    "port": 5432,
+    "database": "test",
+    "username": "postgres",
+}
 
 PG_BACKENDS = ["auto", "connectorx", "adbc", "pyarrow", "sqlalchemy"]
 MARIA_BACKENDS = ["auto", "connectorx", "pyarrow", "sqlalchemy"]
@@ -62,11 +70,18 @@ def maria() -> Iterator[tuple[sa.Engine, str]]:
     admin.dispose()
 
 
-def source(name: str, credentials: dict[str, Any], schema: str, backend: str, tables: list[Any]) -> dict[str, Any]:
+def source(
+    name: str, credentials: dict[str, Any], schema: str, backend: str, tables: list[Any]
+) -> dict[str, Any]:
     return {
         "name": name,
         "type": "sql_database",
-        "sql_database": {"credentials": credentials, "schema": schema, "backend": backend, "tables": tables},
+        "sql_database": {
+            "credentials": credentials,
+            "schema": schema,
+            "backend": backend,
+            "tables": tables,
+        },
     }
 
 
@@ -94,19 +109,49 @@ PG_TYPES_TABLE = (
 )
 PG_TYPES_ROWS = [
     {
-        "id": 1, "qty": 17, "small": -3, "amount": Decimal("1234567890123.45"), "rate": Decimal("0.0425"),
-        "ratio": 0.125, "flag": True, "code": "AB", "name": "Zoë", "body": "line\nbreak", "day": date(1996, 3, 13),
+        "id": 1,
+        "qty": 17,
+        "small": -3,
+        "amount": Decimal("1234567890123.45"),
+        "rate": Decimal("0.0425"),
+        "ratio": 0.125,
+        "flag": True,
+        "code": "AB",
+        "name": "Zoë",
+        "body": "line\nbreak",
+        "day": date(1996, 3, 13),
         "at_tz": datetime(2024, 3, 31, 2, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2))),
         "at_naive": datetime(2024, 3, 31, 2, 30, 15, 123456),
     },
     {
-        "id": 2, "qty": None, "small": None, "amount": None, "rate": None, "ratio": None, "flag": None,
-        "code": None, "name": None, "body": None, "day": None, "at_tz": None, "at_naive": None,
+        "id": 2,
+        "qty": None,
+        "small": None,
+        "amount": None,
+        "rate": None,
+        "ratio": None,
+        "flag": None,
+        "code": None,
+        "name": None,
+        "body": None,
+        "day": None,
+        "at_tz": None,
+        "at_naive": None,
     },
     {
-        "id": 3, "qty": -2147483648, "small": 32767, "amount": Decimal("-0.01"), "rate": Decimal("-999999.9999"),
-        "ratio": -1.5e300, "flag": False, "code": "ABCDE", "name": "", "body": "", "day": date(1970, 1, 1),
-        "at_tz": datetime(1999, 12, 31, 23, 59, 59, tzinfo=timezone.utc), "at_naive": datetime(1900, 1, 1),
+        "id": 3,
+        "qty": -2147483648,
+        "small": 32767,
+        "amount": Decimal("-0.01"),
+        "rate": Decimal("-999999.9999"),
+        "ratio": -1.5e300,
+        "flag": False,
+        "code": "ABCDE",
+        "name": "",
+        "body": "",
+        "day": date(1970, 1, 1),
+        "at_tz": datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        "at_naive": datetime(1900, 1, 1),
     },
 ]
 
@@ -129,7 +174,13 @@ def test_postgres_every_backend_loads_the_same_types_and_rows(make_project, pg):
     names = [f"pg_{backend}" for backend in PG_BACKENDS]
     project = make_project(
         [
-            source(f"pg_{backend}", PG_CREDENTIALS, schema, backend, ["typed", {"name": "lines", "chunk_size": 25000}])
+            source(
+                f"pg_{backend}",
+                PG_CREDENTIALS,
+                schema,
+                backend,
+                ["typed", {"name": "lines", "chunk_size": 25000}],
+            )
             for backend in PG_BACKENDS
         ]
     )
@@ -137,28 +188,66 @@ def test_postgres_every_backend_loads_the_same_types_and_rows(make_project, pg):
     load_each(project, names)
 
     expected_types = {
-        "id": "BIGINT", "qty": "BIGINT", "small": "INTEGER", "amount": "DECIMAL(15,2)", "rate": "DECIMAL(10,4)",
-        "ratio": "DOUBLE", "flag": "BOOLEAN", "code": "VARCHAR", "name": "VARCHAR", "body": "VARCHAR",
-        "day": "DATE", "at_tz": "TIMESTAMP WITH TIME ZONE", "at_naive": "TIMESTAMP",
+        "id": "BIGINT",
+        "qty": "BIGINT",
+        "small": "INTEGER",
+        "amount": "DECIMAL(15,2)",
+        "rate": "DECIMAL(10,4)",
+        "ratio": "DOUBLE",
+        "flag": "BOOLEAN",
+        "code": "VARCHAR",
+        "name": "VARCHAR",
+        "body": "VARCHAR",
+        "day": "DATE",
+        "at_tz": "TIMESTAMP WITH TIME ZONE",
+        "at_naive": "TIMESTAMP",
     }
     columns = ", ".join(expected_types)
     baseline = query(project, f"select {columns} from raw_pg_pyarrow.typed order by id")
     assert baseline[0] == (
-        1, 17, -3, Decimal("1234567890123.45"), Decimal("0.0425"), 0.125, True, "AB   ", "Zoë", "line\nbreak",
-        date(1996, 3, 13), datetime(2024, 3, 31, 0, 30, 15, 123456, tzinfo=timezone.utc),
+        1,
+        17,
+        -3,
+        Decimal("1234567890123.45"),
+        Decimal("0.0425"),
+        0.125,
+        True,
+        "AB   ",
+        "Zoë",
+        "line\nbreak",
+        date(1996, 3, 13),
+        datetime(2024, 3, 31, 0, 30, 15, 123456, tzinfo=UTC),
         datetime(2024, 3, 31, 2, 30, 15, 123456),
     )
     assert baseline[1] == (2, *([None] * 12))
     assert baseline[2][3:5] == (Decimal("-0.01"), Decimal("-999999.9999"))
-    lines_baseline = query(project, "select count(*), sum(price), min(shipped), max(shipped) from raw_pg_pyarrow.lines")
-    assert lines_baseline == [(120000, Decimal("1800015000.00"), date(1992, 1, 1), date(1998, 11, 4))]
+    lines_baseline = query(
+        project, "select count(*), sum(price), min(shipped), max(shipped) from raw_pg_pyarrow.lines"
+    )
+    assert lines_baseline == [
+        (120000, Decimal("1800015000.00"), date(1992, 1, 1), date(1998, 11, 4))
+    ]
     for name in names:
         dataset = f"raw_{name}"
         assert column_types(project, dataset, "typed") == expected_types, name
-        assert column_types(project, dataset, "lines") == {"id": "BIGINT", "price": "DECIMAL(12,2)", "shipped": "DATE"}, name
-        assert query(project, f"select {columns} from {dataset}.typed order by id") == baseline, name
-        assert query(project, f"select count(*), sum(price), min(shipped), max(shipped) from {dataset}.lines") == lines_baseline, name
-        assert scalar(project, f"select count(distinct _dlt_load_id) from {dataset}.lines") == 1, name
+        assert column_types(project, dataset, "lines") == {
+            "id": "BIGINT",
+            "price": "DECIMAL(12,2)",
+            "shipped": "DATE",
+        }, name
+        assert query(project, f"select {columns} from {dataset}.typed order by id") == baseline, (
+            name
+        )
+        assert (
+            query(
+                project,
+                f"select count(*), sum(price), min(shipped), max(shipped) from {dataset}.lines",
+            )
+            == lines_baseline
+        ), name
+        assert scalar(project, f"select count(distinct _dlt_load_id) from {dataset}.lines") == 1, (
+            name
+        )
 
 
 def test_mariadb_every_backend_loads_the_same_types_and_rows(make_project, maria):
@@ -170,14 +259,45 @@ def test_mariadb_every_backend_loads_the_same_types_and_rows(make_project, maria
         "at_ts TIMESTAMP(6) NULL)",
         "INSERT INTO typed VALUES (:id, :qty, :amount, :rate, :ratio, :code, :name, :body, :day, :at_naive, :at_ts)",
         params=[
-            {"id": 1, "qty": 17, "amount": Decimal("1234567890123.45"), "rate": Decimal("0.0425"), "ratio": 0.125,
-             "code": "AB", "name": "Zoë", "body": "x", "day": date(1996, 3, 13),
-             "at_naive": datetime(2024, 3, 31, 2, 30, 15, 123456), "at_ts": datetime(2024, 3, 31, 2, 30, 15)},
-            {"id": 2, "qty": None, "amount": None, "rate": None, "ratio": None, "code": None, "name": None,
-             "body": None, "day": None, "at_naive": None, "at_ts": None},
-            {"id": 3, "qty": -5, "amount": Decimal("-0.01"), "rate": Decimal("-999999.9999"), "ratio": -2.5,
-             "code": "ABCDE", "name": "", "body": "", "day": date(1970, 1, 2),
-             "at_naive": datetime(1900, 1, 1), "at_ts": datetime(1999, 12, 31, 23, 59, 59)},
+            {
+                "id": 1,
+                "qty": 17,
+                "amount": Decimal("1234567890123.45"),
+                "rate": Decimal("0.0425"),
+                "ratio": 0.125,
+                "code": "AB",
+                "name": "Zoë",
+                "body": "x",
+                "day": date(1996, 3, 13),
+                "at_naive": datetime(2024, 3, 31, 2, 30, 15, 123456),
+                "at_ts": datetime(2024, 3, 31, 2, 30, 15),
+            },
+            {
+                "id": 2,
+                "qty": None,
+                "amount": None,
+                "rate": None,
+                "ratio": None,
+                "code": None,
+                "name": None,
+                "body": None,
+                "day": None,
+                "at_naive": None,
+                "at_ts": None,
+            },
+            {
+                "id": 3,
+                "qty": -5,
+                "amount": Decimal("-0.01"),
+                "rate": Decimal("-999999.9999"),
+                "ratio": -2.5,
+                "code": "ABCDE",
+                "name": "",
+                "body": "",
+                "day": date(1970, 1, 2),
+                "at_naive": datetime(1900, 1, 1),
+                "at_ts": datetime(1999, 12, 31, 23, 59, 59),
+            },
         ],
     )
     execute_sql(
@@ -192,10 +312,25 @@ def test_mariadb_every_backend_loads_the_same_types_and_rows(make_project, maria
         "INSERT INTO `lines` SELECT a.n * 1000 + b.n, (a.n * 1000 + b.n) * 0.25, "
         "DATE_ADD('1992-01-01', INTERVAL (a.n * 1000 + b.n) % 2500 DAY) FROM seq a, seq b WHERE a.n <= 50",
     )
-    credentials = {"drivername": "mysql", "host": "127.0.0.1", "port": 3306, "database": database, "username": "root"}
+    credentials = {
+        "drivername": "mysql",
+        "host": "127.0.0.1",
+        "port": 3306,
+        "database": database,
+        "username": "root",
+    }
     names = [f"my_{backend}" for backend in MARIA_BACKENDS]
     project = make_project(
-        [source(f"my_{b}", credentials, database, b, ["typed", {"name": "lines", "chunk_size": 20000}]) for b in MARIA_BACKENDS]
+        [
+            source(
+                f"my_{b}",
+                credentials,
+                database,
+                b,
+                ["typed", {"name": "lines", "chunk_size": 20000}],
+            )
+            for b in MARIA_BACKENDS
+        ]
     )
 
     load_each(project, names)
@@ -203,20 +338,41 @@ def test_mariadb_every_backend_loads_the_same_types_and_rows(make_project, maria
     columns = "id, qty, amount, rate, ratio, code, name, body, day, at_naive, at_ts"
     baseline = query(project, f"select {columns} from raw_my_pyarrow.typed order by id")
     assert baseline[0][:10] == (
-        1, 17, Decimal("1234567890123.45"), Decimal("0.0425"), 0.125, "AB", "Zoë", "x", date(1996, 3, 13),
+        1,
+        17,
+        Decimal("1234567890123.45"),
+        Decimal("0.0425"),
+        0.125,
+        "AB",
+        "Zoë",
+        "x",
+        date(1996, 3, 13),
         datetime(2024, 3, 31, 2, 30, 15, 123456),
     )
     types = column_types(project, "raw_my_pyarrow", "typed")
     assert {k: types[k] for k in ("amount", "rate", "day", "at_naive")} == {
-        "amount": "DECIMAL(15,2)", "rate": "DECIMAL(10,4)", "day": "DATE", "at_naive": "TIMESTAMP",
+        "amount": "DECIMAL(15,2)",
+        "rate": "DECIMAL(10,4)",
+        "day": "DATE",
+        "at_naive": "TIMESTAMP",
     }
-    lines_baseline = query(project, "select count(*), sum(price), min(shipped), max(shipped) from raw_my_pyarrow.lines")
+    lines_baseline = query(
+        project, "select count(*), sum(price), min(shipped), max(shipped) from raw_my_pyarrow.lines"
+    )
     assert lines_baseline[0][0] == 50000
     for name in names:
         dataset = f"raw_{name}"
         assert column_types(project, dataset, "typed") == types, name
-        assert query(project, f"select {columns} from {dataset}.typed order by id") == baseline, name
-        assert query(project, f"select count(*), sum(price), min(shipped), max(shipped) from {dataset}.lines") == lines_baseline, name
+        assert query(project, f"select {columns} from {dataset}.typed order by id") == baseline, (
+            name
+        )
+        assert (
+            query(
+                project,
+                f"select count(*), sum(price), min(shipped), max(shipped) from {dataset}.lines",
+            )
+            == lines_baseline
+        ), name
 
 
 @pytest.mark.parametrize("backend", ["auto", "adbc", "pyarrow"])
@@ -232,23 +388,31 @@ def test_incremental_merge_filter_and_chunks_keep_their_meaning(make_project, pg
     name = f"inc_{backend}"
     project = make_project(
         [
-            source(name, PG_CREDENTIALS, schema, backend, [
-                {
-                    "name": "orders",
-                    "write_disposition": "merge",
-                    "primary_key": "id",
-                    "incremental": {"cursor": "updated_at"},
-                    "query_filter": "status <> 'deleted' AND updated_at >= '2024-01-01 00:00:00+00'",
-                    "chunks": {"column": "id", "count": 3},
-                    "chunk_size": 700,
-                }
-            ])
+            source(
+                name,
+                PG_CREDENTIALS,
+                schema,
+                backend,
+                [
+                    {
+                        "name": "orders",
+                        "write_disposition": "merge",
+                        "primary_key": "id",
+                        "incremental": {"cursor": "updated_at"},
+                        "query_filter": "status <> 'deleted' AND updated_at >= '2024-01-01 00:00:00+00'",
+                        "chunks": {"column": "id", "count": 3},
+                        "chunk_size": 700,
+                    }
+                ],
+            )
         ]
     )
 
     assert materialize_project(project, f"group:{name}", checks=False).success
     assert scalar(project, f"select count(*) from raw_{name}.orders") == 4500
-    assert scalar(project, f"select sum(amount) from raw_{name}.orders") == Decimal(sum(g * 1.5 for g in range(1, 5001) if g % 10)).quantize(Decimal("0.01"))
+    assert scalar(project, f"select sum(amount) from raw_{name}.orders") == Decimal(
+        sum(g * 1.5 for g in range(1, 5001) if g % 10)
+    ).quantize(Decimal("0.01"))
 
     execute_sql(
         engine,
@@ -266,11 +430,17 @@ def test_incremental_merge_filter_and_chunks_keep_their_meaning(make_project, pg
     # id 8 keeps its earlier row (the filter hides its deletion, as it always did)
     assert scalar(project, f"select count(*) from raw_{name}.orders") == 4504
     assert scalar(project, f"select count(distinct id) from raw_{name}.orders") == 4504
-    assert query(project, f"select id, amount from raw_{name}.orders where id in (7, 8, 5004) order by id") == [
-        (7, Decimal("0.50")), (8, Decimal("12.00")), (5004, Decimal("2.00")),
+    assert query(
+        project, f"select id, amount from raw_{name}.orders where id in (7, 8, 5004) order by id"
+    ) == [
+        (7, Decimal("0.50")),
+        (8, Decimal("12.00")),
+        (5004, Decimal("2.00")),
     ]
     rows_loaded = {
-        event.asset_key.path[-1]: event.event_specific_data.materialization.metadata["rows_loaded"].value
+        event.asset_key.path[-1]: event.event_specific_data.materialization.metadata[
+            "rows_loaded"
+        ].value
         for event in second.get_asset_materialization_events()
     }
     assert rows_loaded == {"orders": 5}  # id 7 and the four new rows: the cursor moved on
@@ -286,14 +456,26 @@ def test_chunks_read_every_row_once_with_null_and_sparse_keys(make_project, pg):
         "WHEN g < 100 THEN -g ELSE g * 1000 END, 'p' || g FROM generate_series(1, 3000) g",
     )
     project = make_project(
-        [source("chunked", PG_CREDENTIALS, schema, "auto", [{"name": "events", "chunks": {"column": "bucket", "count": 7}, "chunk_size": 100}])]
+        [
+            source(
+                "chunked",
+                PG_CREDENTIALS,
+                schema,
+                "auto",
+                [{"name": "events", "chunks": {"column": "bucket", "count": 7}, "chunk_size": 100}],
+            )
+        ]
     )
 
     assert materialize_project(project, "group:chunked", checks=False).success
-    assert query(project, "select count(*), count(distinct id), count(bucket) from raw_chunked.events") == [(3000, 3000, 3000 - 3000 // 97)]
+    assert query(
+        project, "select count(*), count(distinct id), count(bucket) from raw_chunked.events"
+    ) == [(3000, 3000, 3000 - 3000 // 97)]
 
 
-def test_chunks_auto_reads_large_tables_in_key_ranges_and_small_ones_in_one_piece(make_project, pg, monkeypatch, caplog):
+def test_chunks_auto_reads_large_tables_in_key_ranges_and_small_ones_in_one_piece(
+    make_project, pg, monkeypatch, caplog
+):
     engine, schema = pg
     execute_sql(
         engine,
@@ -304,9 +486,17 @@ def test_chunks_auto_reads_large_tables_in_key_ranges_and_small_ones_in_one_piec
         f"INSERT INTO {schema}.big_too SELECT g, 'v' || g FROM generate_series(1, 5000) g",
         f"ANALYZE {schema}.big_too",
     )
-    monkeypatch.setattr("ingest_assets.sources.sql_readers.AUTO_CHUNK_ROWS", 1000)
+    monkeypatch.setattr("ingest_assets.sources.sql_database.readers.AUTO_CHUNK_ROWS", 1000)
     project = make_project(
-        [source("auto_chunked", PG_CREDENTIALS, schema, "auto", [{"name": "big", "chunks": "auto"}, "big_too"])]
+        [
+            source(
+                "auto_chunked",
+                PG_CREDENTIALS,
+                schema,
+                "auto",
+                [{"name": "big", "chunks": "auto"}, "big_too"],
+            )
+        ]
     )
 
     with caplog.at_level(logging.INFO):
@@ -315,10 +505,14 @@ def test_chunks_auto_reads_large_tables_in_key_ranges_and_small_ones_in_one_piec
     assert "table 'big': ~5000 rows, read in 4 key ranges of id" in caplog.text
     assert "table 'big_too': ~" not in caplog.text
     for table in ("big", "big_too"):
-        assert query(project, f"select count(*), count(distinct id) from raw_auto_chunked.{table}") == [(5000, 5000)]
+        assert query(
+            project, f"select count(*), count(distinct id) from raw_auto_chunked.{table}"
+        ) == [(5000, 5000)]
 
 
-def test_fast_reader_falls_back_to_pyarrow_for_columns_it_cannot_carry_and_says_so(make_project, pg, caplog):
+def test_fast_reader_falls_back_to_pyarrow_for_columns_it_cannot_carry_and_says_so(
+    make_project, pg, caplog
+):
     engine, schema = pg
     execute_sql(
         engine,

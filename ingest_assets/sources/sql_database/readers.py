@@ -38,6 +38,7 @@ stream), over the 1 GB target; the default (`chunks` unset or `off`) is one SELE
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import logging
@@ -125,14 +126,19 @@ def choose_reader(backend: Backend, drivername: str) -> tuple[str, str | None]:
         reader = DEFAULT_READERS.get(dialect, "pyarrow")
         package = READER_PACKAGES.get(reader)
         if package and importlib.util.find_spec(package) is None:
-            return "pyarrow", f"{reader} is not installed (pip install {package}), reading with pyarrow"
+            return (
+                "pyarrow",
+                f"{reader} is not installed (pip install {package}), reading with pyarrow",
+            )
         return reader, None
     if backend in READER_DIALECTS and dialect not in READER_DIALECTS[backend]:
         return "pyarrow", f"backend {backend} cannot read {dialect}, reading with pyarrow"
     return backend, None
 
 
-def table_loader(reader: str, chunks: ChunksConfig | Literal["auto", "off"] | None, label: str) -> Any:
+def table_loader(
+    reader: str, chunks: ChunksConfig | Literal["auto", "off"] | None, label: str
+) -> Any:
     """A dlt `table_loader_class` reading with `reader` (see `choose_reader`) and `chunks`.
 
     Args:
@@ -188,7 +194,14 @@ class ProjectTableLoader(BaseTableLoader):
         sqlalchemy errors and the readers' own errors: the database refused the query.
     """
 
-    def __init__(self, *args: Any, reader: str, chunks: ChunksConfig | Literal["auto", "off"] | None, label: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        reader: str,
+        chunks: ChunksConfig | Literal["auto", "off"] | None,
+        label: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.reader = reader
         self.chunks = chunks
@@ -222,7 +235,9 @@ class ProjectTableLoader(BaseTableLoader):
 
     def _read(self, reader: str, query: Any) -> Iterator[Any]:
         if reader == "connectorx":
-            loader = ConnectorXTableLoader(self.engine, "connectorx", self.table, self.columns, chunk_size=self.chunk_size)
+            loader = ConnectorXTableLoader(
+                self.engine, "connectorx", self.table, self.columns, chunk_size=self.chunk_size
+            )
             batches = loader._load_rows_connectorx(
                 query, {"return_type": "arrow_stream", "batch_size": self.chunk_size}
             )
@@ -231,7 +246,9 @@ class ProjectTableLoader(BaseTableLoader):
         elif reader == "adbc":
             yield from self._read_adbc(query)
         else:
-            loader = TableLoader(self.engine, reader, self.table, self.columns, chunk_size=self.chunk_size)
+            loader = TableLoader(
+                self.engine, reader, self.table, self.columns, chunk_size=self.chunk_size
+            )
             yield from loader._load_rows(query, {})
 
     def _read_adbc(self, query: Any) -> Iterator[Any]:
@@ -239,7 +256,9 @@ class ProjectTableLoader(BaseTableLoader):
         import pyarrow as pa
 
         with adbc.connect(self.get_connection_url()) as conn, conn.cursor() as cursor:
-            cursor.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(16 * 2**20)})
+            cursor.adbc_statement.set_options(
+                **{"adbc.postgresql.batch_size_hint_bytes": str(16 * 2**20)}
+            )
             cursor.execute(self.compile_query(query))
             for batch in cursor.fetch_record_batch():
                 yield _exact_decimals(pa.Table.from_batches([batch]), self.columns)
@@ -255,12 +274,16 @@ class ProjectTableLoader(BaseTableLoader):
             return None
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(sa.text(estimate), {"schema": self.table.schema, "table": self.table.name}).scalar()
+                rows = conn.execute(
+                    sa.text(estimate), {"schema": self.table.schema, "table": self.table.name}
+                ).scalar()
         except sa.exc.SQLAlchemyError:
             return None
         if not rows or rows < AUTO_CHUNK_ROWS:
             return None
-        run_log().info("%s: ~%d rows, read in %d key ranges of %s", self.label, rows, AUTO_CHUNKS, key[0].name)
+        run_log().info(
+            "%s: ~%d rows, read in %d key ranges of %s", self.label, rows, AUTO_CHUNKS, key[0].name
+        )
         return ChunksConfig(column=key[0].name, count=AUTO_CHUNKS)
 
     def _ranges(self, query: Any, chunks: ChunksConfig) -> list[Any] | None:
@@ -271,7 +294,11 @@ class ProjectTableLoader(BaseTableLoader):
             problem = f"the table has no column {chunks.column!r}"
         elif not isinstance(column.type, sa.Integer):
             problem = f"column {chunks.column!r} is not an integer column"
-        elif not isinstance(query, sa.Select) or query._order_by_clauses or query._limit_clause is not None:
+        elif (
+            not isinstance(query, sa.Select)
+            or query._order_by_clauses
+            or query._limit_clause is not None
+        ):
             problem = "the incremental cursor's row_order or a limit needs one ordered SELECT"
         if problem:
             run_log().warning("%s: read in one piece, not in chunks: %s", self.label, problem)
@@ -322,7 +349,9 @@ def _exact_decimals(table: Any, columns: dict[str, Any]) -> Any:
         if hint.get("data_type") == "bigint" and pa.types.is_integer(field.type):
             # integers as the pyarrow backend gives them (by the hint's precision), so every
             # reader makes the same warehouse column type
-            target = {8: pa.int8(), 16: pa.int16(), 32: pa.int32()}.get(hint.get("precision"), pa.int64())
+            target = {8: pa.int8(), 16: pa.int16(), 32: pa.int32()}.get(
+                hint.get("precision"), pa.int64()
+            )
         elif pa.types.is_floating(field.type) and field.type != pa.float64():
             target = pa.float64()  # the SQLAlchemy readers give Python floats: DOUBLE
         elif hint.get("data_type") == "decimal" and hint.get("precision") is not None:
@@ -331,9 +360,13 @@ def _exact_decimals(table: Any, columns: dict[str, Any]) -> Any:
             continue
         column = table.column(index)
         if isinstance(field.type, pa.ExtensionType):
-            column = pa.chunked_array([chunk.storage for chunk in column.chunks], field.type.storage_type)
+            column = pa.chunked_array(
+                [chunk.storage for chunk in column.chunks], field.type.storage_type
+            )
         if column.type != target:
-            table = table.set_column(index, pa.field(field.name, target, field.nullable), column.cast(target))
+            table = table.set_column(
+                index, pa.field(field.name, target, field.nullable), column.cast(target)
+            )
     return table
 
 
@@ -368,7 +401,10 @@ def _parallel(readers: list[Any], max_waiting: int) -> Iterator[Any]:
         finally:
             batches.put(_DONE)
 
-    threads = [threading.Thread(target=run, args=(read,), daemon=True, name=f"sql-chunk-{i}") for i, read in enumerate(readers)]
+    threads = [
+        threading.Thread(target=run, args=(read,), daemon=True, name=f"sql-chunk-{i}")
+        for i, read in enumerate(readers)
+    ]
     for thread in threads:
         thread.start()
     running = len(threads)
@@ -384,10 +420,8 @@ def _parallel(readers: list[Any], max_waiting: int) -> Iterator[Any]:
     finally:
         stop.set()
         while any(thread.is_alive() for thread in threads):
-            try:
+            with contextlib.suppress(queue.Empty):
                 batches.get(timeout=0.1)
-            except queue.Empty:
-                pass
         for thread in threads:
             thread.join()
     if errors:
