@@ -4,8 +4,9 @@ Any database SQLAlchemy can reach works: PostgreSQL, MySQL/MariaDB and SQLite wi
 this project installs, SQL Server (`pip install 'ingest-assets[mssql]'`) and Oracle
 (`pip install 'ingest-assets[oracle]'`). Each configured table is one dlt resource, so one asset
 `raw_<source>/<table>`; rows are read by dlt's own table reader (`table_rows`, the generator
-`dlt.sources.sql_database.sql_table` builds its resource from) with the `pyarrow` backend and
-`full_with_precision` reflection by default.
+`dlt.sources.sql_database.sql_table` builds its resource from) with `full_with_precision`
+reflection by default; the rows are read by the reader `readers.choose_reader` picks (ConnectorX
+for PostgreSQL and MySQL/MariaDB, dlt's `pyarrow` backend otherwise, `backend:` overrides it).
 
 Nothing here connects, imports a database driver or reads a secret when definitions load: dlt's
 `sql_table` creates its SQLAlchemy engine (importing the driver, needing resolved credentials) as
