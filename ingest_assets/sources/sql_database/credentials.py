@@ -214,7 +214,7 @@ def _secrets_of(
 def _install_hint(credentials: ConnectionStringCredentials, backend: str) -> str:
     """What to install for the source's dialect or backend."""
     dialect = credentials.drivername.split("+")[0]
-    if backend in ("connectorx", "auto"):
+    if backend == "connectorx":
         return "install it with pip install connectorx (a dependency of ingest-assets)"
     if backend == "adbc":
         return "install it with pip install 'ingest-assets[adbc]'"
