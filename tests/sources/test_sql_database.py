@@ -743,8 +743,8 @@ BASE = {"drivername": "postgresql", "host": "db", "database": "shop", "username"
         ),
         (
             {"backend": "arrow", "tables": ["orders"]},
-            "sources.yml: source 'shop': sql_database.backend: Input should be 'sqlalchemy', "
-            "'pyarrow', 'pandas' or 'connectorx'",
+            "sources.yml: source 'shop': sql_database.backend: Input should be 'auto', "
+            "'connectorx', 'adbc', 'pyarrow', 'sqlalchemy' or 'pandas'",
         ),
         (
             {"credentials": {**BASE, "host_env": "DB_HOST"}, "tables": ["orders"]},
@@ -837,7 +837,7 @@ def test_defaults_and_table_names():
 
     block = config.sql_database
     assert (block.backend, block.reflection_level, block.chunk_size) == (
-        "pyarrow",
+        "auto",
         "full_with_precision",
         50000,
     )

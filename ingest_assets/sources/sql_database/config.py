@@ -11,13 +11,14 @@ from typing import Any, Literal
 import sqlalchemy as sa
 import sqlglot
 from dlt.common.normalizers.naming.snake_case import NamingConvention
-from dlt.sources.sql_database import ReflectionLevel, TableBackend
+from dlt.sources.sql_database import ReflectionLevel
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from ingest_assets.config.common import LoadOptions, SourceBase, StrictModel
+from ingest_assets.sources.sql_database.readers import Backend, ChunksConfig
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Names of environment variables given in `*_env` keys."""
@@ -232,6 +233,9 @@ class SqlTableConfig(LoadOptions):
         chunk_size: rows per batch read from the database; default: the source's `chunk_size`.
         columns: database column names to load; default all. Must include the primary key and
             the incremental cursor.
+        chunks: read the table in key ranges of one integer column, that many at once
+            (`{column: id, count: 4}`), or `auto` (4 ranges of an integer primary key above
+            1M rows, see `readers`); default one SELECT.
         description: shown on the asset in the Dagster UI.
     Load options are inherited: `write_disposition` (default `replace`, a full reload, or
     `append` when `incremental` is set), `primary_key` (database column names; required by
@@ -242,6 +246,7 @@ class SqlTableConfig(LoadOptions):
     query_filter: str | None = Field(default=None, min_length=1)
     chunk_size: int | None = Field(default=None, gt=0)
     columns: list[str] | None = Field(default=None, min_length=1)
+    chunks: ChunksConfig | Literal["auto", "off"] | None = None
     description: str | None = None
 
     @property
@@ -302,8 +307,9 @@ class SqlDatabaseBlock(StrictModel):
         tables: the tables (names, or objects with load options), or `"*"` for every table of
             the schema, listed at definitions load (see `list_tables`).
         include_views: with `tables: "*"`, load views too (listed views always load).
-        backend: dlt's table backend: `pyarrow` (default), `sqlalchemy`, `connectorx` (needs
-            `pip install 'ingest-assets[connectorx]'`) or `pandas` (needs pandas).
+        backend: the reader: `auto` (default: ConnectorX for PostgreSQL and MySQL/MariaDB,
+            `pyarrow` for the rest, chosen by measurement; see `readers`), or one of
+            `connectorx`, `adbc` (PostgreSQL), `pyarrow`, `sqlalchemy`, `pandas` (needs pandas).
         reflection_level: how much of the table schema dlt reflects: `full_with_precision`
             (default: types with precision and scale), `full` or `minimal`.
         chunk_size: rows per batch read, unless a table sets its own.
@@ -320,7 +326,7 @@ class SqlDatabaseBlock(StrictModel):
     schema_: str | None = Field(default=None, alias="schema", min_length=1)
     tables: list[SqlTableConfig] | None
     include_views: bool = False
-    backend: TableBackend = "pyarrow"
+    backend: Backend = "auto"
     reflection_level: ReflectionLevel = "full_with_precision"
     chunk_size: int = Field(default=50000, gt=0)
     connect_timeout: int = Field(default=15, gt=0)

@@ -215,7 +215,9 @@ def _install_hint(credentials: ConnectionStringCredentials, backend: str) -> str
     """What to install for the source's dialect or backend."""
     dialect = credentials.drivername.split("+")[0]
     if backend == "connectorx":
-        return "install it with pip install 'ingest-assets[connectorx]'"
+        return "install it with pip install connectorx (a dependency of ingest-assets)"
+    if backend == "adbc":
+        return "install it with pip install 'ingest-assets[adbc]'"
     if backend == "pandas":
         return "install pandas (pip install pandas), or use backend: pyarrow"
     if dialect in DRIVER_EXTRAS:

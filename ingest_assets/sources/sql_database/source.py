@@ -4,8 +4,9 @@ Any database SQLAlchemy can reach works: PostgreSQL, MySQL/MariaDB and SQLite wi
 this project installs, SQL Server (`pip install 'ingest-assets[mssql]'`) and Oracle
 (`pip install 'ingest-assets[oracle]'`). Each configured table is one dlt resource, so one asset
 `raw_<source>/<table>`; rows are read by dlt's own table reader (`table_rows`, the generator
-`dlt.sources.sql_database.sql_table` builds its resource from) with the `pyarrow` backend and
-`full_with_precision` reflection by default.
+`dlt.sources.sql_database.sql_table` builds its resource from) with `full_with_precision`
+reflection by default; the rows are read by the reader `readers.choose_reader` picks (ConnectorX
+for PostgreSQL and MySQL/MariaDB, dlt's `pyarrow` backend otherwise, `backend:` overrides it).
 
 Nothing here connects, imports a database driver or reads a secret when definitions load: dlt's
 `sql_table` creates its SQLAlchemy engine (importing the driver, needing resolved credentials) as
@@ -40,6 +41,7 @@ from sqlalchemy.sql.expression import Grouping
 from ingest_assets.errors import exception_chain, library_transient
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths
+from ingest_assets.sources.sql_database import readers
 from ingest_assets.sources.sql_database.config import (
     SqlDatabaseSourceConfig,
     SqlTableConfig,
@@ -206,14 +208,17 @@ def _read_rows(
         engine = engine_from_credentials(
             credentials, may_dispose_after_use=True, **engine_kwargs(credentials, block)
         )
+        reader, note = readers.choose_reader(block.backend, credentials.drivername)
+        if note:
+            readers.run_log().warning("source '%s': table '%s': %s", config.name, table.name, note)
         rows = table_rows(
             engine=engine,
             table=table.name,
             metadata=sa.MetaData(schema=block.schema_),
             chunk_size=table.chunk_size or block.chunk_size,
-            backend=block.backend,
+            backend=readers.dlt_backend(reader),
             incremental=incremental,
-            table_adapter_callback=None,
+            table_adapter_callback=readers.floats_as_floats,
             reflection_level=block.reflection_level,
             backend_kwargs=None,
             type_adapter_callback=None,
@@ -221,6 +226,9 @@ def _read_rows(
             excluded_columns=None,
             query_adapter_callback=_where(table.query_filter),
             resolve_foreign_keys=False,
+            table_loader_class=readers.table_loader(
+                reader, table.chunks, f"source '{config.name}': table '{table.name}'"
+            ),
         )
         yield from _with_configured_key(rows, table.primary_key)
     except Exception as error:  # noqa: BLE001 - classified below; unknown errors re-raised as is
