@@ -87,12 +87,16 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
     """Turn the errors a user fixes in their files into one line per problem and exit 1.
 
     Handles `ConfigError` (sources.yml or the job sheet: one line per problem, with its YAML
-    line), `DbtParseError` (dbt cannot parse the project) and DuckDB's lock error (a run is
-    writing the warehouse). With `verbose`, the traceback is printed first.
+    line), `DbtParseError` (dbt cannot parse the project), DuckDB's lock error (a run is
+    writing the warehouse), an unknown `INGEST_ENV`, an unset warehouse password variable and
+    a PostgreSQL warehouse that refuses the connection. With `verbose`, the traceback is printed first.
     """
     import duckdb
+    import psycopg2
 
     from ingest_assets.dbt.project import DbtParseError
+    from ingest_assets.warehouses import UnknownEnvironment, WarehouseSecretMissing
+    from ingest_assets.warehouses.connection import UnsupportedWarehouse
 
     try:
         yield
@@ -116,6 +120,18 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
         if verbose:
             errors.print_exception()
         problem(str(error))
+        raise typer.Exit(1) from None
+    except (UnknownEnvironment, WarehouseSecretMissing, UnsupportedWarehouse) as error:
+        if verbose:
+            errors.print_exception()
+        problem(str(error))
+        raise typer.Exit(1) from None
+    except psycopg2.OperationalError as error:
+        if verbose:
+            errors.print_exception()
+        from ingest_assets.redact import redact
+
+        problem(f"cannot connect to the PostgreSQL warehouse: {redact(' '.join(str(error).split()))}")
         raise typer.Exit(1) from None
 
 
@@ -144,10 +160,10 @@ def validate(
         config = load_project_config(paths.sources_file)
     problems = []
     if build:
-        from ingest_assets.settings import export_runtime_environment, warehouse_path
+        from ingest_assets.settings import export_runtime_environment
 
         # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
-        export_runtime_environment(paths, warehouse_path(paths, config.warehouse))
+        export_runtime_environment(paths, paths.root / "warehouse.duckdb")
 
         from ingest_assets.sources.dlt_native import DltNativeSourceConfig, check_dlt_source, missing_message
         from ingest_assets.sources.secrets_check import missing_secrets_of
@@ -167,6 +183,10 @@ def validate(
                 if verbose:
                     errors.print_exception()
                 problems.append(f"{config.source_origin(source.name)}: source '{source.name}': {_without_source(error, source.name)}")
+    environments, env_problems, env_warnings = check_environments(config, paths)
+    problems += env_problems
+    for text in env_warnings:
+        warning(text)
     for text in problems:
         problem(text)
     for check in VALIDATE_WARNINGS:
@@ -178,6 +198,42 @@ def validate(
     sheet = [s.name for s in config.sources if config.source_origin(s.name) != paths.sources_file.name]
     files = f"{paths.sources_file}" + (f" and {job_sheet_location(paths.sources_file)[0]} ({len(sheet)} sources)" if sheet else "")
     console.print(f"[green]✓[/green] {escape(files)}: {len(config.sources)} sources, enabled: {escape(enabled)}", highlight=False)
+    say(f"  environments: {'; '.join(environments)}")
+
+
+def check_environments(config: Any, paths: ProjectPaths) -> tuple[list[str], list[str], list[str]]:
+    """Check every environment of `config` (`ingest validate`): its warehouse resolves, its
+    overrides apply to the sources, the active one (`INGEST_ENV`) exists, and the variables its
+    `*_env` keys name are set (a warning: another machine's secrets may be elsewhere).
+
+    Returns:
+        `(descriptions, problems, warnings)`: one `name: warehouse` per environment (the
+        active one marked), and the messages.
+    """
+    from ingest_assets.warehouses import (
+        UnknownEnvironment,
+        WarehouseSecretMissing,
+        active_environment,
+        apply_environment,
+        environment_names,
+        resolve_warehouse,
+    )
+
+    active = active_environment()
+    descriptions, problems, warnings = [], [], []
+    for name in environment_names(config):
+        warehouse = resolve_warehouse(config, paths.root, name)
+        apply_environment(config, name)
+        descriptions.append(f"{name}{' (active)' if name == active else ''}: {warehouse.describe()}, pool limit {warehouse.pool_limit}")
+        try:
+            warehouse.dbt_environment()  # reads the secret the way a run does
+        except WarehouseSecretMissing as error:
+            warnings.append(f"environment '{name}': {error}")
+    try:
+        resolve_warehouse(config, paths.root, active)
+    except UnknownEnvironment as error:
+        problems.append(str(error))
+    return descriptions, problems, warnings
 
 
 def _without_source(error: BaseException, source: str) -> str:
@@ -276,7 +332,7 @@ def summary(project: ProjectOption = None, verbose: VerboseOption = False) -> No
     loaded = _load(project, verbose)
     with user_errors(verbose):
         counts = table_counts(loaded.warehouse)
-    table = Table(title=escape(f"Warehouse {loaded.warehouse}"))
+    table = Table(title=escape(f"Warehouse {loaded.warehouse.describe()} (environment {loaded.warehouse.environment})"))
     for column in ("schema", "table", "kind", "rows"):
         table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
     for count in counts:
@@ -317,6 +373,7 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return
+    say(f"environment {loaded.warehouse.environment}: warehouse {loaded.warehouse.describe()}")
     cells = [_status_cells(row) for row in rows]
     shown = _fitting_columns(cells, console.width)
     widths = _column_widths(cells, shown, console.width)
@@ -345,7 +402,8 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
     Returns:
         `{source, enabled, last_run (ISO UTC or None), status (success/failed/never/disabled),
         rows_loaded, rows_in_warehouse, cursors {table: value}, schedule {cron, state
-        (running/stopped/None), next_run}, failing, error}` per source, in sources.yml order.
+        (running/stopped/None), next_run}, failing, error, environment (the active one,
+        `INGEST_ENV`), warehouse (where it is, no secret)}` per source, in sources.yml order.
     """
     from ingest_assets.ledger import latest_per_source
     from ingest_assets.schedule_times import next_run
@@ -376,6 +434,8 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
                 "schedule": {"cron": source.schedule, "state": state if source.enabled else "disabled", "next_run": upcoming},
                 "failing": bool(failed),
                 "error": (failed[0]["error"] or "failed") if failed else None,
+                "environment": loaded.warehouse.environment,
+                "warehouse": loaded.warehouse.describe(),
             }
         )
     return result
@@ -486,7 +546,7 @@ def sync(
         run_config = {"ops": {f"project_{source}": {"config": {"full_refresh": full_refresh}}}}
     else:
         run_config = load_run_config(source, LoadConfig(full_refresh=full_refresh))
-    result = _execute(job, run_config, verbose)
+    result = _execute(job, run_config, verbose, loaded.warehouse)
     summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
     for text in failures:
         problem(text)
@@ -498,7 +558,7 @@ def sync(
     console.print(f"[green]✓[/green] {escape(source)}: run {result.run_id} succeeded", highlight=False)
 
 
-def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
+def _execute(job: Any, run_config: dict, verbose: bool, warehouse: Any = None) -> Any:
     """Execute `job` in this process on the project's instance. Quiet unless `verbose`:
     Dagster's console log shows errors only, and dbt's output (which dagster-dbt writes to
     stdout) is not printed.
@@ -513,6 +573,7 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
     import uuid
 
     from ingest_assets.orchestration.run_recovery import cancel_on_signal, describe, launch_tags, recover_dead_runs
+    from ingest_assets.warehouses.pool import apply_pool_limits
 
     run_id = str(uuid.uuid4())
     with contextlib.ExitStack() as stack:
@@ -520,6 +581,8 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
         watch = stack.enter_context(cancel_on_signal([run_id]))
         for ended in recover_dead_runs(instance):  # runs killed earlier must not hold the pool
             warning(describe(ended))
+        if warehouse is not None:  # the warehouse pool's limit follows the warehouse
+            apply_pool_limits(instance, warehouse)
         if not verbose:
             stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
         result = job.execute_in_process(

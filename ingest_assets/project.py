@@ -8,7 +8,6 @@ from pathlib import Path
 from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
-from dagster_duckdb import DuckDBResource
 
 from ingest_assets.alerts.sensors import build_alert_sensors
 from ingest_assets.config import ProjectConfig, load_project_config
@@ -21,12 +20,9 @@ from ingest_assets.dlt.reconcile import build_reconcile_checks
 from ingest_assets.orchestration.jobs import build_source_job
 from ingest_assets.orchestration.schedules import build_schedule
 from ingest_assets.orchestration.sensors import build_file_sensor
-from ingest_assets.settings import (
-    ProjectPaths,
-    export_runtime_environment,
-    project_dir,
-    warehouse_path,
-)
+from ingest_assets.settings import ProjectPaths, export_runtime_environment, project_dir
+from ingest_assets.warehouses import Warehouse, WarehouseResource, apply_environment, resolve_warehouse
+from ingest_assets.warehouses.pool import dbt_pool
 
 
 @dataclass(frozen=True)
@@ -35,24 +31,30 @@ class Project:
 
     Attributes:
         paths: absolute paths of the checkout.
-        config: the validated `sources.yml`.
-        warehouse: absolute path of the DuckDB warehouse (the one used by dlt, dbt and readers).
+        config: the validated `sources.yml`, with the active environment's overrides applied
+            (schedule status, sensor interval).
+        warehouse: the active environment's warehouse (the one used by dlt, dbt and readers);
+            `warehouse.path` is the absolute DuckDB file for a `duckdb` warehouse.
     """
 
     paths: ProjectPaths
     config: ProjectConfig
-    warehouse: Path
+    warehouse: Warehouse
 
 
 def load_project(root: Path | None = None) -> Project:
-    """Load the project at `root` (default: `settings.project_dir()`) and export its environment.
+    """Load the project at `root` (default: `settings.project_dir()`) in the active environment
+    (`INGEST_ENV`, default `dev`) and export its environment.
 
     Raises:
         ConfigError: `sources.yml` is invalid; one message per problem.
+        UnknownEnvironment: `INGEST_ENV` names an environment `sources.yml` does not define.
+        WarehouseSecretMissing: the warehouse's `*_env` key names a variable that is not set.
     """
     paths = ProjectPaths(root or project_dir())
     config = load_project_config(paths.sources_file)
-    warehouse = warehouse_path(paths, config.warehouse)
+    warehouse = resolve_warehouse(config, paths.root)
+    config = apply_environment(config, warehouse.environment)
     export_runtime_environment(paths, warehouse)
     return Project(paths=paths, config=config, warehouse=warehouse)
 
@@ -62,8 +64,8 @@ def build_definitions(project: Project) -> Definitions:
 
     One asset group per enabled source (its dlt assets), the dbt models downstream of them, a
     job per source (its group and the models downstream), its cron schedule when configured, a
-    file-arrival sensor per filesystem source, the alert sensors when `alerts:` is set, and the resources: `dlt`, `dbt` (profile reads the warehouse path from the environment) and
-    `warehouse` (a `DuckDBResource` on the same file, for readers and checks).
+    file-arrival sensor per filesystem source, the alert sensors when `alerts:` is set, and the resources: `dlt`, `dbt` (its profile reads the warehouse from the environment) and
+    `warehouse` (a `WarehouseResource`: SQL connections to the same warehouse, for checks).
     """
     dbt_project = load_dbt_project(project.paths.dbt_project_dir)
     sources = project.config.enabled_sources
@@ -89,7 +91,7 @@ def build_definitions(project: Project) -> Definitions:
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
     return Definitions(
-        assets=[*(a for assets in source_assets for a in assets), build_dbt_assets(dbt_project)],
+        assets=[*(a for assets in source_assets for a in assets), build_dbt_assets(dbt_project, pool=dbt_pool(project.warehouse))],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
@@ -104,6 +106,6 @@ def build_definitions(project: Project) -> Definitions:
             "dbt": DbtCliResource(
                 project_dir=dbt_project, dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt"))
             ),
-            "warehouse": DuckDBResource(database=str(project.warehouse)),
+            "warehouse": WarehouseResource.of(project.warehouse),
         },
     )

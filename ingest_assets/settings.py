@@ -100,16 +100,20 @@ def warehouse_path(paths: ProjectPaths, configured: str | None) -> Path:
     return paths.resolve(chosen)
 
 
-def warehouse_catalog(warehouse: Path | str) -> str:
+def warehouse_catalog(warehouse) -> str:
     """The catalog (database) name DuckDB, dbt-duckdb and dlt give the warehouse file.
 
     Args:
-        warehouse: the DuckDB file, e.g. `/srv/warehouse.duckdb`.
+        warehouse: the DuckDB file, e.g. `/srv/warehouse.duckdb`, or an
+            `ingest_assets.warehouses.Warehouse` (its `catalog`: the PostgreSQL database, ...).
 
     Returns:
         The file name up to its first dot (`warehouse`), as DuckDB's `current_database()`
         and dbt-duckdb's inferred `database` spell it.
     """
+    catalog = getattr(warehouse, "catalog", None)  # an `ingest_assets.warehouses.Warehouse`
+    if catalog is not None:
+        return catalog
     return Path(warehouse).name.lstrip(".").split(".")[0]
 
 
@@ -131,16 +135,31 @@ def job_sheet_path(paths: ProjectPaths, configured: str | None) -> tuple[Path, b
     return paths.job_sheet, False
 
 
-def export_runtime_environment(paths: ProjectPaths, warehouse: Path) -> None:
+def export_runtime_environment(paths: ProjectPaths, warehouse) -> None:
     """Publish the resolved paths to child processes and to dlt's config lookup.
 
-    Sets `INGEST_WAREHOUSE_PATH` (read by `dbt_project/profiles.yml` in every dbt subprocess),
+    Args:
+        paths: the project's paths.
+        warehouse: the project's `ingest_assets.warehouses.Warehouse`, or a DuckDB file path.
+
+    Sets `INGEST_WAREHOUSE_PATH` (the DuckDB file; read by `dbt_project/profiles.yml` in every
+    dbt subprocess) and the variables that pick and configure the profile's output for other
+    warehouses (`Warehouse.dbt_environment`: `INGEST_DBT_TARGET`, ...),
     `DLT_PROJECT_DIR` (so dlt reads `.dlt/config.toml` and `.dlt/secrets.toml` of this
     project whatever the working directory is), and puts this interpreter's `bin` folder first
     on `PATH`, as activating the virtualenv would, so the `dbt` installed beside it is the one
     dagster-dbt runs even when the environment is not activated.
     """
-    os.environ[DBT_WAREHOUSE_ENV] = str(warehouse)
+    from ingest_assets.warehouses.targets import DBT_PROFILE_ENVS, as_warehouse
+
+    warehouse = as_warehouse(warehouse)
+    for name in DBT_PROFILE_ENVS:
+        os.environ.pop(name, None)
+    os.environ.update(warehouse.dbt_environment())
+    if warehouse.path is not None:
+        os.environ[DBT_WAREHOUSE_ENV] = str(warehouse.path)
+    else:
+        os.environ.pop(DBT_WAREHOUSE_ENV, None)
     os.environ["DLT_PROJECT_DIR"] = str(paths.root)
     # dlt reads its config and secrets providers once per process and may have done so before
     # this variable was set: reload them so they read this project's .dlt/ (takes ~7 ms)

@@ -34,11 +34,13 @@ STALE_TARGET_SECONDS = 24 * 3600
 """Per-invocation target folders left by crashed runs are removed once this old (seconds)."""
 
 
-def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
-    """Return one multi-asset over all models of `project`, in the `duckdb` pool.
+def build_dbt_assets(project: DbtProject, pool: str = DUCKDB_POOL) -> AssetsDefinition:
+    """Return one multi-asset over all models of `project`, in the `duckdb` pool (or `pool`).
 
     Args:
         project: a `DbtProject` whose manifest exists (see `load_dbt_project`).
+        pool: the concurrency pool of the dbt step (`ingest_assets.warehouses.pool.dbt_pool`:
+            `duckdb` on a DuckDB file, `dbt` with limit 1 on a server warehouse).
 
     The run invokes `dbt build` for the selected models; dbt reads the warehouse path from
     `INGEST_WAREHOUSE_PATH`, which `settings.export_runtime_environment` sets for the subprocess.
@@ -48,7 +50,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         manifest=read_manifest(project.manifest_path),
         project=project,
         dagster_dbt_translator=ModelTranslator(),
-        pool=DUCKDB_POOL,
+        pool=pool,
         name="dbt_models",
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:

@@ -24,8 +24,7 @@ from dagster import (
     build_sensor_for_freshness_checks,
     multi_asset_check,
 )
-import duckdb
-from dagster_duckdb import DuckDBResource
+from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 
@@ -40,7 +39,7 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
         source: the source config; per-table options from `source.table_options()`.
         keys: the source's asset keys, `[raw_<source>, <table>]`.
 
-    The checks read the warehouse through the `warehouse` resource (a `DuckDBResource`), in the `duckdb` pool (a reader
+    The checks read the warehouse through the `warehouse` resource (a `WarehouseResource`: DuckDB or PostgreSQL), in the `duckdb` pool (a reader
     would otherwise collide with a writing process).
     """
     options = source.table_options()
@@ -58,7 +57,7 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
             )
 
     @multi_asset_check(specs=specs, name=f"{source.name}_table_checks", can_subset=True, pool="duckdb")
-    def _checks(context: AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[AssetCheckResult]:
+    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
         with warehouse.get_connection() as conn:
             for check in context.selected_asset_check_keys:
                 table_options = options.get(check.asset_key.path[-1], LoadOptions())
@@ -96,7 +95,7 @@ def _row_count_text(options: LoadOptions) -> str:
 def _row_count(conn, key: AssetKey, qualified: str, options: LoadOptions) -> AssetCheckResult:
     try:
         rows = conn.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
-    except duckdb.CatalogException:
+    except missing_table_errors():
         rows = 0  # dlt creates a table with its first row: no table means no row loaded yet
     return AssetCheckResult(
         asset_key=key,

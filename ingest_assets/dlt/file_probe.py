@@ -34,7 +34,8 @@ def unloadable_files(
     Args:
         source: a `FilesystemSourceConfig` (other source types give []).
         paths: project paths (relative bucket folders).
-        warehouse: the DuckDB warehouse file, opened read-only.
+        warehouse: the project's `Warehouse` or a DuckDB file path; a DuckDB file is opened
+            read-only, other warehouses give [] (no probe).
         dataset: the table's schema in the warehouse, `raw_<source>`.
         table: the table whose load job failed.
         candidates: relative paths of the table's files in the failed package.
@@ -44,7 +45,11 @@ def unloadable_files(
         alone (the failure had another cause), or the table does not exist.
     """
     from ingest_assets.sources import filesystem
+    from ingest_assets.warehouses import as_warehouse
 
+    warehouse = as_warehouse(warehouse)
+    if warehouse.type != "duckdb":
+        return []  # the probe attaches the DuckDB file; other warehouses name no refused file
     wanted = set(candidates)
     config = next((t for t in getattr(getattr(source, "filesystem", None), "tables", []) if t.name == table), None)
     if config is None or not wanted:
@@ -53,7 +58,7 @@ def unloadable_files(
     filesystem_ = filesystem.source_filesystem(source.name, filesystem.bucket_url_of(source, paths))
     problems: list[FileProblem] = []
     with duckdb.connect() as conn, tempfile.TemporaryDirectory(prefix="ingest_probe_") as work:
-        conn.execute(f"ATTACH '{_literal(str(warehouse))}' AS wh (READ_ONLY)")
+        conn.execute(f"ATTACH '{_literal(str(warehouse.path))}' AS wh (READ_ONLY)")
         try:
             conn.execute(f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0")
         except duckdb.CatalogException:

@@ -33,8 +33,7 @@ from dagster import (
     AssetRecordsFilter,
     multi_asset_check,
 )
-import duckdb
-from dagster_duckdb import DuckDBResource
+from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.ledger import LEDGER_TABLE
@@ -82,7 +81,7 @@ def build_reconcile_checks(
         return None
 
     @multi_asset_check(specs=specs, name=f"{source.name}_reconcile", can_subset=True, pool="duckdb")
-    def _reconcile(context: AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[AssetCheckResult]:
+    def _reconcile(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
         for check in context.selected_asset_check_keys:
             key = check.asset_key
             with warehouse.get_connection() as conn:
@@ -110,7 +109,7 @@ def _warehouse_rows(conn, key: AssetKey, load_id: str | None) -> int:
     where, params = ("", []) if load_id is None else (" WHERE _dlt_load_id = ?", [load_id])
     try:
         return int(conn.execute(f"SELECT count(*) FROM {qualified}{where}", params).fetchone()[0])
-    except duckdb.CatalogException:
+    except missing_table_errors():
         return 0  # dlt creates a table with its first row: files without rows create none
 
 
