@@ -12,7 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest_assets.warehouses import connect, exists
+from ingest_assets.warehouses import connect
+from ingest_assets.warehouses import exists as warehouse_exists
 from ingest_assets.warehouses.connection import SqlConnection
 
 LEDGER_SCHEMA = "_ingest"
@@ -159,7 +160,7 @@ def latest_per_source(warehouse) -> dict[str, list[dict]]:
 
     Returns {} when the warehouse or the ledger does not exist yet. Opens it read-only.
     """
-    if not exists(warehouse):
+    if not warehouse_exists(warehouse):
         return {}
     with connect(warehouse, read_only=True) as conn:
         exists = conn.execute(
