@@ -181,8 +181,8 @@ class Warehouse:
             }
             if c.sslmode:
                 credentials["query"] = {"sslmode": c.sslmode}
-            if (password := self.secret()) is not None:
-                credentials["password"] = password
+            # dlt requires a password; "" means none (trust or peer authentication)
+            credentials["password"] = self.secret() or ""
             return dlt.destinations.postgres(credentials=credentials, replace_strategy=REPLACE_STRATEGY)
         if isinstance(c, MotherDuckWarehouse):
             credentials = {"database": c.database}
