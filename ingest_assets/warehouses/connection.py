@@ -24,6 +24,12 @@ _PLACEHOLDER = re.compile(r"\?(?=(?:[^']*'[^']*')*[^']*$)")
 """A `?` outside single-quoted literals."""
 
 
+def _pyformat(sql: str) -> str:
+    """`sql` with DuckDB's `?` placeholders as psycopg2's `%s` (and a literal `%`, e.g. in a
+    LIKE pattern, doubled, as psycopg2 wants when parameters are given)."""
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
 class UnsupportedWarehouse(Exception):
     """The project cannot open a SQL connection to this warehouse type (Snowflake, BigQuery)."""
 
@@ -60,7 +66,7 @@ class SqlConnection:
         if self.kind == "duckdb":
             return self.raw.execute(sql, list(params or []))
         cursor = self.raw.cursor()
-        cursor.execute(_PLACEHOLDER.sub("%s", sql) if params else sql, list(params) if params else None)
+        cursor.execute(_pyformat(sql) if params else sql, list(params) if params else None)
         return cursor
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -69,7 +75,7 @@ class SqlConnection:
             self.raw.executemany(sql, [list(r) for r in rows])
             return
         with self.raw.cursor() as cursor:
-            cursor.executemany(_PLACEHOLDER.sub("%s", sql), [list(r) for r in rows])
+            cursor.executemany(_pyformat(sql), [list(r) for r in rows])
 
     def begin(self) -> None:
         """Start a transaction (PostgreSQL connections are in autocommit mode until then)."""
