@@ -373,7 +373,11 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return
-    say(f"environment {loaded.warehouse.environment}: warehouse {loaded.warehouse.describe()}")
+    # folded at the terminal's width like the table (a long DuckDB path has no space to wrap at)
+    console.print(
+        escape(f"environment {loaded.warehouse.environment}: warehouse {loaded.warehouse.describe()}"),
+        highlight=False, overflow="fold",
+    )
     cells = [_status_cells(row) for row in rows]
     shown = _fitting_columns(cells, console.width)
     widths = _column_widths(cells, shown, console.width)

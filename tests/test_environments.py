@@ -123,7 +123,8 @@ def test_status_says_which_environment_is_active(project, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(project / "dagster_home"))
     result = CliRunner().invoke(app, ["status", "--project", str(project)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert f"environment dev: warehouse duckdb {project / 'dev.duckdb'}" in result.output
+    # the line is folded at the terminal's width
+    assert f"environment dev: warehouse duckdb {project / 'dev.duckdb'}" in result.output.replace("\n", "")
     as_json = json.loads(CliRunner().invoke(app, ["status", "--json", "--project", str(project)]).output)
     assert as_json[0]["environment"] == "dev"
     assert as_json[0]["warehouse"] == f"duckdb {project / 'dev.duckdb'}"
