@@ -139,7 +139,9 @@ def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
                         "status": row.status,
                         "rows_extracted": row.rows_extracted,
                         "rows_written": row.rows_loaded,
-                        "duration_seconds": round((row.finished_at - row.started_at).total_seconds(), 3),
+                        "duration_seconds": round(
+                            (row.finished_at - row.started_at).total_seconds(), 3
+                        ),
                         "started_at": row.started_at.isoformat(),
                         "finished_at": row.finished_at.isoformat(),
                         "watermark_before": row.cursor_before,

@@ -21,7 +21,12 @@ from ingest_assets.orchestration.jobs import build_source_job
 from ingest_assets.orchestration.schedules import build_schedule
 from ingest_assets.orchestration.sensors import build_file_sensor
 from ingest_assets.settings import ProjectPaths, export_runtime_environment, project_dir
-from ingest_assets.warehouses import Warehouse, WarehouseResource, apply_environment, resolve_warehouse
+from ingest_assets.warehouses import (
+    Warehouse,
+    WarehouseResource,
+    apply_environment,
+    resolve_warehouse,
+)
 from ingest_assets.warehouses.pool import dbt_pool
 
 
@@ -69,7 +74,9 @@ def build_definitions(project: Project) -> Definitions:
     """
     dbt_project = load_dbt_project(project.paths.dbt_project_dir)
     sources = project.config.enabled_sources
-    audit_log = project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
+    audit_log = (
+        project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
+    )
     source_assets = [
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
@@ -85,13 +92,18 @@ def build_definitions(project: Project) -> Definitions:
         for s, assets in zip(sources, source_assets)
     }
     table_checks = [build_table_checks(s, keys_by_source[s.name]) for s in sources]
-    reconcile_checks = [build_reconcile_checks(s, keys_by_source[s.name], project.paths) for s in sources]
+    reconcile_checks = [
+        build_reconcile_checks(s, keys_by_source[s.name], project.paths) for s in sources
+    ]
     table_checks += [checks for checks in reconcile_checks if checks is not None]
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
     return Definitions(
-        assets=[*(a for assets in source_assets for a in assets), build_dbt_assets(dbt_project, pool=dbt_pool(project.warehouse))],
+        assets=[
+            *(a for assets in source_assets for a in assets),
+            build_dbt_assets(dbt_project, pool=dbt_pool(project.warehouse)),
+        ],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
@@ -104,7 +116,8 @@ def build_definitions(project: Project) -> Definitions:
             # dbt dies with the process running its step (kill -9 leaves no orphan holding the
             # warehouse lock): see ingest_assets.dbt.child
             "dbt": DbtCliResource(
-                project_dir=dbt_project, dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt"))
+                project_dir=dbt_project,
+                dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt")),
             ),
             "warehouse": WarehouseResource.of(project.warehouse),
         },

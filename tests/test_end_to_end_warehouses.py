@@ -29,7 +29,11 @@ def test_jaffle_shop_loads_and_marts_build_on_each_warehouse(make_project, jaffl
             warehouse = postgres_warehouse(stack.enter_context(fresh_database("wh14_e2e")))
         else:
             warehouse = {"type": "duckdb", "path": "warehouse.duckdb"}
-        document = {"version": 1, "warehouse": warehouse, "sources": [jaffle_source("data/landing/jaffle_shop")]}
+        document = {
+            "version": 1,
+            "warehouse": warehouse,
+            "sources": [jaffle_source("data/landing/jaffle_shop")],
+        }
         project = make_project(yaml.safe_dump(document, sort_keys=False))
         shutil.copytree(jaffle_small, project / "data" / "landing" / "jaffle_shop")
 
@@ -38,24 +42,47 @@ def test_jaffle_shop_loads_and_marts_build_on_each_warehouse(make_project, jaffl
         assert result.success
         loaded = load_project(project)
         assert loaded.warehouse.type == kind
-        csv_rows = {table: len(read_csv(jaffle_small / name)) for table, name in JAFFLE_TABLES.items()}
+        csv_rows = {
+            table: len(read_csv(jaffle_small / name)) for table, name in JAFFLE_TABLES.items()
+        }
         for table, expected in csv_rows.items():
-            assert warehouse_scalar(project, f"select count(*) from raw_jaffle_shop.{table}") == expected, table
+            assert (
+                warehouse_scalar(project, f"select count(*) from raw_jaffle_shop.{table}")
+                == expected
+            ), table
         # dbt's marts, in schema main on both
         assert warehouse_scalar(project, "select count(*) from main.orders") == csv_rows["orders"]
-        assert warehouse_scalar(project, "select count(*) from main.customers") == csv_rows["customers"]
-        assert warehouse_scalar(project, "select count(*) from main.order_items") == csv_rows["items"]
-        assert warehouse_scalar(project, "select count(*) from main.products") == csv_rows["products"]
-        assert warehouse_scalar(project, "select count(*) from main.locations") == csv_rows["stores"]
+        assert (
+            warehouse_scalar(project, "select count(*) from main.customers")
+            == csv_rows["customers"]
+        )
+        assert (
+            warehouse_scalar(project, "select count(*) from main.order_items") == csv_rows["items"]
+        )
+        assert (
+            warehouse_scalar(project, "select count(*) from main.products") == csv_rows["products"]
+        )
+        assert (
+            warehouse_scalar(project, "select count(*) from main.locations") == csv_rows["stores"]
+        )
         # the same order totals: dlt loaded the same values and dbt computed the same marts
         total = warehouse_scalar(project, "select sum(order_total) from main.orders")
-        assert float(total) == pytest.approx(sum(int(r["order_total"]) for r in read_csv(jaffle_small / "raw_orders.csv")) / 100)
-        kinds = dict(warehouse_query(project, "select table_name, table_type from information_schema.tables where table_schema = 'main'"))
+        assert float(total) == pytest.approx(
+            sum(int(r["order_total"]) for r in read_csv(jaffle_small / "raw_orders.csv")) / 100
+        )
+        kinds = dict(
+            warehouse_query(
+                project,
+                "select table_name, table_type from information_schema.tables where table_schema = 'main'",
+            )
+        )
         assert kinds["orders"] == "BASE TABLE" and kinds["stg_jaffle_shop__orders"] == "VIEW"
 
         checks = result.get_asset_check_evaluations()
         assert checks and [c.check_name for c in checks if not c.passed] == []
-        assert {c.asset_key.path[-1] for c in checks if c.check_name == "row_count"} == set(JAFFLE_TABLES)
+        assert {c.asset_key.path[-1] for c in checks if c.check_name == "row_count"} == set(
+            JAFFLE_TABLES
+        )
 
         # the readers (`ingest summary`, `ingest status`, the load ledger) see the same warehouse
         counts = {(c.schema, c.table): c.rows for c in table_counts(loaded.warehouse)}
@@ -67,7 +94,10 @@ def test_jaffle_shop_loads_and_marts_build_on_each_warehouse(make_project, jaffl
 
         # a second run loads nothing twice
         assert materialize_project(project, "group:jaffle_shop", checks=False).success
-        assert warehouse_scalar(project, "select count(*) from raw_jaffle_shop.orders") == csv_rows["orders"]
+        assert (
+            warehouse_scalar(project, "select count(*) from raw_jaffle_shop.orders")
+            == csv_rows["orders"]
+        )
 
 
 def test_rewind_and_the_ledger_on_postgres(make_project):
@@ -81,12 +111,18 @@ def test_rewind_and_the_ledger_on_postgres(make_project):
         source = {
             "name": "drops",
             "type": "filesystem",
-            "filesystem": {"bucket_url": "data/drops", "tables": [{"name": "orders", "file_glob": "orders*.csv", "format": "csv"}]},
+            "filesystem": {
+                "bucket_url": "data/drops",
+                "tables": [{"name": "orders", "file_glob": "orders*.csv", "format": "csv"}],
+            },
         }
         document = {"version": 1, "warehouse": postgres_warehouse(database), "sources": [source]}
         project = make_project(yaml.safe_dump(document, sort_keys=False))
         for n in (1, 2):
-            write_csv(project / "data" / "drops" / f"orders{n}.csv", [{"id": n * 100 + i, "file": n} for i in range(n * 10)])
+            write_csv(
+                project / "data" / "drops" / f"orders{n}.csv",
+                [{"id": n * 100 + i, "file": n} for i in range(n * 10)],
+            )
             assert materialize_project(project, "group:drops", checks=False).success
         loaded = load_project(project)
         config = loaded.config.sources[0]

@@ -20,7 +20,10 @@ SOURCE = {
     "name": "shop",
     "type": "filesystem",
     "schedule": "0 6 * * *",
-    "filesystem": {"bucket_url": "data/landing/shop", "tables": [{"name": "orders", "file_glob": "*.csv", "format": "csv"}]},
+    "filesystem": {
+        "bucket_url": "data/landing/shop",
+        "tables": [{"name": "orders", "file_glob": "*.csv", "format": "csv"}],
+    },
 }
 DOCUMENT = {
     "version": 1,
@@ -29,8 +32,12 @@ DOCUMENT = {
         "dev": {},
         "prod": {
             "warehouse": {
-                "type": "postgres", "host": "db.internal", "database": "analytics", "user": "loader",
-                "password_env": "WH14_PROD_PASSWORD", "pool_limit": 8,
+                "type": "postgres",
+                "host": "db.internal",
+                "database": "analytics",
+                "user": "loader",
+                "password_env": "WH14_PROD_PASSWORD",
+                "pool_limit": 8,
             },
             "schedule_status": "running",
             "sensor_minimum_interval_seconds": 300,
@@ -55,7 +62,9 @@ def test_dev_is_the_default_environment(project, monkeypatch):
     assert os.environ["INGEST_DBT_TARGET"] == "duckdb"
     assert os.environ["INGEST_WAREHOUSE_PATH"] == str(project / "dev.duckdb")
     defs = build_definitions(loaded)
-    assert defs.resolve_schedule_def("shop_schedule").default_status == DefaultScheduleStatus.STOPPED
+    assert (
+        defs.resolve_schedule_def("shop_schedule").default_status == DefaultScheduleStatus.STOPPED
+    )
     assert defs.resolve_sensor_def("shop_file_sensor").minimum_interval_seconds == 30
 
 
@@ -70,7 +79,9 @@ def test_prod_changes_warehouse_dbt_target_schedules_and_sensors_together(projec
     assert os.environ["INGEST_DBT_DATABASE"] == "analytics"
     assert "INGEST_WAREHOUSE_PATH" not in os.environ  # dev's file is not prod's dbt target
     defs = build_definitions(loaded)
-    assert defs.resolve_schedule_def("shop_schedule").default_status == DefaultScheduleStatus.RUNNING
+    assert (
+        defs.resolve_schedule_def("shop_schedule").default_status == DefaultScheduleStatus.RUNNING
+    )
     assert defs.resolve_sensor_def("shop_file_sensor").minimum_interval_seconds == 300
     assert defs.resources["warehouse"].warehouse().describe() == loaded.warehouse.describe()
     # the asset keys, checks, jobs, schedules and sensors are the same in every environment
@@ -85,7 +96,9 @@ def test_prod_changes_warehouse_dbt_target_schedules_and_sensors_together(projec
 
 def test_an_unknown_environment_is_refused_naming_those_defined(project, monkeypatch):
     monkeypatch.setenv("INGEST_ENV", "staging")
-    with pytest.raises(UnknownEnvironment, match=r"INGEST_ENV is 'staging', but sources.yml defines only dev, prod"):
+    with pytest.raises(
+        UnknownEnvironment, match=r"INGEST_ENV is 'staging', but sources.yml defines only dev, prod"
+    ):
         load_project(project)
     result = CliRunner().invoke(app, ["status", "--project", str(project)])
     assert result.exit_code == 1
@@ -109,13 +122,27 @@ def test_validate_checks_every_environment(project, monkeypatch):
     assert f"dev (active): duckdb {project / 'dev.duckdb'}, pool limit 1" in result.output
     assert "prod: postgres loader@db.internal:5432/analytics, pool limit 8" in result.output
     # prod's password is on the prod machines, not here: a warning naming the variable
-    assert "environment 'prod': sources.yml: warehouse (prod): the environment variable WH14_PROD_PASSWORD" in result.output
+    assert (
+        "environment 'prod': sources.yml: warehouse (prod): the environment variable WH14_PROD_PASSWORD"
+        in result.output
+    )
 
-    bad = {**DOCUMENT, "environments": {"dev": {}, "prod": {"warehouse": {"type": "postgres", "database": "a", "user": "u", "password": "x"}}}}
+    bad = {
+        **DOCUMENT,
+        "environments": {
+            "dev": {},
+            "prod": {
+                "warehouse": {"type": "postgres", "database": "a", "user": "u", "password": "x"}
+            },
+        },
+    }
     (project / "sources.yml").write_text(yaml.safe_dump(bad, sort_keys=False))
     result = CliRunner().invoke(app, ["validate", "--project", str(project)])
     assert result.exit_code == 1
-    assert "environments.prod.warehouse" in result.output and "a secret is not allowed" in result.output
+    assert (
+        "environments.prod.warehouse" in result.output
+        and "a secret is not allowed" in result.output
+    )
 
 
 def test_status_says_which_environment_is_active(project, monkeypatch):
@@ -124,7 +151,11 @@ def test_status_says_which_environment_is_active(project, monkeypatch):
     result = CliRunner().invoke(app, ["status", "--project", str(project)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     # the line is folded at the terminal's width
-    assert f"environment dev: warehouse duckdb {project / 'dev.duckdb'}" in result.output.replace("\n", "")
-    as_json = json.loads(CliRunner().invoke(app, ["status", "--json", "--project", str(project)]).output)
+    assert f"environment dev: warehouse duckdb {project / 'dev.duckdb'}" in result.output.replace(
+        "\n", ""
+    )
+    as_json = json.loads(
+        CliRunner().invoke(app, ["status", "--json", "--project", str(project)]).output
+    )
     assert as_json[0]["environment"] == "dev"
     assert as_json[0]["warehouse"] == f"duckdb {project / 'dev.duckdb'}"

@@ -23,14 +23,30 @@ from ingest_assets.warehouses.connection import UnsupportedWarehouse
 from ingest_assets.warehouses.pool import pool_limits
 
 SNOWFLAKE = {
-    "type": "snowflake", "account": "acme-prod", "database": "ANALYTICS", "user": "LOADER",
-    "warehouse": "LOADING", "role": "TRANSFORMER", "password_env": "WH14_SNOWFLAKE_PASSWORD",
+    "type": "snowflake",
+    "account": "acme-prod",
+    "database": "ANALYTICS",
+    "user": "LOADER",
+    "warehouse": "LOADING",
+    "role": "TRANSFORMER",
+    "password_env": "WH14_SNOWFLAKE_PASSWORD",
 }
-BIGQUERY = {"type": "bigquery", "project": "acme-data", "location": "EU", "credentials_env": "WH14_GCP_KEYFILE"}
+BIGQUERY = {
+    "type": "bigquery",
+    "project": "acme-data",
+    "location": "EU",
+    "credentials_env": "WH14_GCP_KEYFILE",
+}
 MOTHERDUCK = {"type": "motherduck", "database": "analytics", "token_env": "WH14_MD_TOKEN"}
 POSTGRES = {
-    "type": "postgres", "host": "db.internal", "port": 6543, "database": "analytics", "user": "loader",
-    "password_env": "WH14_PG_PASSWORD", "sslmode": "require", "pool_limit": 6,
+    "type": "postgres",
+    "host": "db.internal",
+    "port": 6543,
+    "database": "analytics",
+    "user": "loader",
+    "password_env": "WH14_PG_PASSWORD",
+    "sslmode": "require",
+    "pool_limit": 6,
 }
 
 
@@ -81,7 +97,11 @@ def test_string_warehouse_is_a_duckdb_file_as_before(make_project):
     assert loaded.warehouse.pool_limit == 1
     assert loaded.warehouse.environment == "dev"
     assert render_profile() == {
-        "target": "duckdb", "type": "duckdb", "path": str(project / "data" / "wh.duckdb"), "schema": "main", "threads": 1,
+        "target": "duckdb",
+        "type": "duckdb",
+        "path": str(project / "data" / "wh.duckdb"),
+        "schema": "main",
+        "threads": 1,
     }
     assert pool_limits(loaded.warehouse) == {"duckdb": 1}
     # the mapping form is the same warehouse
@@ -89,10 +109,15 @@ def test_string_warehouse_is_a_duckdb_file_as_before(make_project):
     assert load_project(project2).warehouse.path == project2 / "data" / "wh.duckdb"
 
 
-def test_no_warehouse_is_warehouse_duckdb_and_a_duckdb_file_allows_one_writer(make_project, tmp_path):
+def test_no_warehouse_is_warehouse_duckdb_and_a_duckdb_file_allows_one_writer(
+    make_project, tmp_path
+):
     project = _project(make_project, None)
     assert load_project(project).warehouse.path == project / "warehouse.duckdb"
-    write_sources(project, "version: 1\nwarehouse: {type: duckdb, path: w.duckdb, pool_limit: 2}\nsources: []\n")
+    write_sources(
+        project,
+        "version: 1\nwarehouse: {type: duckdb, path: w.duckdb, pool_limit: 2}\nsources: []\n",
+    )
     with pytest.raises(ConfigError) as error:
         load_project_config(project / "sources.yml")
     assert "pool_limit" in str(error.value)
@@ -100,7 +125,12 @@ def test_no_warehouse_is_warehouse_duckdb_and_a_duckdb_file_allows_one_writer(ma
 
 @pytest.mark.parametrize(
     ("key", "instead"),
-    [("password", "password_env"), ("token", "token_env"), ("private_key", "private_key_env"), ("credentials", "credentials_env")],
+    [
+        ("password", "password_env"),
+        ("token", "token_env"),
+        ("private_key", "private_key_env"),
+        ("credentials", "credentials_env"),
+    ],
 )
 def test_a_literal_secret_in_sources_yml_is_refused(tmp_path, key, instead):
     (tmp_path / "sources.yml").write_text(
@@ -137,15 +167,26 @@ def test_postgres_maps_to_dlt_destination_dbt_profile_resource_and_pool(make_pro
     assert config.destination_type == "postgres"
     credentials = config.credentials
     assert (credentials.host, credentials.port, credentials.database, credentials.username) == (
-        "db.internal", 6543, "analytics", "loader",
+        "db.internal",
+        6543,
+        "analytics",
+        "loader",
     )
     assert credentials.password == "s3cret-pg-password"
     assert credentials.query == {"sslmode": "require"}
     assert config.replace_strategy == "insert-from-staging"
 
     assert render_profile() == {
-        "target": "postgres", "type": "postgres", "host": "db.internal", "port": 6543, "dbname": "analytics",
-        "user": "loader", "password": "s3cret-pg-password", "schema": "main", "sslmode": "require", "threads": 6,
+        "target": "postgres",
+        "type": "postgres",
+        "host": "db.internal",
+        "port": 6543,
+        "dbname": "analytics",
+        "user": "loader",
+        "password": "s3cret-pg-password",
+        "schema": "main",
+        "sslmode": "require",
+        "threads": 6,
     }
     # the password reaches dbt as a DBT_ENV_SECRET_ variable (dbt scrubs those from its logs)
     assert os.environ["DBT_ENV_SECRET_INGEST_PASSWORD"] == "s3cret-pg-password"
@@ -154,11 +195,15 @@ def test_postgres_maps_to_dlt_destination_dbt_profile_resource_and_pool(make_pro
     defs = build_definitions(loaded)
     resource = defs.resources["warehouse"]
     assert resource.warehouse().describe() == warehouse.describe()
-    assert "s3cret" not in resource.settings  # the resource's config (shown in the UI) has no secret
+    assert (
+        "s3cret" not in resource.settings
+    )  # the resource's config (shown in the UI) has no secret
 
     from ingest_assets.redact import redact
 
-    assert "s3cret-pg-password" not in redact("could not connect: password s3cret-pg-password refused")
+    assert "s3cret-pg-password" not in redact(
+        "could not connect: password s3cret-pg-password refused"
+    )
 
 
 def test_postgres_password_from_dlt_secrets_or_none(make_project, monkeypatch):
@@ -172,7 +217,9 @@ def test_postgres_password_from_dlt_secrets_or_none(make_project, monkeypatch):
 def test_an_unset_password_variable_is_a_clear_error(make_project, monkeypatch):
     monkeypatch.delenv("WH14_PG_PASSWORD", raising=False)
     project = _project(make_project, POSTGRES)
-    with pytest.raises(WarehouseSecretMissing, match="WH14_PG_PASSWORD .named by password_env. is not set"):
+    with pytest.raises(
+        WarehouseSecretMissing, match="WH14_PG_PASSWORD .named by password_env. is not set"
+    ):
         load_project(project)
 
 
@@ -183,11 +230,24 @@ def test_snowflake_configuration(make_project, monkeypatch):
     assert config.destination_type == "snowflake"
     c = config.credentials
     assert (c.host, c.database, c.username, c.warehouse, c.role, c.password) == (
-        "acme-prod", "ANALYTICS", "LOADER", "LOADING", "TRANSFORMER", "sf-secret",
+        "acme-prod",
+        "ANALYTICS",
+        "LOADER",
+        "LOADING",
+        "TRANSFORMER",
+        "sf-secret",
     )
     assert render_profile() == {
-        "target": "snowflake", "type": "snowflake", "account": "acme-prod", "user": "LOADER", "password": "sf-secret",
-        "role": "TRANSFORMER", "database": "ANALYTICS", "warehouse": "LOADING", "schema": "main", "threads": 4,
+        "target": "snowflake",
+        "type": "snowflake",
+        "account": "acme-prod",
+        "user": "LOADER",
+        "password": "sf-secret",
+        "role": "TRANSFORMER",
+        "database": "ANALYTICS",
+        "warehouse": "LOADING",
+        "schema": "main",
+        "threads": 4,
     }
     assert pool_limits(warehouse) == {"duckdb": 4, "dbt": 1}
     with pytest.raises(UnsupportedWarehouse, match="snowflake"):
@@ -206,14 +266,27 @@ def test_bigquery_configuration(make_project, monkeypatch, tmp_path):
     config = warehouse.destination().configuration(None, accept_partial=True)
     assert config.destination_type == "bigquery"
     assert (config.location, config.credentials.project_id, config.credentials.client_email) == (
-        "EU", "acme-data", "loader@acme-data.iam.gserviceaccount.com",
+        "EU",
+        "acme-data",
+        "loader@acme-data.iam.gserviceaccount.com",
     )
     assert render_profile() == {
-        "target": "bigquery", "type": "bigquery", "method": "service-account", "keyfile": str(keyfile),
-        "project": "acme-data", "dataset": "main", "location": "EU", "threads": 4,
+        "target": "bigquery",
+        "type": "bigquery",
+        "method": "service-account",
+        "keyfile": str(keyfile),
+        "project": "acme-data",
+        "dataset": "main",
+        "location": "EU",
+        "threads": 4,
     }
     # without credentials_env: Application Default Credentials (workload identity)
-    load_project(_project(make_project, {k: v for k, v in BIGQUERY.items() if k != "credentials_env"}, ))
+    load_project(
+        _project(
+            make_project,
+            {k: v for k, v in BIGQUERY.items() if k != "credentials_env"},
+        )
+    )
     assert render_profile()["method"] == "oauth"
 
 
@@ -222,10 +295,17 @@ def test_motherduck_configuration(make_project, monkeypatch):
     warehouse = load_project(_project(make_project, MOTHERDUCK)).warehouse
     config = warehouse.destination().configuration(None, accept_partial=True)
     assert config.destination_type == "motherduck"
-    assert (config.credentials.database, config.credentials.password) == ("analytics", "md-token-value")
+    assert (config.credentials.database, config.credentials.password) == (
+        "analytics",
+        "md-token-value",
+    )
     assert render_profile() == {
-        "target": "motherduck", "type": "duckdb", "path": "md:analytics",
-        "settings": {"motherduck_token": "md-token-value"}, "schema": "main", "threads": 4,
+        "target": "motherduck",
+        "type": "duckdb",
+        "path": "md:analytics",
+        "settings": {"motherduck_token": "md-token-value"},
+        "schema": "main",
+        "threads": 4,
     }
 
 
@@ -240,8 +320,17 @@ def test_dbt_debug_accepts_the_postgres_profile(make_project, monkeypatch):
     project = _project(make_project, {"type": "postgres", "database": "test", "user": "postgres"})
     load_project(project)
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "--no-use-colors", "debug", "--profiles-dir", "."],
-        cwd=project / "dbt_project", capture_output=True, text=True, env=dict(os.environ),
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "--no-use-colors",
+            "debug",
+            "--profiles-dir",
+            ".",
+        ],
+        cwd=project / "dbt_project",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "adapter type: postgres" in done.stdout

@@ -45,7 +45,14 @@ def fresh_database(name: str) -> Iterator[str]:
 
 def postgres_warehouse(database: str, **extra: Any) -> dict[str, Any]:
     """A `warehouse:` mapping for the machine's PostgreSQL, database `database`."""
-    return {"type": "postgres", "host": PG_HOST, "port": PG_PORT, "database": database, "user": PG_USER, **extra}
+    return {
+        "type": "postgres",
+        "host": PG_HOST,
+        "port": PG_PORT,
+        "database": database,
+        "user": PG_USER,
+        **extra,
+    }
 
 
 def warehouse_query(project_root: Path, sql: str) -> list[tuple]:

@@ -68,7 +68,9 @@ class ProjectConfig(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin") from error
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin"
+            ) from error
         return value
 
     @property

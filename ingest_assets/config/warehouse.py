@@ -32,7 +32,15 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ingest_assets.config.common import StrictModel
 
-SECRET_KEYS = ("password", "token", "private_key", "private_key_passphrase", "credentials", "keyfile_json", "motherduck_token")
+SECRET_KEYS = (
+    "password",
+    "token",
+    "private_key",
+    "private_key_passphrase",
+    "credentials",
+    "keyfile_json",
+    "motherduck_token",
+)
 """Keys that would hold a secret literally: refused in `warehouse:` (see `_no_literal_secret`)."""
 
 DEFAULT_SERVER_POOL_LIMIT = 4
@@ -59,8 +67,11 @@ class _WarehouseBase(StrictModel):
             for key in SECRET_KEYS:
                 if key in data:
                     kind = data.get("type", "warehouse")
-                    env_key = "credentials_env" if key in ("credentials", "keyfile_json") else (
-                        "token_env" if "token" in key else f"{key}_env")
+                    env_key = (
+                        "credentials_env"
+                        if key in ("credentials", "keyfile_json")
+                        else ("token_env" if "token" in key else f"{key}_env")
+                    )
                     raise ValueError(
                         f"{key}: a secret is not allowed in sources.yml (it would end up in the "
                         f"repository); remove it and set {env_key}: <ENVIRONMENT_VARIABLE> naming a "
@@ -170,7 +181,11 @@ def _duckdb_shorthand(value: Any) -> Any:
 
 WarehouseConfig = Annotated[
     Annotated[
-        DuckDBWarehouse | PostgresWarehouse | MotherDuckWarehouse | SnowflakeWarehouse | BigQueryWarehouse,
+        DuckDBWarehouse
+        | PostgresWarehouse
+        | MotherDuckWarehouse
+        | SnowflakeWarehouse
+        | BigQueryWarehouse,
         Field(discriminator="type"),
     ],
     BeforeValidator(_duckdb_shorthand),

@@ -8,7 +8,6 @@ locked for the next run. dagster-dbt's per-invocation target folder
 `target/run_results.json` (what `ingest summary` reads).
 """
 
-
 import contextlib
 import functools
 import shutil
@@ -130,7 +129,9 @@ def keep_run_results(project: DbtProject, invocation_target: Path) -> None:
         shutil.rmtree(invocation_target, ignore_errors=True)
 
 
-def remove_stale_targets(project: DbtProject, older_than: float = STALE_TARGET_SECONDS) -> list[Path]:
+def remove_stale_targets(
+    project: DbtProject, older_than: float = STALE_TARGET_SECONDS
+) -> list[Path]:
     """Remove per-invocation target folders (`target/dbt_models-*`) that crashed or killed
     runs left behind, once older than `older_than` seconds (a running invocation's folder is
     younger). Returns the folders removed."""

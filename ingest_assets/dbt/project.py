@@ -161,7 +161,9 @@ def prepare_manifest(project: DbtProject, force: bool = False) -> bool:
             f"loaded; fix the file dbt names below, then reload the definitions.\n{error}"
         ) from None
     if not project.manifest_path.exists():
-        raise DbtParseError(f"{project.project_dir.name}/: dbt parse wrote no {project.manifest_path}")
+        raise DbtParseError(
+            f"{project.project_dir.name}/: dbt parse wrote no {project.manifest_path}"
+        )
     fingerprint_path(project).write_text(fingerprint + "\n")
     return True
 

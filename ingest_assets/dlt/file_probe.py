@@ -51,16 +51,23 @@ def unloadable_files(
     if warehouse.type != "duckdb":
         return []  # the probe attaches the DuckDB file; other warehouses name no refused file
     wanted = set(candidates)
-    config = next((t for t in getattr(getattr(source, "filesystem", None), "tables", []) if t.name == table), None)
+    config = next(
+        (t for t in getattr(getattr(source, "filesystem", None), "tables", []) if t.name == table),
+        None,
+    )
     if config is None or not wanted:
         return []
-    files = [f for f in filesystem.list_files(source, paths, config) if f["relative_path"] in wanted]
+    files = [
+        f for f in filesystem.list_files(source, paths, config) if f["relative_path"] in wanted
+    ]
     filesystem_ = filesystem.source_filesystem(source.name, filesystem.bucket_url_of(source, paths))
     problems: list[FileProblem] = []
     with duckdb.connect() as conn, tempfile.TemporaryDirectory(prefix="ingest_probe_") as work:
         conn.execute(f"ATTACH '{_literal(str(warehouse.path))}' AS wh (READ_ONLY)")
         try:
-            conn.execute(f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0")
+            conn.execute(
+                f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0"
+            )
         except duckdb.CatalogException:
             return []
         columns = {row[0] for row in conn.execute("DESCRIBE probe").fetchall()}
@@ -73,11 +80,18 @@ def unloadable_files(
                 if not names:
                     continue
                 listed = ", ".join(_quote(c) for c in names)
-                conn.execute(f"INSERT INTO probe ({listed}) SELECT {listed} FROM read_parquet('{_literal(str(target))}')")
+                conn.execute(
+                    f"INSERT INTO probe ({listed}) SELECT {listed} FROM read_parquet('{_literal(str(target))}')"
+                )
                 conn.execute("DELETE FROM probe")
             except (duckdb.Error, FileReadError) as error:
                 problems.append(
-                    FileProblem(table, file["relative_path"], file["file_url"], f"cannot load into {dataset}.{table}: {_first_part(error)}")
+                    FileProblem(
+                        table,
+                        file["relative_path"],
+                        file["file_url"],
+                        f"cannot load into {dataset}.{table}: {_first_part(error)}",
+                    )
                 )
     return problems
 

@@ -79,10 +79,14 @@ def rewind(
         psycopg2.Error: the PostgreSQL warehouse refused the connection or a statement.
     """
     if source.writes_lake:
-        raise RewindError(f"source '{source.name}': destination '{source.destination}' cannot be rewound; the lake is append-only")
+        raise RewindError(
+            f"source '{source.name}': destination '{source.destination}' cannot be rewound; the lake is append-only"
+        )
     dataset = source.dataset_name
     if not exists(warehouse):
-        raise RewindError(f"source '{source.name}': the warehouse {as_warehouse(warehouse).describe()} does not exist yet")
+        raise RewindError(
+            f"source '{source.name}': the warehouse {as_warehouse(warehouse).describe()} does not exist yet"
+        )
     started = datetime.now(timezone.utc)
     with connect(warehouse) as conn:
         loads = _completed_loads(conn, dataset)
@@ -114,7 +118,8 @@ def rewind(
                 [to_load_id],
             )
             conn.execute(
-                f'DELETE FROM "{dataset}"._dlt_loads WHERE CAST(load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)', [to_load_id]
+                f'DELETE FROM "{dataset}"._dlt_loads WHERE CAST(load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)',
+                [to_load_id],
             )
             finished = datetime.now(timezone.utc)
             ledger.insert(
@@ -164,7 +169,9 @@ def completed_loads(warehouse, source: SourceBase) -> list[tuple[str, datetime]]
 
 def _completed_loads(conn: SqlConnection, dataset: str) -> list[str]:
     try:
-        rows = conn.execute(f'SELECT load_id FROM "{dataset}"._dlt_loads WHERE status = 0').fetchall()
+        rows = conn.execute(
+            f'SELECT load_id FROM "{dataset}"._dlt_loads WHERE status = 0'
+        ).fetchall()
     except missing_table_errors() as error:
         raise RewindError(f"dataset {dataset} has no loads yet") from error
     return sorted((row[0] for row in rows), key=float)
@@ -190,7 +197,9 @@ def _doomed_ids(dataset: str, table: str, tables: dict[str, set[str]]) -> str:
     return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE _dlt_parent_id IN ({_doomed_ids(dataset, parent, tables)})'
 
 
-def _delete_rows(conn: SqlConnection, dataset: str, table: str, tables: dict[str, set[str]], to_load_id: str) -> int:
+def _delete_rows(
+    conn: SqlConnection, dataset: str, table: str, tables: dict[str, set[str]], to_load_id: str
+) -> int:
     columns = tables[table]
     if "_dlt_load_id" in columns:
         where = "CAST(_dlt_load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)"
@@ -199,7 +208,9 @@ def _delete_rows(conn: SqlConnection, dataset: str, table: str, tables: dict[str
     else:
         return 0  # not a dlt table: left alone
     params = [to_load_id] * where.count("?")  # the one load id, once per nesting level
-    count = conn.execute(f'SELECT count(*) FROM "{dataset}"."{table}" WHERE {where}', params).fetchone()[0]
+    count = conn.execute(
+        f'SELECT count(*) FROM "{dataset}"."{table}" WHERE {where}', params
+    ).fetchone()[0]
     conn.execute(f'DELETE FROM "{dataset}"."{table}" WHERE {where}', params)
     return int(count)
 
@@ -219,7 +230,9 @@ def rewind_before_load(context, source: SourceBase, to_load_id: str, target) -> 
     from dagster import Failure
 
     try:
-        result = rewind(source, to_load_id, target.warehouse, target.paths.pipelines_dir, context.run.run_id)
+        result = rewind(
+            source, to_load_id, target.warehouse, target.paths.pipelines_dir, context.run.run_id
+        )
     except RewindError as error:
         raise Failure(description=str(error), allow_retries=False) from None
     context.log.info(

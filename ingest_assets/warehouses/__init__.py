@@ -3,7 +3,12 @@ its environments: `targets` maps one `warehouse:` setting onto dlt, dbt and the 
 `connection` opens SQL connections for the project's readers, `environments` picks the active
 environment (`INGEST_ENV`), `pool` sets the warehouse pool's limit on the Dagster instance."""
 
-from ingest_assets.warehouses.connection import WarehouseResource, connect, exists, missing_table_errors
+from ingest_assets.warehouses.connection import (
+    WarehouseResource,
+    connect,
+    exists,
+    missing_table_errors,
+)
 from ingest_assets.warehouses.environments import (
     ENVIRONMENT_ENV,
     UnknownEnvironment,

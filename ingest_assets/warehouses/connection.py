@@ -39,7 +39,11 @@ def missing_table_errors() -> tuple[type[Exception], ...]:
     project reads (DuckDB's `CatalogException`, PostgreSQL's undefined table/schema)."""
     import psycopg2.errors
 
-    return (duckdb.CatalogException, psycopg2.errors.UndefinedTable, psycopg2.errors.InvalidSchemaName)
+    return (
+        duckdb.CatalogException,
+        psycopg2.errors.UndefinedTable,
+        psycopg2.errors.InvalidSchemaName,
+    )
 
 
 def warehouse_errors() -> tuple[type[Exception], ...]:
@@ -143,8 +147,13 @@ def connect(warehouse: Warehouse | Any, read_only: bool = False) -> Iterator[Sql
 
     c = warehouse.config
     raw = psycopg2.connect(
-        host=c.host, port=c.port, dbname=c.database, user=c.user, password=warehouse.secret(),
-        connect_timeout=c.connect_timeout, sslmode=c.sslmode or "prefer",
+        host=c.host,
+        port=c.port,
+        dbname=c.database,
+        user=c.user,
+        password=warehouse.secret(),
+        connect_timeout=c.connect_timeout,
+        sslmode=c.sslmode or "prefer",
         options="-c default_transaction_read_only=on" if read_only else None,
         application_name="ingest_assets",
     )

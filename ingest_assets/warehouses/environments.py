@@ -89,7 +89,10 @@ def apply_environment(config, name: str | None = None):
         update = {}
         if env.schedule_status is not None:
             update["schedule_status"] = env.schedule_status
-        if env.sensor_minimum_interval_seconds is not None and "minimum_interval_seconds" in type(source).model_fields:
+        if (
+            env.sensor_minimum_interval_seconds is not None
+            and "minimum_interval_seconds" in type(source).model_fields
+        ):
             update["minimum_interval_seconds"] = env.sensor_minimum_interval_seconds
         sources.append(source.model_copy(update=update))
     return config.model_copy(update={"sources": sources})

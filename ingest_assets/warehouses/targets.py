@@ -40,9 +40,20 @@ DBT_IDENTITY_ENV = "INGEST_DBT_IDENTITY"
 """Variable naming the warehouse dbt's manifest was parsed for (`postgres:<database>/<schema>`),
 part of the manifest fingerprint for warehouses other than a DuckDB file."""
 DBT_PROFILE_ENVS = (
-    "INGEST_DBT_HOST", "INGEST_DBT_PORT", "INGEST_DBT_DATABASE", "INGEST_DBT_USER", "INGEST_DBT_SCHEMA",
-    "INGEST_DBT_SSLMODE", "INGEST_DBT_ACCOUNT", "INGEST_DBT_WAREHOUSE", "INGEST_DBT_ROLE",
-    "INGEST_DBT_PROJECT", "INGEST_DBT_LOCATION", "INGEST_DBT_KEYFILE", DBT_SECRET_ENV, DBT_IDENTITY_ENV,
+    "INGEST_DBT_HOST",
+    "INGEST_DBT_PORT",
+    "INGEST_DBT_DATABASE",
+    "INGEST_DBT_USER",
+    "INGEST_DBT_SCHEMA",
+    "INGEST_DBT_SSLMODE",
+    "INGEST_DBT_ACCOUNT",
+    "INGEST_DBT_WAREHOUSE",
+    "INGEST_DBT_ROLE",
+    "INGEST_DBT_PROJECT",
+    "INGEST_DBT_LOCATION",
+    "INGEST_DBT_KEYFILE",
+    DBT_SECRET_ENV,
+    DBT_IDENTITY_ENV,
 )
 """Every variable `dbt_environment` may set (cleared first, so one warehouse never inherits
 another's values)."""
@@ -176,25 +187,36 @@ class Warehouse:
             return dlt.destinations.duckdb(credentials=str(self.path))
         if isinstance(c, PostgresWarehouse):
             credentials: dict[str, Any] = {
-                "database": c.database, "username": c.user, "host": c.host, "port": c.port,
+                "database": c.database,
+                "username": c.user,
+                "host": c.host,
+                "port": c.port,
                 "connect_timeout": c.connect_timeout,
             }
             if c.sslmode:
                 credentials["query"] = {"sslmode": c.sslmode}
             # dlt requires a password; "" means none (trust or peer authentication)
             credentials["password"] = self.secret() or ""
-            return dlt.destinations.postgres(credentials=credentials, replace_strategy=REPLACE_STRATEGY)
+            return dlt.destinations.postgres(
+                credentials=credentials, replace_strategy=REPLACE_STRATEGY
+            )
         if isinstance(c, MotherDuckWarehouse):
             credentials = {"database": c.database}
             if (token := self.secret()) is not None:
                 credentials["password"] = token
-            return dlt.destinations.motherduck(credentials=credentials, replace_strategy=REPLACE_STRATEGY)
+            return dlt.destinations.motherduck(
+                credentials=credentials, replace_strategy=REPLACE_STRATEGY
+            )
         if isinstance(c, SnowflakeWarehouse):
             credentials = {"host": c.account, "database": c.database, "username": c.user}
-            credentials.update({k: v for k, v in (("warehouse", c.warehouse), ("role", c.role)) if v})
+            credentials.update(
+                {k: v for k, v in (("warehouse", c.warehouse), ("role", c.role)) if v}
+            )
             if (password := self.secret()) is not None:
                 credentials["password"] = password
-            return dlt.destinations.snowflake(credentials=credentials, replace_strategy=REPLACE_STRATEGY)
+            return dlt.destinations.snowflake(
+                credentials=credentials, replace_strategy=REPLACE_STRATEGY
+            )
         assert isinstance(c, BigQueryWarehouse)
         keyfile = self.keyfile()
         kwargs: dict[str, Any] = {"location": c.location, "project_id": c.project}
@@ -212,14 +234,21 @@ class Warehouse:
             WarehouseSecretMissing: a `*_env` key names a variable that is not set.
         """
         c = self.config
-        env = {DBT_TARGET_ENV: self.type, "INGEST_DBT_SCHEMA": c.dbt_schema, "INGEST_DBT_THREADS": "1"}
+        env = {
+            DBT_TARGET_ENV: self.type,
+            "INGEST_DBT_SCHEMA": c.dbt_schema,
+            "INGEST_DBT_THREADS": "1",
+        }
         if isinstance(c, DuckDBWarehouse):
             return env
         env["INGEST_DBT_THREADS"] = str(c.pool_limit)
         if isinstance(c, PostgresWarehouse):
             env.update(
-                INGEST_DBT_HOST=c.host, INGEST_DBT_PORT=str(c.port), INGEST_DBT_DATABASE=c.database,
-                INGEST_DBT_USER=c.user, INGEST_DBT_SSLMODE=c.sslmode or "prefer",
+                INGEST_DBT_HOST=c.host,
+                INGEST_DBT_PORT=str(c.port),
+                INGEST_DBT_DATABASE=c.database,
+                INGEST_DBT_USER=c.user,
+                INGEST_DBT_SSLMODE=c.sslmode or "prefer",
             )
             identity = f"postgres:{c.host}:{c.port}/{c.database}/{c.dbt_schema}"
         elif isinstance(c, MotherDuckWarehouse):
@@ -227,12 +256,19 @@ class Warehouse:
             identity = f"motherduck:{c.database}/{c.dbt_schema}"
         elif isinstance(c, SnowflakeWarehouse):
             env.update(
-                INGEST_DBT_ACCOUNT=c.account, INGEST_DBT_DATABASE=c.database, INGEST_DBT_USER=c.user,
-                INGEST_DBT_WAREHOUSE=c.warehouse or "", INGEST_DBT_ROLE=c.role or "",
+                INGEST_DBT_ACCOUNT=c.account,
+                INGEST_DBT_DATABASE=c.database,
+                INGEST_DBT_USER=c.user,
+                INGEST_DBT_WAREHOUSE=c.warehouse or "",
+                INGEST_DBT_ROLE=c.role or "",
             )
             identity = f"snowflake:{c.account}/{c.database}/{c.dbt_schema}"
         else:
-            env.update(INGEST_DBT_PROJECT=c.project, INGEST_DBT_LOCATION=c.location, INGEST_DBT_KEYFILE=self.keyfile() or "")
+            env.update(
+                INGEST_DBT_PROJECT=c.project,
+                INGEST_DBT_LOCATION=c.location,
+                INGEST_DBT_KEYFILE=self.keyfile() or "",
+            )
             identity = f"bigquery:{c.project}/{c.dbt_schema}"
         env[DBT_IDENTITY_ENV] = identity
         secret = self.secret() if self.type != "bigquery" else None

@@ -53,7 +53,9 @@ def _wait_for(condition, what: str, processes: list[subprocess.Popen]):
         for process in processes:
             if process.poll() is not None:
                 output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"a run process exited while waiting for {what}:\n{output[-4000:]}")
+                raise AssertionError(
+                    f"a run process exited while waiting for {what}:\n{output[-4000:]}"
+                )
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -66,7 +68,11 @@ def test_two_sources_load_in_parallel_on_postgres_and_one_at_a_time_on_duckdb(ma
             if kind == "postgres"
             else "warehouse.duckdb"
         )
-        document = {"version": 1, "warehouse": warehouse, "sources": [_source("east"), _source("west")]}
+        document = {
+            "version": 1,
+            "warehouse": warehouse,
+            "sources": [_source("east"), _source("west")],
+        }
         project = make_project(yaml.safe_dump(document, sort_keys=False))
         for name in ("east", "west"):
             rows = [{"id": i, "source": name, "amount": i % 97} for i in range(ROWS)]
@@ -78,16 +84,32 @@ def test_two_sources_load_in_parallel_on_postgres_and_one_at_a_time_on_duckdb(ma
         storage = instance.event_log_storage
         limit = load_project(project).warehouse.pool_limit
         assert limit == (4 if kind == "postgres" else 1)
-        apply_pool_limits(instance, load_project(project).warehouse)  # as every definitions load does
+        apply_pool_limits(
+            instance, load_project(project).warehouse
+        )  # as every definitions load does
         assert storage.get_concurrency_info(WAREHOUSE_POOL).slot_count == limit
         for slot in range(limit):
-            assert storage.claim_concurrency_slot(WAREHOUSE_POOL, HOLDER_RUN_ID, f"hold{slot}").is_claimed
+            assert storage.claim_concurrency_slot(
+                WAREHOUSE_POOL, HOLDER_RUN_ID, f"hold{slot}"
+            ).is_claimed
 
         dagster = str(Path(sys.executable).parent / "dagster")
         processes = [
             subprocess.Popen(
-                [dagster, "asset", "materialize", "-m", "ingest_assets.definitions", "--select", f"group:{name}"],
-                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                [
+                    dagster,
+                    "asset",
+                    "materialize",
+                    "-m",
+                    "ingest_assets.definitions",
+                    "--select",
+                    f"group:{name}",
+                ],
+                cwd=project,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             for name in ("east", "west")
         ]
@@ -102,7 +124,11 @@ def test_two_sources_load_in_parallel_on_postgres_and_one_at_a_time_on_duckdb(ma
                 storage.free_concurrency_slot_for_step(HOLDER_RUN_ID, f"hold{slot}")
             most_at_once = 0
             while any(process.poll() is None for process in processes):
-                claimed = [s for s in storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots if s.run_id != HOLDER_RUN_ID]
+                claimed = [
+                    s
+                    for s in storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
+                    if s.run_id != HOLDER_RUN_ID
+                ]
                 most_at_once = max(most_at_once, len(claimed))
                 time.sleep(0.05)
             outputs = [process.communicate(timeout=TIMEOUT_SECONDS)[0] for process in processes]
