@@ -36,9 +36,10 @@ RUN uv pip install --system --no-cache --no-deps . \
     && chown -R ingest /opt/ingest /opt/dagster
 
 USER ingest
-# the dbt manifest, parsed at build time for the default environment (no warehouse connection);
-# another environment's target re-parses it once when the definitions first load
-RUN ingest prepare
+# the dbt manifest, parsed at build time for the default environment (no warehouse connection):
+# loading the definitions parses it; another environment's target re-parses it once when the
+# definitions first load
+RUN python -c "import ingest_assets.definitions as d; d.defs()"
 
 EXPOSE 3030
 # the code location; the Helm chart runs `dagster api grpc` with dagsterApiGrpcArgs instead, and

@@ -121,7 +121,8 @@ def _create(conn: SqlConnection | duckdb.DuckDBPyConnection) -> None:
 def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
     """Append one JSON line per row to `path` (created with its folder if needed).
 
-    Each line: `job_id` (the table's `job_id`, e.g. the job sheet's; else `<source>.<table>`), `run_id`, `source`, `table`, `destination`,
+    Each line: `job_id` (the table's `job_id`, e.g. the job sheet's; else `<source>.<table>`),
+    `run_id`, `source`, `table`, `destination`,
     `status`, `rows_extracted`, `rows_written`, `duration_seconds`, `started_at`, `finished_at`
     (ISO 8601, UTC), `watermark_before`, `watermark_after`, `load_id`, `error` (redacted).
     """

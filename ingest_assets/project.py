@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import Definitions, in_process_executor
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 
 from ingest_assets.alerts.sensors import build_alert_sensors
@@ -27,7 +27,7 @@ from ingest_assets.warehouses import (
     apply_environment,
     resolve_warehouse,
 )
-from ingest_assets.warehouses.pool import dbt_pool
+from ingest_assets.warehouses.pool import current_dbt_pool
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,13 @@ class Project:
     warehouse: Warehouse
 
 
-def load_project(root: Path | None = None) -> Project:
+def load_project(root: Path | None = None, sources_file: Path | None = None) -> Project:
     """Load the project at `root` (default: `settings.project_dir()`) in the active environment
     (`INGEST_ENV`, default `dev`) and export its environment.
+
+    Args:
+        root: the project root.
+        sources_file: the sources file (default: `<root>/sources.yml`).
 
     Raises:
         ConfigError: `sources.yml` is invalid; one message per problem.
@@ -57,7 +61,7 @@ def load_project(root: Path | None = None) -> Project:
         WarehouseSecretMissing: the warehouse's `*_env` key names a variable that is not set.
     """
     paths = ProjectPaths(root or project_dir())
-    config = load_project_config(paths.sources_file)
+    config = load_project_config(sources_file or paths.sources_file)
     warehouse = resolve_warehouse(config, paths.root)
     config = apply_environment(config, warehouse.environment)
     export_runtime_environment(paths, warehouse)
@@ -65,14 +69,27 @@ def load_project(root: Path | None = None) -> Project:
 
 
 def build_definitions(project: Project) -> Definitions:
-    """Return the Dagster definitions of `project`.
+    """Return all Dagster definitions of `project` in one object (tests, the CLI, benchmarks).
 
-    One asset group per enabled source (its dlt assets), the dbt models downstream of them, a
-    job per source (its group and the models downstream), its cron schedule when configured, a
-    file-arrival sensor per filesystem source, the alert sensors when `alerts:` is set, and the resources: `dlt`, `dbt` (its profile reads the warehouse from the environment) and
-    `warehouse` (a `WarehouseResource`: SQL connections to the same warehouse, for checks).
+    The same definitions as the dg defs folder (`ingest_assets/defs/`) loads piecewise: the
+    sources (`build_source_definitions`), the dbt models (`build_dbt_definitions`) and the
+    project-wide policy (`build_policy_definitions`).
     """
-    dbt_project = load_dbt_project(project.paths.dbt_project_dir)
+    return Definitions.merge(
+        build_source_definitions(project),
+        build_dbt_definitions(load_dbt_project(project.paths.dbt_project_dir)),
+        build_policy_definitions(project),
+    )
+
+
+def build_source_definitions(project: Project) -> Definitions:
+    """Return the definitions of `project`'s enabled sources (what `SourcesComponent` builds).
+
+    One asset group per enabled source (its dlt assets), its asset checks (row count, schema,
+    reconcile, load-time freshness), a job per source (its group and the models downstream),
+    its cron schedule when configured, a file-arrival sensor per filesystem source, and the
+    alert sensors when `alerts:` is set.
+    """
     sources = project.config.enabled_sources
     audit_log = (
         project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
@@ -81,9 +98,9 @@ def build_definitions(project: Project) -> Definitions:
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
     jobs = {source.name: build_source_job(source) for source in sources}
-    schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
+    schedules = [build_schedule(s, project.config.timezone) for s in sources]
     sensors = [
-        build_file_sensor(source, project.paths, jobs[source.name])
+        build_file_sensor(source, project.paths)
         for source in sources
         if source.type == "filesystem"
     ]
@@ -100,14 +117,32 @@ def build_definitions(project: Project) -> Definitions:
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
     return Definitions(
-        assets=[
-            *(a for assets in source_assets for a in assets),
-            build_dbt_assets(dbt_project, pool=dbt_pool(project.warehouse)),
-        ],
+        assets=[a for assets in source_assets for a in assets],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
         sensors=[*sensors, *freshness_sensors, *alert_sensors],
+    )
+
+
+def build_dbt_definitions(dbt_project: DbtProject) -> Definitions:
+    """Return the dbt models of `dbt_project` (its manifest current) as one multi-asset, in the
+    pool of the loaded project's warehouse (`warehouses.pool.current_dbt_pool`: `duckdb` on a
+    DuckDB file, `dbt` on a server warehouse)."""
+    return Definitions(assets=[build_dbt_assets(dbt_project, pool=current_dbt_pool())])
+
+
+def build_policy_definitions(project: Project) -> Definitions:
+    """Return what holds for the whole project: the in-process executor and the resources.
+
+    Resources: `dlt`, `dbt` (its profile reads the warehouse from the environment; its dbt
+    subprocess dies with the step's process) and `warehouse` (a `WarehouseResource`: SQL
+    connections to the same warehouse, DuckDB or PostgreSQL, for readers and checks).
+    """
+    dbt_project = DbtProject(
+        project_dir=project.paths.dbt_project_dir, profiles_dir=project.paths.dbt_project_dir
+    )
+    return Definitions(
         # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
         # execution saves a Python start and definitions load per step (measured: see README).
         executor=in_process_executor,

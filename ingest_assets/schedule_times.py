@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dagster._utils.schedules import cron_string_iterator
+from croniter import croniter
 
 
 def next_run(cron: str | None, timezone: str) -> str | None:
     """The next time `cron` fires after now, as `YYYY-MM-DD HH:MM <tz>`; None without a cron.
 
-    Uses Dagster's own cron iterator, so the answer matches what the schedule will do.
+    Uses croniter, the library Dagster's schedules evaluate cron strings with, on a
+    time-zone-aware "now", so daylight-saving changes are taken as the schedule takes them.
     """
     if not cron:
         return None
-    now = datetime.now(ZoneInfo(timezone)).timestamp()
-    upcoming = next(cron_string_iterator(now, cron, timezone))
+    upcoming = croniter(cron, datetime.now(ZoneInfo(timezone))).get_next(datetime)
     return f"{upcoming.strftime('%Y-%m-%d %H:%M')} {timezone}"

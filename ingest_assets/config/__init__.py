@@ -1,6 +1,41 @@
-"""Loading and validating `sources.yml`."""
+"""Loading and validating `sources.yml`.
 
-from ingest_assets.config.loader import ConfigError, load_project_config, validate_document
-from ingest_assets.config.project import ProjectConfig, SourceConfig
+The names below are re-exported lazily (on first attribute access), so that importing a low
+module of this package (`ingest_assets.config.common`, `.errors`, `.alerts`) does not import
+the loader, the job sheet and through them every source type: the source types themselves
+import `ingest_assets.config.common`.
+"""
 
-__all__ = ["ConfigError", "ProjectConfig", "SourceConfig", "load_project_config", "validate_document"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ingest_assets.config.errors import ConfigError
+    from ingest_assets.config.loader import load_project_config, validate_document
+    from ingest_assets.config.project import ProjectConfig, SourceConfig
+
+_EXPORTS = {
+    "ConfigError": "ingest_assets.config.errors",
+    "ProjectConfig": "ingest_assets.config.project",
+    "SourceConfig": "ingest_assets.config.project",
+    "load_project_config": "ingest_assets.config.loader",
+    "validate_document": "ingest_assets.config.loader",
+}
+
+__all__ = [  # noqa: RUF022 - the order of _EXPORTS
+    "ConfigError",
+    "ProjectConfig",
+    "SourceConfig",
+    "load_project_config",
+    "validate_document",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ingest_assets.config' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator
@@ -11,16 +10,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.config.common import StrictModel
 from ingest_assets.config.warehouse import EnvironmentConfig, EnvironmentName, WarehouseConfig
-from ingest_assets.sources.dlt_native import DltNativeSourceConfig
-from ingest_assets.sources.filesystem import FilesystemSourceConfig
-from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
-from ingest_assets.sources.rest_api import RestApiSourceConfig
-
-SourceConfig = Annotated[
-    FilesystemSourceConfig | DltNativeSourceConfig | SqlDatabaseSourceConfig | RestApiSourceConfig,
-    Field(discriminator="type"),
-]
-"""Any source; pydantic picks the model from the `type` field."""
+from ingest_assets.sources.registry import SourceConfig
 
 
 class ProjectConfig(StrictModel):

@@ -8,14 +8,14 @@
 """
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     AssetKey,
     DefaultSensorStatus,
     SensorDefinition,
@@ -25,10 +25,11 @@ from dagster import (
 )
 from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
+from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
 
-ROW_COUNT = "row_count"
-CURSOR_FRESHNESS = "cursor_freshness"
+ROW_COUNT = names.ROW_COUNT_CHECK
+CURSOR_FRESHNESS = names.CURSOR_FRESHNESS_CHECK
 
 
 def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChecksDefinition:
@@ -53,12 +54,18 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
                 AssetCheckSpec(
                     CURSOR_FRESHNESS,
                     asset=key,
-                    description=f"max({table_options.freshness.cursor}) is at most {table_options.freshness.max_lag} old",
+                    description=(
+                        f"max({table_options.freshness.cursor}) is at most "
+                        f"{table_options.freshness.max_lag} old"
+                    ),
                 )
             )
 
     @multi_asset_check(
-        specs=specs, name=f"{source.name}_table_checks", can_subset=True, pool="duckdb"
+        specs=specs,
+        name=names.table_checks_name(source.name),
+        can_subset=True,
+        pool=names.DUCKDB_POOL,
     )
     def _checks(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
@@ -130,8 +137,8 @@ def _cursor_freshness(
             asset_key=key, check_name=CURSOR_FRESHNESS, passed=False, metadata={"newest": "none"}
         )
     if isinstance(newest, datetime) and newest.tzinfo is None:
-        newest = newest.replace(tzinfo=timezone.utc)
-    lag = datetime.now(timezone.utc) - newest
+        newest = newest.replace(tzinfo=UTC)
+    lag = datetime.now(UTC) - newest
     return AssetCheckResult(
         asset_key=key,
         check_name=CURSOR_FRESHNESS,

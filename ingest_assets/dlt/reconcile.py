@@ -25,15 +25,16 @@ from typing import Any
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     AssetKey,
     AssetRecordsFilter,
     multi_asset_check,
 )
 from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
+from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.ledger import LEDGER_TABLE
 from ingest_assets.redact import redact
@@ -41,7 +42,7 @@ from ingest_assets.settings import ProjectPaths
 
 RECONCILE = "reconcile"
 NOTHING_LOADED = "(nothing new to load)"
-"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.load._metadata`)."""
+"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.table_report.table_metadata`)."""
 
 
 def reconciles(source: SourceBase, table: str) -> bool:
@@ -81,7 +82,12 @@ def build_reconcile_checks(
     if not specs:
         return None
 
-    @multi_asset_check(specs=specs, name=f"{source.name}_reconcile", can_subset=True, pool="duckdb")
+    @multi_asset_check(
+        specs=specs,
+        name=names.reconcile_checks_name(source.name),
+        can_subset=True,
+        pool=names.DUCKDB_POOL,
+    )
     def _reconcile(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[AssetCheckResult]:
@@ -147,7 +153,7 @@ def _reconcile_files(
             {"load_id": load_id},
             warn=True,
         )
-    from ingest_assets.sources.file_readers import FileReadError
+    from ingest_assets.sources.filesystem.options import FileReadError
 
     try:
         per_file = {path: _file_rows(source, paths, table, listed[path]) for path in names}
@@ -205,8 +211,8 @@ def _file_rows(source, paths: ProjectPaths, table, file) -> int:
     """The data rows of one file, counted by the reader of the load step."""
     from dlt.common.storages.fsspec_filesystem import FileItemDict
 
-    from ingest_assets.sources.file_readers import count_rows
-    from ingest_assets.sources.filesystem import source_filesystem, bucket_url_of
+    from ingest_assets.sources.filesystem import bucket_url_of, source_filesystem
+    from ingest_assets.sources.filesystem.readers import count_rows
 
     return count_rows(
         FileItemDict(file, source_filesystem(source.name, bucket_url_of(source, paths))),
@@ -222,8 +228,8 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
     from dlt.sources.sql_database import engine_from_credentials
 
     from ingest_assets.sources.sql_database import (
-        engine_kwargs,
         describe_location,
+        engine_kwargs,
         resolve_credentials,
     )
 

@@ -30,16 +30,17 @@ from __future__ import annotations
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest_assets import ledger
 from ingest_assets.config.common import SourceBase
+from ingest_assets.errors import IngestError
 from ingest_assets.warehouses import as_warehouse, connect, exists, missing_table_errors
 from ingest_assets.warehouses.connection import SqlConnection
 
 
-class RewindError(Exception):
+class RewindError(IngestError):
     """The rewind cannot be done (unknown load, lake source, no warehouse); nothing was changed."""
 
 
@@ -87,7 +88,7 @@ def rewind(
         raise RewindError(
             f"source '{source.name}': the warehouse {as_warehouse(warehouse).describe()} does not exist yet"
         )
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with connect(warehouse) as conn:
         loads = _completed_loads(conn, dataset)
         if to_load_id not in loads:
@@ -121,7 +122,7 @@ def rewind(
                 f'DELETE FROM "{dataset}"._dlt_loads WHERE CAST(load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)',
                 [to_load_id],
             )
-            finished = datetime.now(timezone.utc)
+            finished = datetime.now(UTC)
             ledger.insert(
                 conn,
                 [
@@ -181,7 +182,8 @@ def _data_tables(conn: SqlConnection, dataset: str) -> dict[str, set[str]]:
     """`{table: column names}` of the dataset's data tables (not dlt's `_dlt_*` tables)."""
     tables: dict[str, set[str]] = {}
     for table, column in conn.execute(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\'",
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\'",
         [dataset],
     ).fetchall():
         tables.setdefault(table, set()).add(column)
@@ -236,6 +238,7 @@ def rewind_before_load(context, source: SourceBase, to_load_id: str, target) -> 
     except RewindError as error:
         raise Failure(description=str(error), allow_retries=False) from None
     context.log.info(
-        f"source '{source.name}': rewound to load {to_load_id}: loads {', '.join(result.undone_loads) or 'none'} undone, "
+        f"source '{source.name}': rewound to load {to_load_id}: "
+        f"loads {', '.join(result.undone_loads) or 'none'} undone, "
         f"{sum(result.rows_deleted.values())} rows deleted"
     )

@@ -24,19 +24,26 @@ import os
 
 from dagster import DagsterInstance
 
-from ingest_assets.warehouses.targets import Warehouse
+from ingest_assets import names
+from ingest_assets.warehouses.targets import DBT_TARGET_ENV, Warehouse
 
 logger = logging.getLogger(__name__)
 
-WAREHOUSE_POOL = "duckdb"
+WAREHOUSE_POOL = names.DUCKDB_POOL
 """The pool of every step that writes or reads the warehouse."""
-DBT_POOL = "dbt"
+DBT_POOL = names.DBT_POOL
 """The pool of the dbt step on a server warehouse (limit 1)."""
 
 
 def dbt_pool(warehouse: Warehouse) -> str:
     """The pool of the dbt step: `duckdb` on a DuckDB file, else `dbt`."""
     return WAREHOUSE_POOL if warehouse.type == "duckdb" else DBT_POOL
+
+
+def current_dbt_pool() -> str:
+    """The dbt step's pool for the warehouse the loaded project exported (`INGEST_DBT_TARGET`,
+    set by `settings.export_runtime_environment`): `duckdb` when none is set."""
+    return WAREHOUSE_POOL if os.environ.get(DBT_TARGET_ENV, "duckdb") == "duckdb" else DBT_POOL
 
 
 def pool_limits(warehouse: Warehouse) -> dict[str, int]:

@@ -17,12 +17,15 @@ import duckdb
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.file_readers import FileReadError, write_load_file
-from ingest_assets.sources.run_options import FileProblem
+from ingest_assets.sources.base import FileProblem
+from ingest_assets.sources.filesystem.config import FilesystemSourceConfig
+from ingest_assets.sources.filesystem.listing import bucket_url_of, list_files, source_filesystem
+from ingest_assets.sources.filesystem.options import FileReadError
+from ingest_assets.sources.filesystem.readers import write_load_file
 
 
 def unloadable_files(
-    source,
+    source: FilesystemSourceConfig,
     paths: ProjectPaths,
     warehouse: Path,
     dataset: str,
@@ -32,7 +35,7 @@ def unloadable_files(
     """The files among `candidates` whose rows the warehouse table `dataset.table` refuses.
 
     Args:
-        source: a `FilesystemSourceConfig` (other source types give []).
+        source: the filesystem source whose load job failed.
         paths: project paths (relative bucket folders).
         warehouse: the project's `Warehouse` or a DuckDB file path; a DuckDB file is opened
             read-only, other warehouses give [] (no probe).
@@ -44,26 +47,19 @@ def unloadable_files(
         One `FileProblem` per refused file, with DuckDB's message; [] when none is refused
         alone (the failure had another cause), or the table does not exist.
     """
-    from ingest_assets.sources import filesystem
-    from ingest_assets.warehouses import as_warehouse
-
-    warehouse = as_warehouse(warehouse)
-    if warehouse.type != "duckdb":
+    # a `Warehouse` (ingest_assets.warehouses) or a DuckDB file path; no import: a lower room
+    if getattr(warehouse, "type", "duckdb") != "duckdb":
         return []  # the probe attaches the DuckDB file; other warehouses name no refused file
+    warehouse = getattr(warehouse, "path", None) or warehouse
     wanted = set(candidates)
-    config = next(
-        (t for t in getattr(getattr(source, "filesystem", None), "tables", []) if t.name == table),
-        None,
-    )
+    config = next((t for t in source.filesystem.tables if t.name == table), None)
     if config is None or not wanted:
         return []
-    files = [
-        f for f in filesystem.list_files(source, paths, config) if f["relative_path"] in wanted
-    ]
-    filesystem_ = filesystem.source_filesystem(source.name, filesystem.bucket_url_of(source, paths))
+    files = [f for f in list_files(source, paths, config) if f["relative_path"] in wanted]
+    filesystem_ = source_filesystem(source.name, bucket_url_of(source, paths))
     problems: list[FileProblem] = []
     with duckdb.connect() as conn, tempfile.TemporaryDirectory(prefix="ingest_probe_") as work:
-        conn.execute(f"ATTACH '{_literal(str(warehouse.path))}' AS wh (READ_ONLY)")
+        conn.execute(f"ATTACH '{_literal(str(warehouse))}' AS wh (READ_ONLY)")
         try:
             conn.execute(
                 f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0"

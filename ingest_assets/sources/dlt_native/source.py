@@ -26,84 +26,23 @@ import logging
 import sys
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import dlt
 from dlt.common.configuration import is_secret_hint
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.extract.source import DltSource
-from pydantic import AliasChoices, Field, field_validator
 
-from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
 from ingest_assets.settings import ProjectPaths
+from ingest_assets.sources.dlt_native.config import (
+    SECRET_PLACEHOLDER,
+    DltNativeBlock,
+    DltNativeSourceConfig,
+)
+from ingest_assets.sources.dlt_native.errors import MissingConfigError, SourceImportError
 
 logger = logging.getLogger(__name__)
-
-SECRET_PLACEHOLDER = "<not read when the definitions load>"
-"""What a secret argument of the function gets when it is called to describe the assets."""
-
-
-class ResourceOptions(LoadOptions):
-    """Hints set from `sources.yml` on one resource of the source, overriding its code.
-
-    Attributes:
-        name: the dlt resource name.
-    """
-
-    name: str = Field(pattern=NAME_PATTERN)
-
-
-class DltNativeBlock(StrictModel):
-    """The `dlt_native:` block of a source.
-
-    Attributes:
-        source_module: a module of `custom_sources/` (`example_shop`) or any importable dotted
-            path (`my_package.sources.crm`).
-        source_function: the `@dlt.source` (or `@dlt.resource`) function in that module;
-            `source_name` (Dango's name for it) is accepted too.
-        function_kwargs: keyword arguments for that function (no secrets: dlt injects those from
-            `.dlt/secrets.toml` or the environment).
-        resources: resources to load (names, or objects with `name` and load options); None
-            loads the resources the source selects by default.
-    """
-
-    source_module: str = Field(min_length=1)
-    # `source_name` is Dango's spelling of the same key
-    source_function: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        validation_alias=AliasChoices("source_function", "source_name"),
-    )
-    function_kwargs: dict[str, Any] = Field(default_factory=dict)
-    resources: list[ResourceOptions] | None = None
-
-    @field_validator("resources", mode="before")
-    @classmethod
-    def _names_as_options(cls, items: object) -> object:
-        """Accept a bare resource name as shorthand for `{name: <name>}`."""
-        if isinstance(items, list):
-            return [{"name": item} if isinstance(item, str) else item for item in items]
-        return items
-
-
-class DltNativeSourceConfig(SourceBase):
-    """A source of `type: dlt_native`."""
-
-    type: Literal["dlt_native"]
-    dlt_native: DltNativeBlock
-
-    def table_options(self) -> dict[str, LoadOptions]:
-        """The options of the resources listed in `resources`, by resource name."""
-        return {r.name: r for r in self.dlt_native.resources or []}
-
-
-class SourceImportError(Exception):
-    """The configured module or function cannot be imported or does not build a dlt source."""
-
-
-class MissingConfigError(Exception):
-    """An argument of the source function (a secret or a setting) is set nowhere dlt looks; the
-    message names the source, the key, where to add it and where else it was looked up."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +80,10 @@ def build_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> DltS
     """
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
-    arguments = {**instance_arguments(config.name, function, skip=block.function_kwargs), **block.function_kwargs}
+    arguments = {
+        **instance_arguments(config.name, function, skip=block.function_kwargs),
+        **block.function_kwargs,
+    }
     missing: list[MissingKey] = []
     try:
         built = function(**arguments)
@@ -173,8 +115,16 @@ def describe_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> D
     """
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
-    arguments = {**instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False)}
-    arguments.update({key: SECRET_PLACEHOLDER for key in _secret_arguments(function) if key not in block.function_kwargs})
+    arguments = {
+        **instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False)
+    }
+    arguments.update(
+        {
+            key: SECRET_PLACEHOLDER
+            for key in _secret_arguments(function)
+            if key not in block.function_kwargs
+        }
+    )
     arguments.update(block.function_kwargs)
     problem: str
     try:
@@ -184,19 +134,25 @@ def describe_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> D
     except ConfigFieldMissingException as error:
         problem = missing_message(config, _missing_keys(config.name, function, error))
     except Exception as error:  # noqa: BLE001 - user code: any failure falls back, with a warning
-        problem = f"calling {block.source_module}.{block.source_function} failed: {type(error).__name__}"
+        problem = (
+            f"calling {block.source_module}.{block.source_function} failed: {type(error).__name__}"
+        )
     if block.resources is not None:
         return _declared_source(config)
     stored = _last_run_source(config, paths)
     if stored is not None:
         logger.warning(
             "source '%s': its assets come from the tables of its last run, as they cannot be known "
-            "without its secrets (%s)", config.name, problem
+            "without its secrets (%s)",
+            config.name,
+            problem,
         )
         return stored
     logger.warning(
         "source '%s': it has no assets until this is fixed, or its tables are declared with "
-        "dlt_native.resources in sources.yml: %s", config.name, problem
+        "dlt_native.resources in sources.yml: %s",
+        config.name,
+        problem,
     )
     return DltSource.from_data(_as_schema(config.name), config.name, [])
 
@@ -213,12 +169,17 @@ def missing_config(config: DltNativeSourceConfig, paths: ProjectPaths) -> list[M
     spec = _spec(function)
     if spec is None:
         return []
-    given = {**instance_arguments(config.name, function, skip=block.function_kwargs), **block.function_kwargs}
+    given = {
+        **instance_arguments(config.name, function, skip=block.function_kwargs),
+        **block.function_kwargs,
+    }
     try:
         from dlt.common.configuration import resolve_configuration
 
         resolve_configuration(
-            spec(), sections=("sources", function.ref.section, function.ref.name), explicit_value=given
+            spec(),
+            sections=("sources", function.ref.section, function.ref.name),
+            explicit_value=given,
         )
     except ConfigFieldMissingException as error:
         return _missing_keys(config.name, function, error)
@@ -239,7 +200,9 @@ def check_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> list
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     arguments = {key: SECRET_PLACEHOLDER for key in _secret_arguments(function)}
-    arguments.update(instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False))
+    arguments.update(
+        instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False)
+    )
     arguments.update(block.function_kwargs)
     try:
         built = function(**arguments)
@@ -256,7 +219,9 @@ def missing_message(config: DltNativeSourceConfig, missing: list[MissingKey]) ->
     for item in missing:
         kind = "secret" if item.secret else "setting"
         home = ".dlt/secrets.toml" if item.secret else ".dlt/config.toml (or .dlt/secrets.toml)"
-        also = ", ".join(f"[{section}]" for section in item.looked_up if section != f"sources.{config.name}")
+        also = ", ".join(
+            f"[{section}]" for section in item.looked_up if section != f"sources.{config.name}"
+        )
         parts.append(
             f"the {kind} '{item.key}' is not set: add {item.key} = \"...\" under "
             f"[sources.{config.name}] in {home}, or set the environment variable "
@@ -333,7 +298,11 @@ def _missing_keys(name: str, function: Any, error: ConfigFieldMissingException) 
             section = ".".join(sections)
             if section not in looked_up:
                 looked_up.append(section)
-        missing.append(MissingKey(key=key, secret=is_secret_hint(hints.get(key, str)), looked_up=tuple(looked_up)))
+        missing.append(
+            MissingKey(
+                key=key, secret=is_secret_hint(hints.get(key, str)), looked_up=tuple(looked_up)
+            )
+        )
     return missing
 
 
@@ -341,8 +310,10 @@ def _finish(config: DltNativeSourceConfig, built: Any) -> DltSource:
     """`built` (what the function returned) as a DltSource named after the source, with the
     `resources` selection and hints of `sources.yml` applied."""
     block = config.dlt_native
-    source = built if isinstance(built, DltSource) else DltSource.from_data(
-        _as_schema(config.name), config.name, built
+    source = (
+        built
+        if isinstance(built, DltSource)
+        else DltSource.from_data(_as_schema(config.name), config.name, built)
     )
     if source.name != config.name:
         source = source.clone(with_name=config.name)
@@ -421,7 +392,9 @@ def _use_project_custom_sources(paths: ProjectPaths) -> None:
     loaded = sys.modules.get("custom_sources")
     loaded_from = getattr(loaded, "__path__", None) or []
     if loaded is not None and str(paths.custom_sources_dir) not in loaded_from:
-        for name in [n for n in sys.modules if n == "custom_sources" or n.startswith("custom_sources.")]:
+        for name in [
+            n for n in sys.modules if n == "custom_sources" or n.startswith("custom_sources.")
+        ]:
             del sys.modules[name]
     importlib.invalidate_caches()
 
