@@ -24,6 +24,12 @@ leaks into resolving another."""
 
 DEFAULT_WAREHOUSE = "warehouse.duckdb"
 
+DBT_PROFILE_PREFIX = "INGEST_DBT_"
+"""Prefix of the variables `dbt_project/profiles.yml` reads for a warehouse other than a DuckDB
+file (set from `Warehouse.dbt_environment`, ingest_assets/warehouses/targets.py)."""
+DBT_SECRET_ENV = "DBT_ENV_SECRET_INGEST_PASSWORD"
+"""The warehouse's secret for dbt's profile (dbt scrubs `DBT_ENV_SECRET_` values from its logs)."""
+
 JOB_SHEET_ENV = "INGEST_JOB_SHEET"
 """Environment variable naming the Excel job sheet; wins over `job_sheet:` in `sources.yml`."""
 
@@ -150,14 +156,15 @@ def export_runtime_environment(paths: ProjectPaths, warehouse) -> None:
     on `PATH`, as activating the virtualenv would, so the `dbt` installed beside it is the one
     dagster-dbt runs even when the environment is not activated.
     """
-    from ingest_assets.warehouses.targets import DBT_PROFILE_ENVS, as_warehouse
-
-    warehouse = as_warehouse(warehouse)
-    for name in DBT_PROFILE_ENVS:
-        os.environ.pop(name, None)
-    os.environ.update(warehouse.dbt_environment())
-    if warehouse.path is not None:
-        os.environ[DBT_WAREHOUSE_ENV] = str(warehouse.path)
+    # a `Warehouse` (ingest_assets.warehouses, a higher room: not imported) or a DuckDB file
+    dbt_environment = getattr(warehouse, "dbt_environment", None)
+    for name in [n for n in os.environ if n.startswith(DBT_PROFILE_PREFIX) or n == DBT_SECRET_ENV]:
+        del os.environ[name]  # one warehouse never inherits another's values
+    if dbt_environment is not None:
+        os.environ.update(dbt_environment())
+        warehouse = warehouse.path
+    if warehouse is not None:
+        os.environ[DBT_WAREHOUSE_ENV] = str(warehouse)
     else:
         os.environ.pop(DBT_WAREHOUSE_ENV, None)
     os.environ["DLT_PROJECT_DIR"] = str(paths.root)

@@ -21,6 +21,8 @@ from ingest_assets.ledger import latest_per_source
 from ingest_assets.project import load_project
 from ingest_assets.warehouse import table_counts
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.parametrize("kind", ["duckdb", "postgres"])
 def test_jaffle_shop_loads_and_marts_build_on_each_warehouse(make_project, jaffle_small, kind):

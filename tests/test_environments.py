@@ -16,6 +16,8 @@ from ingest_assets.cli import app
 from ingest_assets.project import build_definitions, load_project
 from ingest_assets.warehouses import UnknownEnvironment
 
+pytestmark = pytest.mark.e2e
+
 SOURCE = {
     "name": "shop",
     "type": "filesystem",

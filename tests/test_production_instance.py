@@ -28,6 +28,8 @@ from ingest_assets.project import load_project
 from ingest_assets.warehouses import Warehouse
 from ingest_assets.warehouses.pool import DBT_POOL, WAREHOUSE_POOL, apply_pool_limits
 
+pytestmark = pytest.mark.e2e
+
 SOURCE = {
     "name": "shop",
     "type": "filesystem",

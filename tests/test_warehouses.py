@@ -22,6 +22,8 @@ from ingest_assets.warehouses import WarehouseSecretMissing, connect
 from ingest_assets.warehouses.connection import UnsupportedWarehouse
 from ingest_assets.warehouses.pool import pool_limits
 
+pytestmark = pytest.mark.integration
+
 SNOWFLAKE = {
     "type": "snowflake",
     "account": "acme-prod",
@@ -250,9 +252,8 @@ def test_snowflake_configuration(make_project, monkeypatch):
         "threads": 4,
     }
     assert pool_limits(warehouse) == {"duckdb": 4, "dbt": 1}
-    with pytest.raises(UnsupportedWarehouse, match="snowflake"):
-        with connect(warehouse):
-            pass
+    with pytest.raises(UnsupportedWarehouse, match="snowflake"), connect(warehouse):
+        pass
 
 
 def test_bigquery_configuration(make_project, monkeypatch, tmp_path):

@@ -23,10 +23,10 @@ from dagster import (
     build_sensor_for_freshness_checks,
     multi_asset_check,
 )
-from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 ROW_COUNT = names.ROW_COUNT_CHECK
 CURSOR_FRESHNESS = names.CURSOR_FRESHNESS_CHECK
@@ -39,7 +39,8 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
         source: the source config; per-table options from `source.table_options()`.
         keys: the source's asset keys, `[raw_<source>, <table>]`.
 
-    The checks read the warehouse through the `warehouse` resource (a `WarehouseResource`: DuckDB or PostgreSQL), in the `duckdb` pool (a reader
+    The checks read the warehouse through the `warehouse` resource (a `WarehouseResource`:
+    DuckDB or PostgreSQL), in the `duckdb` pool (a reader
     would otherwise collide with a writing process).
     """
     options = source.table_options()

@@ -32,13 +32,13 @@ from dagster import (
     AssetRecordsFilter,
     multi_asset_check,
 )
-from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.ledger import LEDGER_TABLE
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths
+from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 RECONCILE = "reconcile"
 NOTHING_LOADED = "(nothing new to load)"

@@ -39,6 +39,9 @@ from ingest_assets.errors import IngestError
 from ingest_assets.warehouses import as_warehouse, connect, exists, missing_table_errors
 from ingest_assets.warehouses.connection import SqlConnection
 
+_LATER = "CAST({column} AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)"
+"""SQL: the load id in `column` is after the `?` parameter (DuckDB and PostgreSQL alike)."""
+
 
 class RewindError(IngestError):
     """The rewind cannot be done (unknown load, lake source, no warehouse); nothing was changed."""
@@ -115,11 +118,11 @@ def rewind(
             for table in sorted(tables, key=lambda t: -t.count("__")):
                 result.rows_deleted[table] = _delete_rows(conn, dataset, table, tables, to_load_id)
             conn.execute(
-                f'DELETE FROM "{dataset}"._dlt_pipeline_state WHERE CAST(_dlt_load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)',
+                f'DELETE FROM "{dataset}"._dlt_pipeline_state WHERE {_LATER.format(column="_dlt_load_id")}',
                 [to_load_id],
             )
             conn.execute(
-                f'DELETE FROM "{dataset}"._dlt_loads WHERE CAST(load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)',
+                f'DELETE FROM "{dataset}"._dlt_loads WHERE {_LATER.format(column="load_id")}',
                 [to_load_id],
             )
             finished = datetime.now(UTC)
@@ -194,7 +197,8 @@ def _doomed_ids(dataset: str, table: str, tables: dict[str, set[str]]) -> str:
     """SQL selecting `_dlt_id` of the rows of `table` that belong to loads after the target
     (one `?` parameter per nesting level, each the target load id)."""
     if "_dlt_load_id" in tables[table]:
-        return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE CAST(_dlt_load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)'
+        later = _LATER.format(column="_dlt_load_id")
+        return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE {later}'
     parent = table.rsplit("__", 1)[0]
     return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE _dlt_parent_id IN ({_doomed_ids(dataset, parent, tables)})'
 
@@ -204,7 +208,7 @@ def _delete_rows(
 ) -> int:
     columns = tables[table]
     if "_dlt_load_id" in columns:
-        where = "CAST(_dlt_load_id AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)"
+        where = _LATER.format(column="_dlt_load_id")
     elif "_dlt_parent_id" in columns and "__" in table and table.rsplit("__", 1)[0] in tables:
         where = f"_dlt_parent_id IN ({_doomed_ids(dataset, table.rsplit('__', 1)[0], tables)})"
     else:

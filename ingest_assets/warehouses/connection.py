@@ -179,7 +179,7 @@ class WarehouseResource(ConfigurableResource):
     environment: str = "dev"
 
     @classmethod
-    def of(cls, warehouse: Warehouse) -> "WarehouseResource":
+    def of(cls, warehouse: Warehouse) -> WarehouseResource:
         """The resource for `warehouse`."""
         return cls(
             settings=warehouse.config.model_dump_json(),

@@ -30,12 +30,10 @@ from ingest_assets.config.warehouse import (
     PostgresWarehouse,
     SnowflakeWarehouse,
 )
+from ingest_assets.settings import DBT_SECRET_ENV
 
 DBT_TARGET_ENV = "INGEST_DBT_TARGET"
 """Variable naming the output of `dbt_project/profiles.yml` to use (the warehouse type)."""
-DBT_SECRET_ENV = "DBT_ENV_SECRET_INGEST_PASSWORD"
-"""Variable holding the warehouse password/token for dbt's profile; dbt scrubs `DBT_ENV_SECRET_`
-values from its logs."""
 DBT_IDENTITY_ENV = "INGEST_DBT_IDENTITY"
 """Variable naming the warehouse dbt's manifest was parsed for (`postgres:<database>/<schema>`),
 part of the manifest fingerprint for warehouses other than a DuckDB file."""
@@ -145,7 +143,7 @@ class Warehouse:
 
             value = dlt.secrets.get(f"destination.{self.type}.credentials.password")
             if value is None and self.type == "motherduck":
-                value = os.environ.get("MOTHERDUCK_TOKEN") or os.environ.get("motherduck_token")
+                value = os.environ.get("MOTHERDUCK_TOKEN")
         else:
             return None
         if value:

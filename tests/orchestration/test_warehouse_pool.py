@@ -28,6 +28,8 @@ from warehouses_support import fresh_database, postgres_warehouse, warehouse_sca
 from ingest_assets.project import load_project
 from ingest_assets.warehouses.pool import WAREHOUSE_POOL, apply_pool_limits
 
+pytestmark = pytest.mark.e2e
+
 HOLDER_RUN_ID = "test-holds-the-warehouse-slots"
 TIMEOUT_SECONDS = 240
 ROWS = 20000
