@@ -37,24 +37,6 @@ DBT_TARGET_ENV = "INGEST_DBT_TARGET"
 DBT_IDENTITY_ENV = "INGEST_DBT_IDENTITY"
 """Variable naming the warehouse dbt's manifest was parsed for (`postgres:<database>/<schema>`),
 part of the manifest fingerprint for warehouses other than a DuckDB file."""
-DBT_PROFILE_ENVS = (
-    "INGEST_DBT_HOST",
-    "INGEST_DBT_PORT",
-    "INGEST_DBT_DATABASE",
-    "INGEST_DBT_USER",
-    "INGEST_DBT_SCHEMA",
-    "INGEST_DBT_SSLMODE",
-    "INGEST_DBT_ACCOUNT",
-    "INGEST_DBT_WAREHOUSE",
-    "INGEST_DBT_ROLE",
-    "INGEST_DBT_PROJECT",
-    "INGEST_DBT_LOCATION",
-    "INGEST_DBT_KEYFILE",
-    DBT_SECRET_ENV,
-    DBT_IDENTITY_ENV,
-)
-"""Every variable `dbt_environment` may set (cleared first, so one warehouse never inherits
-another's values)."""
 
 REPLACE_STRATEGY = "insert-from-staging"
 """dlt's replace strategy on every warehouse: a replace table is swapped in only once all its rows
