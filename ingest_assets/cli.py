@@ -99,12 +99,16 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
     """Turn the errors a user fixes in their files into one line per problem and exit 1.
 
     Handles `ConfigError` (sources.yml or the job sheet: one line per problem, with its YAML
-    line), `DbtParseError` (dbt cannot parse the project) and DuckDB's lock error (a run is
-    writing the warehouse). With `verbose`, the traceback is printed first.
+    line), `DbtParseError` (dbt cannot parse the project), DuckDB's lock error (a run is
+    writing the warehouse), an unknown `INGEST_ENV`, an unset warehouse password variable and
+    a PostgreSQL warehouse that refuses the connection. With `verbose`, the traceback is printed first.
     """
     import duckdb
+    import psycopg2
 
     from ingest_assets.dbt.project import DbtParseError
+    from ingest_assets.warehouses import UnknownEnvironment, WarehouseSecretMissing
+    from ingest_assets.warehouses.connection import UnsupportedWarehouse
 
     try:
         yield
@@ -130,6 +134,20 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
         if verbose:
             errors.print_exception()
         problem(str(error))
+        raise typer.Exit(1) from None
+    except (UnknownEnvironment, WarehouseSecretMissing, UnsupportedWarehouse) as error:
+        if verbose:
+            errors.print_exception()
+        problem(str(error))
+        raise typer.Exit(1) from None
+    except psycopg2.OperationalError as error:
+        if verbose:
+            errors.print_exception()
+        from ingest_assets.redact import redact
+
+        problem(
+            f"cannot connect to the PostgreSQL warehouse: {redact(' '.join(str(error).split()))}"
+        )
         raise typer.Exit(1) from None
 
 
@@ -159,10 +177,10 @@ def validate(
         config = load_project_config(paths.sources_file)
     problems = []
     if build:
-        from ingest_assets.settings import export_runtime_environment, warehouse_path
+        from ingest_assets.settings import export_runtime_environment
 
         # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
-        export_runtime_environment(paths, warehouse_path(paths, config.warehouse))
+        export_runtime_environment(paths, paths.root / "warehouse.duckdb")
 
         from ingest_assets.sources.registry import source_type
 
@@ -179,6 +197,10 @@ def validate(
                 problems.append(
                     f"{origin}: source '{source.name}': {_without_source(error, source.name)}"
                 )
+    environments, env_problems, env_warnings = check_environments(config, paths)
+    problems += env_problems
+    for text in env_warnings:
+        warning(text)
     for text in problems:
         problem(text)
     for check in VALIDATE_WARNINGS:
@@ -197,6 +219,44 @@ def validate(
         f"[green]✓[/green] {escape(files)}: {len(config.sources)} sources, enabled: {escape(enabled)}",
         highlight=False,
     )
+    say(f"  environments: {'; '.join(environments)}")
+
+
+def check_environments(config: Any, paths: ProjectPaths) -> tuple[list[str], list[str], list[str]]:
+    """Check every environment of `config` (`ingest validate`): its warehouse resolves, its
+    overrides apply to the sources, the active one (`INGEST_ENV`) exists, and the variables its
+    `*_env` keys name are set (a warning: another machine's secrets may be elsewhere).
+
+    Returns:
+        `(descriptions, problems, warnings)`: one `name: warehouse` per environment (the
+        active one marked), and the messages.
+    """
+    from ingest_assets.warehouses import (
+        UnknownEnvironment,
+        WarehouseSecretMissing,
+        active_environment,
+        apply_environment,
+        environment_names,
+        resolve_warehouse,
+    )
+
+    active = active_environment()
+    descriptions, problems, warnings = [], [], []
+    for name in environment_names(config):
+        warehouse = resolve_warehouse(config, paths.root, name)
+        apply_environment(config, name)
+        descriptions.append(
+            f"{name}{' (active)' if name == active else ''}: {warehouse.describe()}, pool limit {warehouse.pool_limit}"
+        )
+        try:
+            warehouse.dbt_environment()  # reads the secret the way a run does
+        except WarehouseSecretMissing as error:
+            warnings.append(f"environment '{name}': {error}")
+    try:
+        resolve_warehouse(config, paths.root, active)
+    except UnknownEnvironment as error:
+        problems.append(str(error))
+    return descriptions, problems, warnings
 
 
 def _without_source(error: BaseException, source: str) -> str:
@@ -296,7 +356,11 @@ def summary(project: ProjectOption = None, verbose: VerboseOption = False) -> No
     loaded = _load(project, verbose)
     with user_errors(verbose):
         counts = table_counts(loaded.warehouse)
-    table = Table(title=escape(f"Warehouse {loaded.warehouse}"))
+    table = Table(
+        title=escape(
+            f"Warehouse {loaded.warehouse.describe()} (environment {loaded.warehouse.environment})"
+        )
+    )
     for column in ("schema", "table", "kind", "rows"):
         table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
     for count in counts:
@@ -350,6 +414,14 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return
+    # folded at the terminal's width like the table (a long DuckDB path has no space to wrap at)
+    console.print(
+        escape(
+            f"environment {loaded.warehouse.environment}: warehouse {loaded.warehouse.describe()}"
+        ),
+        highlight=False,
+        overflow="fold",
+    )
     cells = [_status_cells(row) for row in rows]
     shown = _fitting_columns(cells, console.width)
     widths = _column_widths(cells, shown, console.width)
@@ -378,7 +450,8 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
     Returns:
         `{source, enabled, last_run (ISO UTC or None), status (success/failed/never/disabled),
         rows_loaded, rows_in_warehouse, cursors {table: value}, schedule {cron, state
-        (running/stopped/None), next_run}, failing, error}` per source, in sources.yml order.
+        (running/stopped/None), next_run}, failing, error, environment (the active one,
+        `INGEST_ENV`), warehouse (where it is, no secret)}` per source, in sources.yml order.
     """
     from ingest_assets.ledger import latest_per_source
     from ingest_assets.schedule_times import next_run
@@ -421,6 +494,8 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
                 },
                 "failing": bool(failed),
                 "error": (failed[0]["error"] or "failed") if failed else None,
+                "environment": loaded.warehouse.environment,
+                "warehouse": loaded.warehouse.describe(),
             }
         )
     return result
@@ -567,7 +642,7 @@ def sync(
             f"{source} is partitioned: running its last complete partition {last} (`ingest backfill` runs others)"
         )
         tags = {"dagster/partition": last}
-    result = _execute(job, run_config, verbose, tags)
+    result = _execute(job, run_config, verbose, tags, loaded.warehouse)
     summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
     for text in failures:
         problem(text)
@@ -584,14 +659,22 @@ def sync(
     )
 
 
-def _execute(job: Any, run_config: dict, verbose: bool, tags: dict[str, str] | None = None) -> Any:
+def _execute(
+    job: Any,
+    run_config: dict,
+    verbose: bool,
+    tags: dict[str, str] | None = None,
+    warehouse: Any = None,
+) -> Any:
     """Execute `job` in this process on the project's instance. Quiet unless `verbose`:
     Dagster's console log shows errors only, and dbt's output (which dagster-dbt writes to
     stdout) is not printed.
 
     Before the run, runs whose process died are ended and their pool slots freed
     (`run_recovery.recover_dead_runs`). SIGTERM/SIGINT cancel the run and exit with
-    128 + the signal number (`typer.Exit`). `tags` are added to the run's (e.g. its partition)."""
+    128 + the signal number (`typer.Exit`). `tags` are added to the run's (e.g. its partition).
+    `warehouse` (the loaded project's warehouse settings), when given, sets the pool limits it
+    calls for on the instance first (`warehouses.pool.apply_pool_limits`)."""
     from dagster import DagsterInstance
 
     if not verbose:
@@ -604,6 +687,7 @@ def _execute(job: Any, run_config: dict, verbose: bool, tags: dict[str, str] | N
         launch_tags,
         recover_dead_runs,
     )
+    from ingest_assets.warehouses.pool import apply_pool_limits
 
     run_id = str(uuid.uuid4())
     with contextlib.ExitStack() as stack:
@@ -611,6 +695,8 @@ def _execute(job: Any, run_config: dict, verbose: bool, tags: dict[str, str] | N
         watch = stack.enter_context(cancel_on_signal([run_id]))
         for ended in recover_dead_runs(instance):  # runs killed earlier must not hold the pool
             warning(describe(ended))
+        if warehouse is not None:  # the warehouse pool's limit follows the warehouse
+            apply_pool_limits(instance, warehouse)
         if not verbose:
             stack.enter_context(
                 contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w")))
@@ -692,7 +778,7 @@ def backfill(
     )
     for tags in runs:
         label = tags.get("dagster/partition") or f"{keys[0]}...{keys[-1]}"
-        result = _execute(job, {}, verbose, tags)
+        result = _execute(job, {}, verbose, tags, loaded.warehouse)
         summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
         for text in failures:
             problem(text)

@@ -1,4 +1,7 @@
-"""The load ledger: one row per table per run in `_ingest.load_history` of the warehouse."""
+"""The load ledger: one row per table per run in `_ingest.load_history` of the warehouse.
+
+The same SQL runs on a DuckDB file and on PostgreSQL (`ingest_assets.warehouses.connect`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
+from ingest_assets.warehouses import connect
+from ingest_assets.warehouses import exists as warehouse_exists
+from ingest_assets.warehouses.connection import SqlConnection
 
 LEDGER_SCHEMA = "_ingest"
 LEDGER_TABLE = f"{LEDGER_SCHEMA}.load_history"
@@ -74,21 +81,41 @@ class LedgerRow:
     job_id: str | None = None
 
 
-def record(warehouse: Path, rows: list[LedgerRow]) -> None:
+def record(warehouse, rows: list[LedgerRow]) -> None:
     """Append `rows` to the ledger, creating its schema and table on first use.
+
+    Args:
+        warehouse: the project's `Warehouse` (DuckDB or PostgreSQL), or a DuckDB file path.
+        rows: the rows to append, in one transaction.
 
     Raises:
         duckdb.Error: the warehouse cannot be opened for writing (e.g. locked by another process).
+        psycopg2.Error: the PostgreSQL warehouse refused the connection or the insert.
     """
     if not rows:
         return
     columns = [f.name for f in fields(LedgerRow)]
-    with duckdb.connect(str(warehouse)) as conn:
-        conn.execute(_DDL)
-        conn.executemany(
-            f"INSERT INTO {LEDGER_TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-            [[asdict(row)[c] for c in columns] for row in rows],
-        )
+    with connect(warehouse) as conn:
+        conn.begin()
+        try:
+            _create(conn)
+            conn.executemany(
+                f"INSERT INTO {LEDGER_TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                [[asdict(row)[c] for c in columns] for row in rows],
+            )
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
+
+def _create(conn: SqlConnection | duckdb.DuckDBPyConnection) -> None:
+    """Create the ledger if needed. On PostgreSQL, loads of several sources finish at once: an
+    advisory lock (held to the end of the transaction) keeps their `CREATE ... IF NOT EXISTS`
+    from racing (PostgreSQL reports such a race as a duplicate key)."""
+    if getattr(conn, "kind", "duckdb") == "postgres":
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('_ingest.load_history'))")
+    conn.execute(_DDL)
 
 
 def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
@@ -128,14 +155,17 @@ def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
             )
 
 
-def latest_per_source(warehouse: Path) -> dict[str, list[dict]]:
+def latest_per_source(warehouse) -> dict[str, list[dict]]:
     """The rows of each source's most recent run, `{source: [row dict per table]}`.
 
-    Returns {} when the warehouse or the ledger does not exist yet. Opens the file read-only.
+    Args:
+        warehouse: the project's `Warehouse`, or a DuckDB file path.
+
+    Returns {} when the warehouse or the ledger does not exist yet. Opens it read-only.
     """
-    if not warehouse.exists():
+    if not warehouse_exists(warehouse):
         return {}
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:
         exists = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'load_history'",
             [LEDGER_SCHEMA],
@@ -144,9 +174,12 @@ def latest_per_source(warehouse: Path) -> dict[str, list[dict]]:
             return {}
         cursor = conn.execute(
             f"""
-            WITH last_run AS (
-                SELECT source, arg_max(run_id, finished_at) AS run_id FROM {LEDGER_TABLE} GROUP BY source
-            )
+            WITH ranked AS (
+                SELECT source, run_id,
+                       row_number() OVER (PARTITION BY source ORDER BY finished_at DESC) AS position
+                FROM {LEDGER_TABLE}
+            ),
+            last_run AS (SELECT DISTINCT source, run_id FROM ranked WHERE position = 1)
             SELECT h.* FROM {LEDGER_TABLE} h JOIN last_run USING (source, run_id)
             ORDER BY h.source, h.table_name
             """
@@ -164,7 +197,7 @@ def insert(conn: duckdb.DuckDBPyConnection, rows: list[LedgerRow]) -> None:
     rewind and its ledger rows commit together); creates the ledger first if needed (DuckDB
     runs DDL inside a transaction too)."""
     columns = [f.name for f in fields(LedgerRow)]
-    conn.execute(_DDL)
+    _create(conn)
     for row in rows:
         conn.execute(
             f"INSERT INTO {LEDGER_TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",

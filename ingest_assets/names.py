@@ -9,8 +9,14 @@ This module imports nothing of the project: every room may use it.
 from __future__ import annotations
 
 DUCKDB_POOL = "duckdb"
-"""The concurrency pool of every step that writes the DuckDB warehouse (limit 1 in
-`dagster_home/dagster.yaml`: DuckDB allows one writer process)."""
+"""The concurrency pool of every step that writes or reads the warehouse; its limit follows the
+warehouse (1 on a DuckDB file, one writer process; `pool_limit` on a server warehouse), set by
+`ingest_assets.warehouses.pool`. The name predates other warehouses and is kept (pools live on
+the instance)."""
+
+DBT_POOL = "dbt"
+"""The pool of the dbt step on a server warehouse (limit 1: two `dbt build`s of the same models
+would collide); on a DuckDB file the dbt step stays in `DUCKDB_POOL`."""
 
 DBT_OP = "dbt_models"
 """The op (step) name of the dbt models' multi-asset."""

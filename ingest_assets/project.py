@@ -8,7 +8,6 @@ from pathlib import Path
 from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
-from dagster_duckdb import DuckDBResource
 
 from ingest_assets.alerts.sensors import build_alert_sensors
 from ingest_assets.config import ProjectConfig, load_project_config
@@ -23,12 +22,14 @@ from ingest_assets.dlt.reconcile import build_reconcile_checks
 from ingest_assets.orchestration.jobs import build_source_job
 from ingest_assets.orchestration.schedules import build_schedule
 from ingest_assets.orchestration.sensors import build_file_sensor
-from ingest_assets.settings import (
-    ProjectPaths,
-    export_runtime_environment,
-    project_dir,
-    warehouse_path,
+from ingest_assets.settings import ProjectPaths, export_runtime_environment, project_dir
+from ingest_assets.warehouses import (
+    Warehouse,
+    WarehouseResource,
+    apply_environment,
+    resolve_warehouse,
 )
+from ingest_assets.warehouses.pool import current_dbt_pool
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,20 @@ class Project:
 
     Attributes:
         paths: absolute paths of the checkout.
-        config: the validated `sources.yml`.
-        warehouse: absolute path of the DuckDB warehouse (the one used by dlt, dbt and readers).
+        config: the validated `sources.yml`, with the active environment's overrides applied
+            (schedule status, sensor interval).
+        warehouse: the active environment's warehouse (the one used by dlt, dbt and readers);
+            `warehouse.path` is the absolute DuckDB file for a `duckdb` warehouse.
     """
 
     paths: ProjectPaths
     config: ProjectConfig
-    warehouse: Path
+    warehouse: Warehouse
 
 
 def load_project(root: Path | None = None, sources_file: Path | None = None) -> Project:
-    """Load the project at `root` (default: `settings.project_dir()`) and export its environment.
+    """Load the project at `root` (default: `settings.project_dir()`) in the active environment
+    (`INGEST_ENV`, default `dev`) and export its environment.
 
     Args:
         root: the project root.
@@ -55,10 +59,13 @@ def load_project(root: Path | None = None, sources_file: Path | None = None) -> 
 
     Raises:
         ConfigError: `sources.yml` is invalid; one message per problem.
+        UnknownEnvironment: `INGEST_ENV` names an environment `sources.yml` does not define.
+        WarehouseSecretMissing: the warehouse's `*_env` key names a variable that is not set.
     """
     paths = ProjectPaths(root or project_dir())
     config = load_project_config(sources_file or paths.sources_file)
-    warehouse = warehouse_path(paths, config.warehouse)
+    warehouse = resolve_warehouse(config, paths.root)
+    config = apply_environment(config, warehouse.environment)
     export_runtime_environment(paths, warehouse)
     return Project(paths=paths, config=config, warehouse=warehouse)
 
@@ -131,10 +138,12 @@ def build_dbt_definitions(
 ) -> Definitions:
     """Return the dbt models of `dbt_project` (its manifest current) as one multi-asset, with
     the automation conditions of sources.yml `automation:` and then `dbt_automation_sensor`
-    (`timezone`: the zone of its cron expressions)."""
+    (`timezone`: the zone of its cron expressions), in the pool of the loaded project's
+    warehouse (`warehouses.pool.current_dbt_pool`: `duckdb` on a DuckDB file, `dbt` on a server
+    warehouse)."""
     sensor = automation_sensor(automation)
     return Definitions(
-        assets=[build_dbt_assets(dbt_project, automation, timezone)],
+        assets=[build_dbt_assets(dbt_project, automation, timezone, pool=current_dbt_pool())],
         sensors=[sensor] if sensor else [],
     )
 
@@ -142,9 +151,9 @@ def build_dbt_definitions(
 def build_policy_definitions(project: Project) -> Definitions:
     """Return what holds for the whole project: the in-process executor and the resources.
 
-    Resources: `dlt`, `dbt` (profile reads the warehouse path from the environment; its dbt
-    subprocess dies with the step's process) and `warehouse` (a `DuckDBResource` on the same
-    file, for readers and checks).
+    Resources: `dlt`, `dbt` (its profile reads the warehouse from the environment; its dbt
+    subprocess dies with the step's process) and `warehouse` (a `WarehouseResource`: SQL
+    connections to the same warehouse, DuckDB or PostgreSQL, for readers and checks).
     """
     dbt_project = DbtProject(
         project_dir=project.paths.dbt_project_dir, profiles_dir=project.paths.dbt_project_dir
@@ -161,6 +170,6 @@ def build_policy_definitions(project: Project) -> Definitions:
                 project_dir=dbt_project,
                 dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt")),
             ),
-            "warehouse": DuckDBResource(database=str(project.warehouse)),
+            "warehouse": WarehouseResource.of(project.warehouse),
         },
     )

@@ -24,6 +24,12 @@ leaks into resolving another."""
 
 DEFAULT_WAREHOUSE = "warehouse.duckdb"
 
+DBT_PROFILE_PREFIX = "INGEST_DBT_"
+"""Prefix of the variables `dbt_project/profiles.yml` reads for a warehouse other than a DuckDB
+file (set from `Warehouse.dbt_environment`, ingest_assets/warehouses/targets.py)."""
+DBT_SECRET_ENV = "DBT_ENV_SECRET_INGEST_PASSWORD"
+"""The warehouse's secret for dbt's profile (dbt scrubs `DBT_ENV_SECRET_` values from its logs)."""
+
 JOB_SHEET_ENV = "INGEST_JOB_SHEET"
 """Environment variable naming the Excel job sheet; wins over `job_sheet:` in `sources.yml`."""
 
@@ -100,16 +106,20 @@ def warehouse_path(paths: ProjectPaths, configured: str | None) -> Path:
     return paths.resolve(chosen)
 
 
-def warehouse_catalog(warehouse: Path | str) -> str:
+def warehouse_catalog(warehouse) -> str:
     """The catalog (database) name DuckDB, dbt-duckdb and dlt give the warehouse file.
 
     Args:
-        warehouse: the DuckDB file, e.g. `/srv/warehouse.duckdb`.
+        warehouse: the DuckDB file, e.g. `/srv/warehouse.duckdb`, or an
+            `ingest_assets.warehouses.Warehouse` (its `catalog`: the PostgreSQL database, ...).
 
     Returns:
         The file name up to its first dot (`warehouse`), as DuckDB's `current_database()`
         and dbt-duckdb's inferred `database` spell it.
     """
+    catalog = getattr(warehouse, "catalog", None)  # an `ingest_assets.warehouses.Warehouse`
+    if catalog is not None:
+        return catalog
     return Path(warehouse).name.lstrip(".").split(".")[0]
 
 
@@ -131,16 +141,32 @@ def job_sheet_path(paths: ProjectPaths, configured: str | None) -> tuple[Path, b
     return paths.job_sheet, False
 
 
-def export_runtime_environment(paths: ProjectPaths, warehouse: Path) -> None:
+def export_runtime_environment(paths: ProjectPaths, warehouse) -> None:
     """Publish the resolved paths to child processes and to dlt's config lookup.
 
-    Sets `INGEST_WAREHOUSE_PATH` (read by `dbt_project/profiles.yml` in every dbt subprocess),
+    Args:
+        paths: the project's paths.
+        warehouse: the project's `ingest_assets.warehouses.Warehouse`, or a DuckDB file path.
+
+    Sets `INGEST_WAREHOUSE_PATH` (the DuckDB file; read by `dbt_project/profiles.yml` in every
+    dbt subprocess) and the variables that pick and configure the profile's output for other
+    warehouses (`Warehouse.dbt_environment`: `INGEST_DBT_TARGET`, ...),
     `DLT_PROJECT_DIR` (so dlt reads `.dlt/config.toml` and `.dlt/secrets.toml` of this
     project whatever the working directory is), and puts this interpreter's `bin` folder first
     on `PATH`, as activating the virtualenv would, so the `dbt` installed beside it is the one
     dagster-dbt runs even when the environment is not activated.
     """
-    os.environ[DBT_WAREHOUSE_ENV] = str(warehouse)
+    # a `Warehouse` (ingest_assets.warehouses, a higher room: not imported) or a DuckDB file
+    dbt_environment = getattr(warehouse, "dbt_environment", None)
+    for name in [n for n in os.environ if n.startswith(DBT_PROFILE_PREFIX) or n == DBT_SECRET_ENV]:
+        del os.environ[name]  # one warehouse never inherits another's values
+    if dbt_environment is not None:
+        os.environ.update(dbt_environment())
+        warehouse = warehouse.path
+    if warehouse is not None:
+        os.environ[DBT_WAREHOUSE_ENV] = str(warehouse)
+    else:
+        os.environ.pop(DBT_WAREHOUSE_ENV, None)
     os.environ["DLT_PROJECT_DIR"] = str(paths.root)
     # dlt reads its config and secrets providers once per process and may have done so before
     # this variable was set: reload them so they read this project's .dlt/ (takes ~7 ms)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
+from ingest_assets.warehouses import connect, exists
 
 
 @dataclass(frozen=True)
@@ -19,23 +19,28 @@ class TableCount:
     rows: int
 
 
-def table_counts(warehouse: Path) -> list[TableCount]:
+def table_counts(warehouse) -> list[TableCount]:
     """Count rows of every user table and view in the warehouse, skipping dlt's own tables.
 
     Args:
-        warehouse: the DuckDB file; opened read-only, so a running load is not disturbed (DuckDB
-            refuses a reader while another process writes: the error then says so).
+        warehouse: the project's `ingest_assets.warehouses.Warehouse` (DuckDB, MotherDuck or
+            PostgreSQL), or a DuckDB file path; opened read-only, so a running load is not
+            disturbed (DuckDB refuses a reader while another process writes: the error then
+            says so).
 
     Returns:
-        One entry per table, ordered by schema and name; empty when the file does not exist.
+        One entry per table, ordered by schema and name; empty when the DuckDB file does not
+        exist. PostgreSQL's system schemas (`pg_catalog`, `information_schema`) are left out.
     """
-    if not warehouse.exists():
+    if not exists(warehouse):
         return []
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:
         tables = conn.execute(
             "SELECT table_schema, table_name, table_type FROM information_schema.tables "
             "WHERE table_name NOT LIKE '\\_dlt%' ESCAPE '\\' "
-            "AND table_schema NOT LIKE '%\\_staging' ESCAPE '\\' ORDER BY 1, 2"
+            "AND table_schema NOT LIKE '%\\_staging' ESCAPE '\\' "
+            "AND table_schema NOT IN ('pg_catalog', 'information_schema') "
+            "AND table_catalog = current_database() ORDER BY 1, 2"
         ).fetchall()
         counts = []
         for schema, table, kind in tables:

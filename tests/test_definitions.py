@@ -86,12 +86,12 @@ def test_disabled_source_has_no_assets(make_project):
 def test_warehouse_path_is_absolute_and_shared(make_project, monkeypatch):
     project = make_project((REPO / "sources.yml").read_text())
     loaded = load_project(project)
-    assert loaded.warehouse == project / "warehouse.duckdb"
+    assert loaded.warehouse.path == project / "warehouse.duckdb"
     defs = build_definitions(loaded)
-    assert defs.resources["warehouse"].database == str(project / "warehouse.duckdb")
+    assert defs.resources["warehouse"].path == str(project / "warehouse.duckdb")
     import os
 
     assert os.environ["INGEST_WAREHOUSE_PATH"] == str(project / "warehouse.duckdb")
 
     monkeypatch.setenv("INGEST_WAREHOUSE", "elsewhere/wh.duckdb")
-    assert load_project(project).warehouse == project / "elsewhere" / "wh.duckdb"
+    assert load_project(project).warehouse.path == project / "elsewhere" / "wh.duckdb"

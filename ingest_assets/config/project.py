@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.config.automation import AutomationConfig
 from ingest_assets.config.common import StrictModel
+from ingest_assets.config.warehouse import EnvironmentConfig, EnvironmentName, WarehouseConfig
 from ingest_assets.sources.registry import SourceConfig
 
 
@@ -21,7 +22,12 @@ class ProjectConfig(StrictModel):
         timezone: time zone of every schedule's cron expression.
         audit_log: optional JSON-lines file (relative to the project, e.g.
             `metadata/audit_log.jsonl`) that every load appends one line per table to.
-        warehouse: DuckDB file, relative to the project root (`INGEST_WAREHOUSE` wins).
+        warehouse: the warehouse: a DuckDB file relative to the project root (`INGEST_WAREHOUSE`
+            wins), or `{type: duckdb|postgres|motherduck|snowflake|bigquery, ...}` (see
+            `ingest_assets.config.warehouse`); None is `warehouse.duckdb`.
+        environments: optional named environments (`dev`, `prod`, ...), selected by
+            `INGEST_ENV` (default `dev`), each with its own warehouse, schedule status and
+            sensor interval (see `ingest_assets.warehouses.environments`).
         job_sheet: the Excel job sheet whose rows add `sql_database` sources, relative to the
             project root (`INGEST_JOB_SHEET` wins; default `ingestion_config.xlsx`, read only
             when it exists; see `ingest_assets.config.job_sheet`).
@@ -39,7 +45,8 @@ class ProjectConfig(StrictModel):
     """
 
     version: Literal[1] = 1
-    warehouse: str | None = None
+    warehouse: WarehouseConfig | None = None
+    environments: dict[EnvironmentName, EnvironmentConfig] | None = None
     timezone: str = "UTC"
     audit_log: str | None = None
     job_sheet: str | None = None

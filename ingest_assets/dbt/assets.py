@@ -34,14 +34,16 @@ STALE_TARGET_SECONDS = 24 * 3600
 
 
 def build_dbt_assets(
-    project: DbtProject, automation: Any = None, timezone: str = "UTC"
+    project: DbtProject, automation: Any = None, timezone: str = "UTC", pool: str = DUCKDB_POOL
 ) -> AssetsDefinition:
-    """Return one multi-asset over all models of `project`, in the `duckdb` pool.
+    """Return one multi-asset over all models of `project`, in the `duckdb` pool (or `pool`).
 
     Args:
         project: a `DbtProject` whose manifest exists (see `load_dbt_project`).
         automation: sources.yml `automation:` (`dbt.automation.AutomationConfig`) or None: the
             models' automation conditions; `timezone` is the zone of its cron expressions.
+        pool: the concurrency pool of the dbt step (`ingest_assets.warehouses.pool.dbt_pool`:
+            `duckdb` on a DuckDB file, `dbt` with limit 1 on a server warehouse).
 
     The run invokes `dbt build` for the selected models; dbt reads the warehouse path from
     `INGEST_WAREHOUSE_PATH`, which `settings.export_runtime_environment` sets for the subprocess.
@@ -51,7 +53,7 @@ def build_dbt_assets(
         manifest=read_manifest(project.manifest_path),
         project=project,
         dagster_dbt_translator=ModelTranslator(automation, timezone),
-        pool=DUCKDB_POOL,
+        pool=pool,
         name=DBT_OP,
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
@@ -64,7 +66,8 @@ def build_dbt_assets(
             # a plain loop, not `yield from`: when this step is closed early, the dbt event
             # generator is not closed mid-read (it would ignore GeneratorExit); it is drained
             # below once the process is stopped
-            yield from events
+            for event in events:  # noqa: UP028 - see above
+                yield event
         except KeyError as error:
             raise _stale_manifest_failure(error) from None
         finally:

@@ -69,6 +69,8 @@ def project_fingerprint(dbt_project_dir: Path, warehouse: Path | str | None = No
     warehouse = warehouse or os.environ.get("INGEST_WAREHOUSE_PATH") or ""
     digest.update(f"catalog={warehouse_catalog(warehouse) if warehouse else ''}\n".encode())
     digest.update(f"dbt={_dbt_version()}\n".encode())
+    if os.environ.get("INGEST_DBT_IDENTITY"):  # a server warehouse (ingest_assets.warehouses)
+        digest.update(f"target={os.environ['INGEST_DBT_IDENTITY']}\n".encode())
     for path in _parsed_files(dbt_project_dir):
         digest.update(path.relative_to(dbt_project_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -10,7 +10,6 @@
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
-import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -24,10 +23,10 @@ from dagster import (
     build_sensor_for_freshness_checks,
     multi_asset_check,
 )
-from dagster_duckdb import DuckDBResource
 
 from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 ROW_COUNT = names.ROW_COUNT_CHECK
 CURSOR_FRESHNESS = names.CURSOR_FRESHNESS_CHECK
@@ -40,7 +39,8 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
         source: the source config; per-table options from `source.table_options()`.
         keys: the source's asset keys, `[raw_<source>, <table>]`.
 
-    The checks read the warehouse through the `warehouse` resource (a `DuckDBResource`), in the `duckdb` pool (a reader
+    The checks read the warehouse through the `warehouse` resource (a `WarehouseResource`:
+    DuckDB or PostgreSQL), in the `duckdb` pool (a reader
     would otherwise collide with a writing process).
     """
     options = source.table_options()
@@ -69,7 +69,7 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
         pool=names.DUCKDB_POOL,
     )
     def _checks(
-        context: AssetCheckExecutionContext, warehouse: DuckDBResource
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[AssetCheckResult]:
         with warehouse.get_connection() as conn:
             for check in context.selected_asset_check_keys:
@@ -114,7 +114,7 @@ def _row_count_text(options: LoadOptions) -> str:
 def _row_count(conn, key: AssetKey, qualified: str, options: LoadOptions) -> AssetCheckResult:
     try:
         rows = conn.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
-    except duckdb.CatalogException:
+    except missing_table_errors():
         rows = 0  # dlt creates a table with its first row: no table means no row loaded yet
     return AssetCheckResult(
         asset_key=key,

@@ -60,18 +60,30 @@ def warehouse_credentials(warehouse: Path) -> DuckDbCredentials | str:
     return DuckDbCredentials(str(warehouse), global_config={"memory_limit": load_memory_limit()})
 
 
-def make_pipeline(source: SourceBase, warehouse: Path, pipelines_dir: Path) -> Pipeline:
+def warehouse_destination(warehouse):
+    """The dlt destination of the warehouse: `warehouse` is an `ingest_assets.warehouses.Warehouse`
+    or a DuckDB file path. A DuckDB file gets `warehouse_credentials` (the load's memory limit),
+    other types `Warehouse.destination()` (PostgreSQL, MotherDuck, Snowflake, BigQuery)."""
+    from ingest_assets.warehouses import as_warehouse
+
+    warehouse = as_warehouse(warehouse)
+    if warehouse.type == "duckdb":
+        return dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse.path))
+    return warehouse.destination()
+
+
+def make_pipeline(source: SourceBase, warehouse, pipelines_dir: Path) -> Pipeline:
     """Return the pipeline that loads `source` into the warehouse.
 
     Args:
         source: the source config; its name is the pipeline name, `raw_<name>` the dataset.
-        warehouse: absolute path of the DuckDB file.
+        warehouse: the project's `Warehouse`, or the absolute path of a DuckDB file.
         pipelines_dir: where dlt keeps the pipeline's working state (inside the project).
     """
     return dlt.pipeline(
         pipeline_name=source.name,
         dataset_name=source.dataset_name,
-        destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
+        destination=warehouse_destination(warehouse),
         pipelines_dir=str(pipelines_dir),
         progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )
@@ -114,13 +126,13 @@ def make_lake_pipeline(source: SourceBase, paths: ProjectPaths) -> Pipeline:
     )
 
 
-def make_projection_pipeline(source: SourceBase, warehouse: Path, pipelines_dir: Path) -> Pipeline:
+def make_projection_pipeline(source: SourceBase, warehouse, pipelines_dir: Path) -> Pipeline:
     """Return the pipeline that projects the lake of `source` into `raw_<source>` of the
     warehouse: pipeline `<source>_projection`, with its own state of lake files read."""
     return dlt.pipeline(
         pipeline_name=f"{source.name}_projection",
         dataset_name=source.dataset_name,
-        destination=dlt.destinations.duckdb(credentials=warehouse_credentials(warehouse)),
+        destination=warehouse_destination(warehouse),
         pipelines_dir=str(pipelines_dir),
         progress=RedactingCollector(),  # progress lines; no secret in dlt's trace
     )

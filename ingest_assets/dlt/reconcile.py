@@ -22,7 +22,6 @@ A mismatch fails the check (ERROR severity) and names both counts, per file for 
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -33,13 +32,13 @@ from dagster import (
     AssetRecordsFilter,
     multi_asset_check,
 )
-from dagster_duckdb import DuckDBResource
 
 from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.ledger import LEDGER_TABLE
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths
+from ingest_assets.warehouses import WarehouseResource, missing_table_errors
 
 RECONCILE = "reconcile"
 NOTHING_LOADED = "(nothing new to load)"
@@ -90,7 +89,7 @@ def build_reconcile_checks(
         pool=names.DUCKDB_POOL,
     )
     def _reconcile(
-        context: AssetCheckExecutionContext, warehouse: DuckDBResource
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[AssetCheckResult]:
         for check in context.selected_asset_check_keys:
             key = check.asset_key
@@ -121,7 +120,7 @@ def _warehouse_rows(conn, key: AssetKey, load_id: str | None) -> int:
     where, params = ("", []) if load_id is None else (" WHERE _dlt_load_id = ?", [load_id])
     try:
         return int(conn.execute(f"SELECT count(*) FROM {qualified}{where}", params).fetchone()[0])
-    except duckdb.CatalogException:
+    except missing_table_errors():
         return 0  # dlt creates a table with its first row: files without rows create none
 
 

@@ -33,11 +33,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from ingest_assets import ledger
 from ingest_assets.config.common import SourceBase
 from ingest_assets.errors import IngestError
+from ingest_assets.warehouses import as_warehouse, connect, exists, missing_table_errors
+from ingest_assets.warehouses.connection import SqlConnection
+
+_LATER = "CAST({column} AS DOUBLE PRECISION) > CAST(? AS DOUBLE PRECISION)"
+"""SQL: the load id in `column` is after the `?` parameter (DuckDB and PostgreSQL alike)."""
 
 
 class RewindError(IngestError):
@@ -60,11 +63,7 @@ class RewindResult:
 
 
 def rewind(
-    source: SourceBase,
-    to_load_id: str,
-    warehouse: Path,
-    pipelines_dir: Path,
-    run_id: str | None = None,
+    source: SourceBase, to_load_id: str, warehouse, pipelines_dir: Path, run_id: str | None = None
 ) -> RewindResult:
     """Rewind `source` to load `to_load_id` (see the module docstring).
 
@@ -72,7 +71,7 @@ def rewind(
         source: the source config (`destination: warehouse`).
         to_load_id: a dlt load id of the source's dataset, e.g. `1796004120.1639082` (listed by
             `ingest rewind <source> --list`, in run metadata `dlt_load_id` and in the ledger).
-        warehouse: the DuckDB warehouse file.
+        warehouse: the project's `Warehouse` (DuckDB or PostgreSQL), or a DuckDB file path.
         pipelines_dir: dlt's pipelines folder of the project.
         run_id: the Dagster run doing the rewind; None (the CLI) writes `rewind-<uuid>` to the
             ledger.
@@ -81,16 +80,19 @@ def rewind(
         RewindError: the source writes a lake, the warehouse or dataset does not exist, or
             `to_load_id` is not a completed load of the dataset (the message lists the latest).
         duckdb.Error: the warehouse is locked by another process (e.g. a running load).
+        psycopg2.Error: the PostgreSQL warehouse refused the connection or a statement.
     """
     if source.writes_lake:
         raise RewindError(
             f"source '{source.name}': destination '{source.destination}' cannot be rewound; the lake is append-only"
         )
     dataset = source.dataset_name
-    if not warehouse.exists():
-        raise RewindError(f"source '{source.name}': the warehouse {warehouse} does not exist yet")
+    if not exists(warehouse):
+        raise RewindError(
+            f"source '{source.name}': the warehouse {as_warehouse(warehouse).describe()} does not exist yet"
+        )
     started = datetime.now(UTC)
-    with duckdb.connect(str(warehouse)) as conn:
+    with connect(warehouse) as conn:
         loads = _completed_loads(conn, dataset)
         if to_load_id not in loads:
             latest = ", ".join(loads[-5:]) or "none"
@@ -111,16 +113,16 @@ def rewind(
         if not later_all:
             return result
         tables = _data_tables(conn, dataset)
-        conn.execute("BEGIN TRANSACTION")
+        conn.begin()
         try:
             for table in sorted(tables, key=lambda t: -t.count("__")):
                 result.rows_deleted[table] = _delete_rows(conn, dataset, table, tables, to_load_id)
             conn.execute(
-                f'DELETE FROM "{dataset}"._dlt_pipeline_state WHERE CAST(_dlt_load_id AS DOUBLE) > CAST(? AS DOUBLE)',
+                f'DELETE FROM "{dataset}"._dlt_pipeline_state WHERE {_LATER.format(column="_dlt_load_id")}',
                 [to_load_id],
             )
             conn.execute(
-                f'DELETE FROM "{dataset}"._dlt_loads WHERE CAST(load_id AS DOUBLE) > CAST(? AS DOUBLE)',
+                f'DELETE FROM "{dataset}"._dlt_loads WHERE {_LATER.format(column="load_id")}',
                 [to_load_id],
             )
             finished = datetime.now(UTC)
@@ -146,39 +148,40 @@ def rewind(
                     if "__" not in table
                 ],
             )
-            conn.execute("COMMIT")
+            conn.commit()
         except BaseException:
-            conn.execute("ROLLBACK")
+            conn.rollback()
             raise
     return result
 
 
-def completed_loads(warehouse: Path, source: SourceBase) -> list[tuple[str, datetime]]:
+def completed_loads(warehouse, source: SourceBase) -> list[tuple[str, datetime]]:
     """The completed loads of the source's dataset, oldest first: `(load_id, inserted_at)`;
-    empty when the warehouse or dataset does not exist. Opens the warehouse read-only."""
-    if not warehouse.exists():
+    empty when the warehouse or dataset does not exist. Opens the warehouse (a `Warehouse` or
+    a DuckDB file path) read-only."""
+    if not exists(warehouse):
         return []
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:
         try:
             rows = conn.execute(
                 f'SELECT load_id, inserted_at FROM "{source.dataset_name}"._dlt_loads WHERE status = 0'
             ).fetchall()
-        except duckdb.CatalogException:
+        except missing_table_errors():
             return []
     return sorted(rows, key=lambda row: float(row[0]))
 
 
-def _completed_loads(conn: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+def _completed_loads(conn: SqlConnection, dataset: str) -> list[str]:
     try:
         rows = conn.execute(
             f'SELECT load_id FROM "{dataset}"._dlt_loads WHERE status = 0'
         ).fetchall()
-    except duckdb.CatalogException as error:
+    except missing_table_errors() as error:
         raise RewindError(f"dataset {dataset} has no loads yet") from error
     return sorted((row[0] for row in rows), key=float)
 
 
-def _data_tables(conn: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, set[str]]:
+def _data_tables(conn: SqlConnection, dataset: str) -> dict[str, set[str]]:
     """`{table: column names}` of the dataset's data tables (not dlt's `_dlt_*` tables)."""
     tables: dict[str, set[str]] = {}
     for table, column in conn.execute(
@@ -192,31 +195,29 @@ def _data_tables(conn: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, set
 
 def _doomed_ids(dataset: str, table: str, tables: dict[str, set[str]]) -> str:
     """SQL selecting `_dlt_id` of the rows of `table` that belong to loads after the target
-    (the parameter `$to`)."""
+    (one `?` parameter per nesting level, each the target load id)."""
     if "_dlt_load_id" in tables[table]:
-        return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE CAST(_dlt_load_id AS DOUBLE) > CAST($to AS DOUBLE)'
+        later = _LATER.format(column="_dlt_load_id")
+        return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE {later}'
     parent = table.rsplit("__", 1)[0]
     return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE _dlt_parent_id IN ({_doomed_ids(dataset, parent, tables)})'
 
 
 def _delete_rows(
-    conn: duckdb.DuckDBPyConnection,
-    dataset: str,
-    table: str,
-    tables: dict[str, set[str]],
-    to_load_id: str,
+    conn: SqlConnection, dataset: str, table: str, tables: dict[str, set[str]], to_load_id: str
 ) -> int:
     columns = tables[table]
     if "_dlt_load_id" in columns:
-        where = "CAST(_dlt_load_id AS DOUBLE) > CAST($to AS DOUBLE)"
+        where = _LATER.format(column="_dlt_load_id")
     elif "_dlt_parent_id" in columns and "__" in table and table.rsplit("__", 1)[0] in tables:
         where = f"_dlt_parent_id IN ({_doomed_ids(dataset, table.rsplit('__', 1)[0], tables)})"
     else:
         return 0  # not a dlt table: left alone
+    params = [to_load_id] * where.count("?")  # the one load id, once per nesting level
     count = conn.execute(
-        f'SELECT count(*) FROM "{dataset}"."{table}" WHERE {where}', {"to": to_load_id}
+        f'SELECT count(*) FROM "{dataset}"."{table}" WHERE {where}', params
     ).fetchone()[0]
-    conn.execute(f'DELETE FROM "{dataset}"."{table}" WHERE {where}', {"to": to_load_id})
+    conn.execute(f'DELETE FROM "{dataset}"."{table}" WHERE {where}', params)
     return int(count)
 
 

@@ -37,7 +37,8 @@ def unloadable_files(
     Args:
         source: the filesystem source whose load job failed.
         paths: project paths (relative bucket folders).
-        warehouse: the DuckDB warehouse file, opened read-only.
+        warehouse: the project's `Warehouse` or a DuckDB file path; a DuckDB file is opened
+            read-only, other warehouses give [] (no probe).
         dataset: the table's schema in the warehouse, `raw_<source>`.
         table: the table whose load job failed.
         candidates: relative paths of the table's files in the failed package.
@@ -46,6 +47,10 @@ def unloadable_files(
         One `FileProblem` per refused file, with DuckDB's message; [] when none is refused
         alone (the failure had another cause), or the table does not exist.
     """
+    # a `Warehouse` (ingest_assets.warehouses) or a DuckDB file path; no import: a lower room
+    if getattr(warehouse, "type", "duckdb") != "duckdb":
+        return []  # the probe attaches the DuckDB file; other warehouses name no refused file
+    warehouse = getattr(warehouse, "path", None) or warehouse
     wanted = set(candidates)
     config = next((t for t in source.filesystem.tables if t.name == table), None)
     if config is None or not wanted:
