@@ -23,6 +23,7 @@ import orjson
 from dagster import AssetExecutionContext, AssetsDefinition, Failure
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from ingest_assets.dbt.selection import plan_dbt_selection
 from ingest_assets.dbt.translator import ModelTranslator
 from ingest_assets.dlt.assets import DUCKDB_POOL
 
@@ -53,7 +54,13 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)
-        invocation = dbt.cli(["build"], context=context)
+        # models whose upstream tables loaded no new rows are left out (see dbt.selection)
+        plan = plan_dbt_selection(context, read_manifest(project.manifest_path))
+        yield from plan.observations()
+        if plan.build_nothing:
+            context.log.info(f"dbt not started: upstream unchanged for all {len(plan.skipped_models)} selected models")
+            return
+        invocation = dbt.cli(["build", *plan.cli_args()], context=context)
         # on an interrupt dagster-dbt forwards SIGINT and waits this long (25 s by default)
         invocation.termination_timeout_seconds = GRACE_SECONDS
         events = invocation.stream()
