@@ -383,22 +383,10 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
 
 def schedule_states(paths: ProjectPaths) -> dict[str, str]:
     """`{schedule name: "running" | "stopped"}` as the project's Dagster instance records them
-    (started or stopped in the UI or with `dagster schedule start/stop`); schedules never
-    touched there are absent (their `schedule_status` from sources.yml holds). {} when the
-    instance does not exist yet."""
-    home = Path(os.environ.get("DAGSTER_HOME") or paths.root / "dagster_home")
-    if not (home / "dagster.yaml").exists() and not (home / "schedules").exists():
-        return {}
-    from dagster import DagsterInstance
+    (see `ingest_assets.instance_state`, which reads them without importing Dagster)."""
+    from ingest_assets.instance_state import schedule_states as read_states
 
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-    states: dict[str, str] = {}
-    with DagsterInstance.get() as instance:
-        for state in instance.all_instigator_state():
-            status = getattr(state.status, "value", str(state.status))
-            if getattr(state.instigator_type, "value", "") == "SCHEDULE" and status in ("RUNNING", "STOPPED"):
-                states[state.instigator_name] = status.lower()
-    return states
+    return read_states(paths.root)
 
 
 def _status_cells(row: dict[str, Any]) -> dict[str, str]:
@@ -563,11 +551,16 @@ def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) 
     checks: dict[bool, list[str]] = {True: [], False: []}
     failures: list[str] = []
     dbt_ran = False
+    dbt_skipped = dbt_built = 0
     for event in result.all_events:
         kind = event.event_type_value
         data = event.event_specific_data
         is_dbt = event.step_key == "dbt_models"
         dbt_ran = dbt_ran or (is_dbt and kind == "STEP_START")
+        if is_dbt and kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
+            dbt_built += 1
+        elif is_dbt and kind == "ASSET_OBSERVATION" and "dbt_skipped" in data.asset_observation.metadata:
+            dbt_skipped += 1
         if kind == "ASSET_MATERIALIZATION" and not is_dbt:
             materialization = data.materialization
             rows = materialization.metadata.get("rows_loaded")
@@ -582,11 +575,16 @@ def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) 
                 failures.append(message if message.startswith("dbt") else f"dbt: {message}")
             else:
                 failures.append(message if f"source '{source}'" in message else f"source '{source}': {message}")
-    results = latest_dbt_results(dbt_project_dir) if dbt_ran and dbt_project_dir else None
+    # dbt's run_results.json is this run's only when dbt started (not when every model was skipped)
+    dbt_started = dbt_ran and not (dbt_skipped and not dbt_built)
+    results = latest_dbt_results(dbt_project_dir) if dbt_started and dbt_project_dir else None
+    skipped = f"; {dbt_skipped} models skipped (upstream unchanged)" if dbt_skipped else ""
     if results:
         models = ", ".join(f"{n} {status}" for status, n in sorted(results.models.items()))
         tests = ", ".join(f"{n} {status}" for status, n in sorted(results.tests.items()))
-        lines.append(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}")
+        lines.append(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}{skipped}")
+    elif dbt_skipped:
+        lines.append(f"dbt not run: {dbt_skipped} models skipped (upstream unchanged)")
     if checks[True] or checks[False]:
         lines.append(
             f"checks: {len(checks[True])} passed, {len(checks[False])} failed"

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dagster._utils.schedules import cron_string_iterator
+from ingest_assets.cron import next_fire_time
 
 
 def next_run(cron: str | None, timezone: str) -> str | None:
     """The next time `cron` fires after now, as `YYYY-MM-DD HH:MM <tz>`; None without a cron.
 
-    Uses Dagster's own cron iterator, so the answer matches what the schedule will do.
+    Uses croniter (no Dagster import), with Dagster's cron rules (see `ingest_assets.cron`).
     """
     if not cron:
         return None
-    now = datetime.now(ZoneInfo(timezone)).timestamp()
-    upcoming = next(cron_string_iterator(now, cron, timezone))
+    upcoming = next_fire_time(cron, timezone, datetime.now(ZoneInfo(timezone)))
     return f"{upcoming.strftime('%Y-%m-%d %H:%M')} {timezone}"

@@ -6,8 +6,9 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from dagster._utils.schedules import is_valid_cron_string
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ingest_assets.cron import is_valid_cron
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 """Source and table names: lower-case snake case, so they are valid dataset, table and key parts."""
@@ -182,7 +183,7 @@ class SourceBase(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_cron_string(value):
+        if value is not None and not is_valid_cron(value):
             raise ValueError(f"{value!r} is not a valid cron expression")
         return value
 
