@@ -26,17 +26,17 @@ import logging
 import sys
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import dlt
-from dlt.common.configuration import is_secret_hint
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
-from dlt.common.configuration.specs import BaseConfiguration
-from dlt.extract.source import DltSource
 from pydantic import AliasChoices, Field, field_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
 from ingest_assets.settings import ProjectPaths
+
+if TYPE_CHECKING:
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from dlt.common.configuration.specs import BaseConfiguration
+    from dlt.extract.source import DltSource
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,8 @@ def build_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> DltS
             message names the source, the module and what to install or fix.
         MissingConfigError: a secret or setting the function needs is set nowhere.
     """
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     arguments = {**instance_arguments(config.name, function, skip=block.function_kwargs), **block.function_kwargs}
@@ -171,6 +173,9 @@ def describe_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> D
         SourceImportError: the module or function does not exist (a broken `sources.yml` entry
             fails definitions load with what to install or fix).
     """
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from dlt.extract.source import DltSource
+
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     arguments = {**instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False)}
@@ -208,6 +213,8 @@ def missing_config(config: DltNativeSourceConfig, paths: ProjectPaths) -> list[M
     Raises:
         SourceImportError: the module or function does not exist.
     """
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     spec = _spec(function)
@@ -283,6 +290,9 @@ def instance_arguments(
     Returns:
         `{argument: value}` of the arguments found there (values are secrets: never log them).
     """
+    from dlt.common.configuration import is_secret_hint
+    import dlt
+
     spec = _spec(function)
     if spec is None:
         return {}
@@ -306,12 +316,16 @@ def instance_arguments(
 
 def _spec(function: Any) -> type[BaseConfiguration] | None:
     """The dlt config spec of a `@dlt.source` function (its arguments), or None."""
+    from dlt.common.configuration.specs import BaseConfiguration
+
     reference = getattr(function, "ref", None)
     spec = getattr(reference, "SPEC", None)
     return spec if isinstance(spec, type) and issubclass(spec, BaseConfiguration) else None
 
 
 def _secret_arguments(function: Any) -> list[str]:
+    from dlt.common.configuration import is_secret_hint
+
     spec = _spec(function)
     if spec is None:
         return []
@@ -321,6 +335,8 @@ def _secret_arguments(function: Any) -> list[str]:
 def _missing_keys(name: str, function: Any, error: ConfigFieldMissingException) -> list[MissingKey]:
     """What `error` says is missing, with the sections dlt looked in (without the pipeline-name
     prefixed variants and the root, which would only repeat them)."""
+    from dlt.common.configuration import is_secret_hint
+
     spec = _spec(function)
     hints = spec.get_resolvable_fields() if spec is not None else {}
     missing = []
@@ -340,6 +356,8 @@ def _missing_keys(name: str, function: Any, error: ConfigFieldMissingException) 
 def _finish(config: DltNativeSourceConfig, built: Any) -> DltSource:
     """`built` (what the function returned) as a DltSource named after the source, with the
     `resources` selection and hints of `sources.yml` applied."""
+    from dlt.extract.source import DltSource
+
     block = config.dlt_native
     source = built if isinstance(built, DltSource) else DltSource.from_data(
         _as_schema(config.name), config.name, built
@@ -364,6 +382,9 @@ def _finish(config: DltNativeSourceConfig, built: Any) -> DltSource:
 
 def _declared_source(config: DltNativeSourceConfig) -> DltSource:
     """A describing source with one empty resource per declared `resources:` entry."""
+    from dlt.extract.source import DltSource
+    import dlt
+
     resources = []
     for options in config.dlt_native.resources or []:
         resource = dlt.resource([], name=options.name)
@@ -377,6 +398,9 @@ def _declared_source(config: DltNativeSourceConfig) -> DltSource:
 def _last_run_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> DltSource | None:
     """A describing source with the top-level tables of the schema dlt kept for the instance's
     pipeline (`<pipelines dir>/<name>/schemas/<name>.schema.json`), or None when there is none."""
+    from dlt.extract.source import DltSource
+    import dlt
+
     stored = paths.pipelines_dir / config.name / "schemas" / f"{config.name}.schema.json"
     try:
         tables = json.loads(stored.read_text()).get("tables", {})

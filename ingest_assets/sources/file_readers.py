@@ -34,15 +34,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
-from dlt.common.storages.fsspec_filesystem import FileItemDict
 from pydantic import Field, field_validator
 
 from ingest_assets.config.common import StrictModel
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from dlt.common.storages.fsspec_filesystem import FileItemDict
 
 FileFormat = Literal["csv", "jsonl", "json", "parquet"]
 
@@ -101,6 +101,8 @@ def canonical_type(type_text: str) -> str:
     Raises:
         ValueError: DuckDB does not know the type; the message has its did-you-mean.
     """
+    import duckdb
+
     try:
         return str(duckdb.sqltype(type_text))
     except duckdb.Error as error:
@@ -214,6 +216,10 @@ def write_load_file(file: FileItemDict, spec: ReadSpec, target: Path, load_id: s
             named like dlt's own; the message names the file and, where known, line and column.
             `target` may then be partial.
     """
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     name = file["relative_path"]
     with ExitStack() as stack:
         try:
@@ -254,6 +260,8 @@ def read_arrow_batches(file: FileItemDict, spec: ReadSpec) -> Iterator[pa.Record
     Raises:
         FileReadError: as `write_load_file`, before any batch.
     """
+    import pyarrow.parquet as pq
+
     with tempfile.TemporaryDirectory(prefix="ingest_") as work:
         converted = write_load_file(file, spec, Path(work) / "file.parquet", None)
         parquet = pq.ParquetFile(converted.path)
@@ -425,6 +433,8 @@ def _read_error(
     """A `FileReadError` naming the file, with line and column from the reader's message, or
     found by looking for the first value that does not fit a cast (JSON, parquet)."""
     # DuckDB appends its dialect settings and the SQL it ran: noise for the user
+    import duckdb
+
     text = re.split(r"\n\s*file = |\n\s*LINE \d+:", str(error))[0].strip()
     line_match = re.search(r"Line: (\d+)", text)
     column_match = re.search(r'converting column "([^"]+)"', text)
@@ -451,6 +461,8 @@ def _first_misfit(
     conn: duckdb.DuckDBPyConnection, source: str, casts: Mapping[str, str]
 ) -> tuple[int, str, str, str] | None:
     """`(row from 1, column, value, type)` of the first value that does not cast, or None."""
+    import duckdb
+
     try:
         conn.execute("SET preserve_insertion_order = true")
         for column, target in casts.items():
@@ -527,6 +539,8 @@ def _without_view_types(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    import pyarrow as pa
+
     if not any(_is_view(field.type) for field in schema):
         return schema
     return pa.schema(
@@ -535,10 +549,14 @@ def _plain_schema(schema: pa.Schema) -> pa.Schema:
 
 
 def _is_view(data_type: pa.DataType) -> bool:
+    import pyarrow as pa
+
     return pa.types.is_string_view(data_type) or pa.types.is_binary_view(data_type)
 
 
 def _plain_type(data_type: pa.DataType) -> pa.DataType:
+    import pyarrow as pa
+
     if pa.types.is_string_view(data_type):
         return pa.string()
     if pa.types.is_binary_view(data_type):
@@ -558,6 +576,8 @@ def count_rows(file: FileItemDict, spec: ReadSpec) -> int:
     Raises:
         FileReadError: the file is not valid for its format and options.
     """
+    import duckdb
+
     name = file["relative_path"]
     with tempfile.TemporaryDirectory(prefix="ingest_count_") as work, ExitStack() as stack:
         try:

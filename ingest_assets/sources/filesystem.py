@@ -30,20 +30,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import dlt
-from dlt.common.configuration import known_sections, resolve_configuration
-from dlt.common.storages import FilesystemConfiguration
-from dlt.common.storages.fsspec_filesystem import (
-    FileItem,
-    FileItemDict,
-    fsspec_from_config,
-    glob_files,
-)
-from dlt.extract.resource import DltResource
-from dlt.extract.source import DltSource
-from dlt.normalize.configuration import ItemsNormalizerConfiguration
 from pydantic import Field, field_validator, model_validator
 
 from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel, repeated
@@ -60,6 +48,13 @@ from ingest_assets.sources.file_readers import (
     write_load_file,
 )
 from ingest_assets.sources.run_options import FileProblem, RunOptions
+
+if TYPE_CHECKING:
+    from dlt.common.storages import FilesystemConfiguration
+    from dlt.common.storages.fsspec_filesystem import FileItem
+    from dlt.common.storages.fsspec_filesystem import FileItemDict
+    from dlt.extract.resource import DltResource
+    from dlt.extract.source import DltSource
 
 LOADED_FILES_STATE_KEY = "loaded_files"
 
@@ -216,6 +211,9 @@ def build_dlt_source(
     Returns:
         A `DltSource` named after the source; nothing is listed or read until it is extracted.
     """
+    from dlt.extract.resource import DltResource
+    import dlt
+
     run = run or RunOptions()
 
     @dlt.source(name=config.name, max_table_nesting=0)
@@ -234,6 +232,8 @@ def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileT
     Each item has `relative_path`, `file_url`, `size_in_bytes` and `modification_date` (see
     dlt's `FileItem`). Credentials of remote buckets are resolved by dlt.
     """
+    from dlt.common.storages.fsspec_filesystem import glob_files
+
     bucket_url = bucket_url_of(config, paths)
     filesystem = source_filesystem(config.name, bucket_url)
     return sorted(glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"])
@@ -275,6 +275,8 @@ def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[s
 def outside_folder(bucket_url: str, file: FileItem) -> str | None:
     """The real path of a local `file` when it lies outside the folder `bucket_url` (a symlink
     pointing out of it), else None. Remote files (no symlinks) are never outside."""
+    from dlt.common.storages import FilesystemConfiguration
+
     if not file["file_url"].startswith("file://") or "://" in bucket_url:
         return None
     real = Path(FilesystemConfiguration.make_local_path(file["file_url"])).resolve()
@@ -330,6 +332,10 @@ def _table_resource(
     run: RunOptions,
     keep_dlt_columns: bool,
 ) -> DltResource:
+    from dlt.common.storages.fsspec_filesystem import FileItemDict
+    from dlt.common.storages.fsspec_filesystem import glob_files
+    import dlt
+
     reload_all = table.write_disposition == "replace"
     selected = None if run.selected_files is None else run.selected_files.get(table.name, {})
     bucket_url = bucket_url_of(config, paths)
@@ -406,6 +412,8 @@ def _table_columns(table_name: str) -> dict[str, Any]:
     and `normalize` (the schema's name normalization) of a `ReadSpec`, read from the schema
     being extracted (the pipeline's schema, synced from the warehouse); empty outside an extract
     and for a table that does not exist yet."""
+    import dlt
+
     try:
         schema = dlt.current.source_schema()
     except Exception:  # noqa: BLE001 - not inside an extract: nothing to type against
@@ -435,6 +443,8 @@ def _can_import_files(config: FilesystemSourceConfig) -> bool:
     or any step after the file reader (an incremental cursor, a map such as the lake
     projection's, a limit), which sees only Arrow data; nor outside a dlt extract.
     """
+    import dlt
+
     if config.schema_contract not in FILE_IMPORT_CONTRACTS:
         return False
     try:
@@ -448,6 +458,11 @@ def _can_import_files(config: FilesystemSourceConfig) -> bool:
 def _load_id() -> str | None:
     """The id of the load package being extracted, when dlt is configured to add the
     `_dlt_load_id` column to Arrow data (it is in this project's `.dlt/config.toml`); else None."""
+    from dlt.common.configuration import known_sections
+    from dlt.common.configuration import resolve_configuration
+    from dlt.normalize.configuration import ItemsNormalizerConfiguration
+    import dlt
+
     normalize = resolve_configuration(
         ItemsNormalizerConfiguration(), sections=(known_sections.NORMALIZE, "parquet_normalizer")
     )
@@ -460,6 +475,8 @@ def _load_id() -> str | None:
 def _work_dir() -> Iterator[Path]:
     """A temporary folder inside the extracting pipeline's working folder: on the file system of
     the load package, so dlt imports load files by hard link, not by copy."""
+    import dlt
+
     try:
         parent: str | None = dlt.current.pipeline().working_dir
     except Exception:  # noqa: BLE001 - no active pipeline: fall back to the system temp folder
@@ -475,6 +492,10 @@ def source_filesystem(source_name: str, bucket_url: str):
 
     Raises:
         ConfigFieldMissingException: the bucket needs credentials that are set nowhere."""
+    from dlt.common.configuration import resolve_configuration
+    from dlt.common.storages import FilesystemConfiguration
+    from dlt.common.storages.fsspec_filesystem import fsspec_from_config
+
     config = resolve_configuration(
         FilesystemConfiguration(bucket_url=bucket_url), sections=("sources", source_name)
     )

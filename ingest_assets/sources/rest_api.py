@@ -28,24 +28,8 @@ from __future__ import annotations
 import os
 import re
 from copy import deepcopy
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from dlt.common.configuration import is_secret_hint, resolve_configuration
-from dlt.common.configuration.exceptions import ConfigFieldMissingException
-from dlt.common.exceptions import DictValidationException
-from dlt.common.validation import validate_dict
-from dlt.extract.source import DltSource
-from dlt.sources.helpers.requests import Client, HTTPError, Response, Session
-from dlt.sources.helpers.rest_client.auth import AuthConfigBase
-from dlt.sources.helpers.rest_client.redaction import SENSITIVE_PARAMS, sanitize_url
-from dlt.sources.rest_api import rest_api_source
-from dlt.sources.rest_api.config_setup import (
-    AUTH_MAP,
-    build_resource_dependency_graph,
-    create_paginator,
-    setup_incremental_object,
-)
-from dlt.sources.rest_api.typing import RESTAPIConfig
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -54,8 +38,6 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
-from requests import PreparedRequest
 
 from ingest_assets.config.common import (
     NAME_PATTERN,
@@ -67,7 +49,34 @@ from ingest_assets.config.common import (
 )
 from ingest_assets.settings import ProjectPaths
 
+if TYPE_CHECKING:
+    from dlt.common.exceptions import DictValidationException
+    from dlt.extract.source import DltSource
+    from dlt.sources.helpers.requests import HTTPError, Response, Session
+    from dlt.sources.rest_api.typing import RESTAPIConfig
+    from requests import PreparedRequest
+    from ingest_assets.sources.rest_api_auth import SecretsAuth
+
 AuthType = Literal["bearer", "api_key", "http_basic", "oauth2_client_credentials"]
+
+AUTH_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "bearer": (frozenset(), frozenset({"token"})),
+    "api_key": (frozenset({"location", "name"}), frozenset({"api_key"})),
+    "http_basic": (frozenset({"username"}), frozenset({"password"})),
+    "oauth2_client_credentials": (
+        frozenset({"access_token_request_data", "access_token_url", "default_token_expiration", "session"}),
+        frozenset({"access_token", "client_id", "client_secret"}),
+    ),
+}
+"""Auth type -> (settings, secrets): the fields of dlt's authenticator of that type
+(`dlt.sources.rest_api.config_setup.AUTH_MAP`), written out so that reading `sources.yml` does
+not import dlt; `tests/test_fixed_costs.py` checks them against dlt's."""
+
+SENSITIVE_PARAMS = frozenset(
+    {"access-token", "access_token", "api-key", "api_key", "apikey", "client_secret", "key", "password", "pwd", "secret", "token"}
+)
+"""Query parameter names that carry credentials: dlt's own list
+(`dlt.sources.helpers.rest_client.redaction.SENSITIVE_PARAMS`, checked by a test)."""
 
 NOT_CONFIGURABLE = {"session", "access_token"}
 """Options of dlt's authenticators that cannot be set from `sources.yml` (objects, or the OAuth2
@@ -243,9 +252,15 @@ class RestApiSourceConfig(SourceBase):
             ValidationError: one line per problem, located under `rest_api` (pydantic prefixes
                 the location of errors raised here with the field's own).
         """
+        from pydantic_core import InitErrorDetails
+        from pydantic_core import PydanticCustomError
+
         source_name = info.data.get("name") or "<source name>"
         block = RestApiBlock.model_validate(value)
-        problems = _secret_problems(block, source_name) or _dlt_problems(block, source_name)
+        problems = _secret_problems(block, source_name)
+        # dlt's own rules need dlt's rest_api (seconds to import): checked for enabled sources
+        if not problems and info.data.get("enabled", True):
+            problems = _dlt_problems(block, source_name)
         if problems:
             raise ValidationError.from_exception_data(
                 "rest_api",
@@ -287,18 +302,6 @@ class CredentialsNotSetError(Exception):
     log redaction treats as the start of a `key: value` pair."""
 
 
-class ApiAuthError(HTTPError):
-    """The API answered 401 or 403: the credentials are missing, wrong or lack a permission."""
-
-
-class ApiHttpError(HTTPError):
-    """The API answered an error status (after retries, for 429 and 5xx)."""
-
-
-class ApiResponseError(HTTPError):
-    """The API answered a success status with a body that is not JSON."""
-
-
 def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths) -> DltSource:
     """Build a fresh dlt REST API source: one dlt resource per configured resource.
 
@@ -313,6 +316,9 @@ def build_dlt_source(config: RestApiSourceConfig, paths: ProjectPaths) -> DltSou
     Raises:
         RestApiConfigError: dlt rejects the config (normally caught when `sources.yml` loads).
     """
+    from dlt.common.exceptions import DictValidationException
+    from dlt.sources.rest_api import rest_api_source
+
     _register_secret_query_params(config.rest_api)
     dlt_config = dlt_rest_api_config(config.rest_api, config.name)
     dlt_config["client"]["session"] = _checked_session(config.name)
@@ -330,6 +336,8 @@ def dlt_rest_api_config(block: RestApiBlock, source_name: str) -> RESTAPIConfig:
         block: the validated `rest_api:` block.
         source_name: the source's name; secrets are looked up under `sources.<source_name>`.
     """
+    from ingest_assets.sources.rest_api_auth import SecretsAuth
+
     client = block.client.model_dump(exclude_unset=True, exclude={"auth"})
     if block.client.auth:
         client["auth"] = SecretsAuth(source_name, ("client", "auth"), block.client.auth)
@@ -353,6 +361,8 @@ def missing_secrets(config: RestApiSourceConfig) -> list[str]:
     Args:
         config: the validated source config.
     """
+    from ingest_assets.sources.rest_api_auth import SecretsAuth
+
     block = config.rest_api
     auths: list[SecretsAuth] = []
     if block.client.auth:
@@ -377,6 +387,8 @@ def missing_secrets(config: RestApiSourceConfig) -> list[str]:
 def _dlt_resource(
     resource: ResourceDefaultsBlock, source_name: str, loc: Loc, resource_name: str | None = None
 ) -> dict[str, Any]:
+    from ingest_assets.sources.rest_api_auth import SecretsAuth
+
     data = resource.model_dump(exclude_unset=True, exclude=PROJECT_RESOURCE_OPTIONS | {"endpoint"})
     if resource.endpoint is not None:
         endpoint = resource.endpoint.model_dump(exclude_unset=True, exclude={"auth"})
@@ -386,85 +398,6 @@ def _dlt_resource(
             )
         data["endpoint"] = endpoint
     return data
-
-
-class SecretsAuth(AuthConfigBase):
-    """A `requests` authenticator that builds dlt's authenticator of the configured type on the
-    first request, with its secrets resolved then, and delegates every request to it.
-
-    Secret options come from `<option>_env` variables when named, else from dlt's config
-    providers (`.dlt/secrets.toml`, environment) under `[sources.<source>.<resource>.credentials]`
-    then `[sources.<source>.credentials]`. dlt marks them secret, so its trace never stores them.
-
-    Args:
-        source_name: the source; names errors and the secrets section.
-        loc: where the block is in `rest_api:` (`("client", "auth")`), for messages.
-        block: the validated auth block.
-        resource_name: the resource of an endpoint-level block, else None.
-    """
-
-    # dlt's `create_auth` resolves config objects that are not resolved yet: this one resolves
-    # itself, later
-    __is_resolved__ = True
-
-    def __init__(
-        self, source_name: str, loc: Loc, block: AuthBlock, resource_name: str | None = None
-    ) -> None:
-        self._source_name = source_name
-        self._where = f"rest_api.{_dotted(loc)}"
-        self._block = block
-        self._sections = ("sources", source_name, *([resource_name] if resource_name else []))
-        self._auth: AuthConfigBase | None = None
-
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        """Authenticate `request` (resolving secrets and, for OAuth2, a token on first use).
-
-        Raises:
-            CredentialsNotSetError: a secret is not set.
-            ApiAuthError: the OAuth2 token endpoint refused the client credentials.
-        """
-        if self._auth is None:
-            self._auth = self._resolve()
-        try:
-            return self._auth(request)
-        except HTTPError as error:
-            refused = error.response
-        # raised outside the handler, so that requests' message (raw URL) is not in the chain
-        status = f"{refused.status_code} {refused.reason}" if refused is not None else "an error"
-        url = sanitize_url(refused.url) if refused is not None else "the token endpoint"
-        raise ApiAuthError(
-            f"source '{self._source_name}': {self._where}: the OAuth2 token request to {url} "
-            f"answered {status}; check client_id and client_secret",
-            response=refused,
-        )
-
-    def _resolve(self) -> AuthConfigBase:
-        spec = AUTH_MAP[self._block.type]
-        explicit: dict[str, Any] = {}
-        for key, value in self._block.options.items():
-            if key.endswith("_env"):
-                option = key.removesuffix("_env")
-                if not os.environ.get(value):
-                    raise CredentialsNotSetError(
-                        f"source '{self._source_name}': {self._where}.{key}: environment "
-                        f"variable {value} is not set; set it to the {option}"
-                    )
-                explicit[option] = os.environ[value]
-            else:
-                explicit[key] = value
-        try:
-            return resolve_configuration(spec(), sections=self._sections, explicit_value=explicit)
-        except ConfigFieldMissingException as error:
-            fields = list(error.fields)
-        # raised outside the handler: dlt's long lookup report stays out of the error chain
-        env = "__".join(self._sections).upper()
-        variables = ", ".join(f"{env}__CREDENTIALS__{field.upper()}" for field in fields)
-        raise CredentialsNotSetError(
-            f"source '{self._source_name}': {self._where}: {', '.join(fields)} not set: add "
-            f"{' and '.join(fields)} under [{'.'.join(self._sections)}.credentials] in "
-            f".dlt/secrets.toml, or set the environment variable {variables}, or name another "
-            f"variable with {', '.join(f'{field}_env' for field in fields)}"
-        )
 
 
 def _checked_session(source_name: str) -> Session:
@@ -477,6 +410,14 @@ def _checked_session(source_name: str) -> Session:
     The wrapped `send` raises `ApiAuthError` (401, 403), `ApiHttpError` (other statuses >= 400,
     once dlt's retries of 429/5xx are spent) or `ApiResponseError` (2xx body not JSON).
     """
+    from ingest_assets.sources.rest_api_auth import ApiResponseError
+
+    from dlt.sources.helpers.requests import Client
+    from dlt.sources.helpers.requests import HTTPError
+    from dlt.sources.helpers.requests import Response
+    from dlt.sources.helpers.rest_client.redaction import sanitize_url
+    from requests import PreparedRequest
+
     session = Client(raise_for_status=False).session
     send_with_retries = session.send
 
@@ -515,6 +456,9 @@ def _not_json(response: Response) -> str | None:
 
 
 def _status_error(source_name: str, method: str | None, url: str, response: Response) -> HTTPError:
+    from ingest_assets.sources.rest_api_auth import ApiAuthError
+    from ingest_assets.sources.rest_api_auth import ApiHttpError
+
     status = f"{response.status_code} {response.reason}"
     if response.status_code in (401, 403):
         return ApiAuthError(
@@ -529,9 +473,11 @@ def _status_error(source_name: str, method: str | None, url: str, response: Resp
 def _register_secret_query_params(block: RestApiBlock) -> None:
     """Add the `name` of every `api_key` auth sent in the query to dlt's set of secret query
     parameters, so that dlt's request log and these error messages show it as `***`."""
+    from dlt.sources.helpers.rest_client.redaction import SENSITIVE_PARAMS as dlt_sensitive_params
+
     for _, auth, _ in _auth_blocks(block):
         if auth.type == "api_key" and auth.options.get("location") in ("query", "param"):
-            SENSITIVE_PARAMS.add(str(auth.options.get("name", "Authorization")))
+            dlt_sensitive_params.add(str(auth.options.get("name", "Authorization")))
 
 
 def _auth_blocks(block: RestApiBlock) -> list[tuple[Loc, AuthBlock, str | None]]:
@@ -600,9 +546,8 @@ def _secret_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, s
 def _auth_problems(loc: Loc, auth: AuthBlock, section: str) -> list[tuple[Loc, str]]:
     """Check an auth block's keys against the options of dlt's authenticator of its type;
     `section` (`sources.<source>[.<resource>]`) is where its secrets are looked up."""
-    options = AUTH_MAP[auth.type].get_resolvable_fields()
-    secrets = {name for name, hint in options.items() if is_secret_hint(hint)}
-    configurable = set(options) - NOT_CONFIGURABLE
+    settings, secrets = AUTH_OPTIONS[auth.type]
+    configurable = (settings | secrets) - NOT_CONFIGURABLE
     allowed = (configurable - secrets) | {f"{name}_env" for name in configurable}
     problems: list[tuple[Loc, str]] = []
     for key, value in auth.options.items():
@@ -636,6 +581,13 @@ def _dlt_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, str]
     Returns:
         At most one `(location in rest_api, message)` pair (dlt stops at the first problem).
     """
+    from dlt.common.exceptions import DictValidationException
+    from dlt.common.validation import validate_dict
+    from dlt.sources.rest_api.config_setup import build_resource_dependency_graph
+    from dlt.sources.rest_api.config_setup import create_paginator
+    from dlt.sources.rest_api.config_setup import setup_incremental_object
+    from dlt.sources.rest_api.typing import RESTAPIConfig
+
     config = deepcopy(dlt_rest_api_config(block, source_name))
     try:
         validate_dict(RESTAPIConfig, config, path=".")

@@ -27,31 +27,28 @@ import os
 import re
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, Literal, Optional
+import functools
+from typing import TYPE_CHECKING, Any, Literal, Optional
 from urllib.parse import quote, quote_plus
 
-import dlt
-import sqlalchemy as sa
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
-from dlt.common.configuration import configspec, resolve_configuration
-from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
-from dlt.common.configuration.specs import BaseConfiguration, ConnectionStringCredentials
-from dlt.common.exceptions import MissingDependencyException
-from dlt.common.normalizers.naming.snake_case import NamingConvention
-from dlt.extract.incremental import Incremental
-from dlt.extract.resource import DltResource
-from dlt.extract.source import DltSource
-from dlt.sources.sql_database import ReflectionLevel, TableBackend, engine_from_credentials
-from dlt.sources.sql_database.helpers import table_rows
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy.engine import make_url
-from sqlalchemy.sql.expression import Grouping
 
 from ingest_assets.config.common import LoadOptions, SourceBase, StrictModel
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+    from dlt.extract.resource import DltResource
+    from dlt.extract.source import DltSource
+
+TableBackend = Literal["sqlalchemy", "pyarrow", "pandas", "connectorx"]
+"""dlt's `sql_database` table backends (`dlt.sources.sql_database.TableBackend`)."""
+
+ReflectionLevel = Literal["minimal", "full", "full_with_precision"]
+"""dlt's `sql_database` reflection levels (`dlt.sources.sql_database.ReflectionLevel`)."""
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +79,6 @@ CONNECT_TIMEOUT_ARGS = {
 DRIVER_EXTRAS = {"mssql": "mssql", "oracle": "oracle"}
 """Dialect -> the optional dependency group of this project that installs its drivers."""
 
-_NAMING = NamingConvention()
 _SOURCE_NAME: ContextVar[str | None] = ContextVar("sql_database_source_name", default=None)
 _LISTED_TABLES: dict[tuple[str, str], list[str]] = {}
 
@@ -98,7 +94,21 @@ class SqlDatabaseError(Exception):
 def asset_table_name(db_table: str) -> str:
     """The warehouse table (and last asset key part) of a database table, e.g. `OrderLines` ->
     `order_lines`: dlt's default snake_case naming, so the key always equals the DuckDB table."""
-    return _NAMING.normalize_table_identifier(db_table)
+    if _PLAIN_SNAKE_CASE.fullmatch(db_table):  # dlt keeps these as they are; no dlt import
+        return db_table
+    return _naming().normalize_table_identifier(db_table)
+
+
+_PLAIN_SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+"""Names dlt's snake_case naming leaves unchanged (lower case words joined by single `_`)."""
+
+
+@functools.cache
+def _naming() -> Any:
+    """dlt's default snake_case naming convention (imported on first use)."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    return NamingConvention()
 
 
 def _password_hint() -> str:
@@ -193,7 +203,16 @@ QUERY_FILTER_DIALECTS = {
 }
 """SQLAlchemy dialect -> sqlglot dialect that `query_filter_problem` parses a filter in."""
 
-_FORBIDDEN_NODES = (exp.Query, exp.Command, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Drop, exp.Create, exp.Alter)
+
+@functools.cache
+def _forbidden_nodes() -> tuple[type, ...]:
+    """sqlglot node types a query filter must not hold (the first, a query, only outside a
+    subquery)."""
+    from sqlglot import exp
+
+    return (exp.Query, exp.Command, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Drop, exp.Create, exp.Alter)
+
+
 _QUERY_FILTER_HELP = "must be one SQL condition (like status = 'open')"
 
 
@@ -227,6 +246,11 @@ def query_filter_problem(text: str, drivername: str | None) -> str | None:
 
 
 def _filter_problem_in(text: str, dialect: str | None) -> str | None:
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+    from sqlglot.errors import TokenError
+    import sqlglot
+
     try:
         tokens = sqlglot.tokenize(text, read=dialect)
     except TokenError:
@@ -257,10 +281,10 @@ def _filter_problem_in(text: str, dialect: str | None) -> str | None:
         return f"{_QUERY_FILTER_HELP}, not {len(expressions)} statements"
     condition = expressions[0]
     if isinstance(condition, exp.Query) and not isinstance(condition, exp.Subquery) or isinstance(
-        condition, _FORBIDDEN_NODES[1:]
+        condition, _forbidden_nodes()[1:]
     ):
         return f"{_QUERY_FILTER_HELP}, not a query or statement ({condition.key.upper()})"
-    statement = next((n for n in condition.walk() if isinstance(n, _FORBIDDEN_NODES[1:])), None)
+    statement = next((n for n in condition.walk() if isinstance(n, _forbidden_nodes()[1:])), None)
     if statement is not None:
         return f"{_QUERY_FILTER_HELP}, without statements inside ({statement.key.upper()})"
     return None
@@ -268,6 +292,8 @@ def _filter_problem_in(text: str, dialect: str | None) -> str | None:
 
 def _outside_quotes(tokens: list[Any]) -> str:
     """The text of the tokens that are not strings or quoted identifiers (where `--` is data)."""
+    import sqlglot
+
     return " ".join(
         t.text for t in tokens if t.token_type not in (sqlglot.TokenType.STRING, sqlglot.TokenType.IDENTIFIER)
     )
@@ -443,14 +469,19 @@ class SqlDatabaseSourceConfig(SourceBase):
         return self.sql_database.parallelism if self.sql_database.parallelism > 1 else None
 
 
-@configspec
-class _SourceCredentials(BaseConfiguration):
-    """What dlt resolves under `[sources.<source name>]`: the `credentials` (parts or URL)."""
+@functools.cache
+def _source_credentials_spec() -> type:
+    """The dlt config spec of what dlt resolves under `[sources.<source name>]`: the
+    `credentials` (parts or URL). Made on first use (dlt is imported then)."""
+    from dlt.common.configuration import configspec
+    from dlt.common.configuration.specs import BaseConfiguration, ConnectionStringCredentials
 
-    credentials: ConnectionStringCredentials = None
+    # annotations as objects, not strings (this module defers annotations; dlt resolves them)
+    namespace = {"__annotations__": {"credentials": ConnectionStringCredentials}, "credentials": None, "__module__": __name__}
+    return configspec(type("_SourceCredentials", (BaseConfiguration,), namespace))
 
 
-def build_dlt_source(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> DltSource:
+def build_dlt_source(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> "DltSource":
     """Build a fresh dlt source with one resource per table.
 
     Args:
@@ -461,6 +492,9 @@ def build_dlt_source(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> Dl
         A `DltSource` named after the source. Listed tables need no connection here; with
         `tables: "*"` the table names come from `list_tables` (which never raises).
     """
+    from dlt.extract.resource import DltResource
+    import dlt
+
     block = config.sql_database
     tables = block.tables if not block.all_tables else [
         SqlTableConfig(name=name) for name in list_tables(config, paths)
@@ -475,7 +509,7 @@ def build_dlt_source(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> Dl
 
 def resolve_credentials(
     config: SqlDatabaseSourceConfig, paths: ProjectPaths
-) -> ConnectionStringCredentials:
+) -> "ConnectionStringCredentials":
     """Return the source's resolved connection credentials.
 
     Parts come from `sources.yml` (values, `*_env` variables, `url`/`url_env`); dlt fills the
@@ -492,11 +526,16 @@ def resolve_credentials(
         SqlDatabaseError: a named environment variable is unset or invalid, the URL is invalid,
             or no driver name is configured anywhere; the message says what to set.
     """
+    from dlt.common.configuration import resolve_configuration
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from dlt.common.configuration.exceptions import ConfigurationException
+    from dlt.common.configuration.specs import ConnectionStringCredentials
+
     parts = _configured_parts(config)
     problem: str | None = None
     try:
         resolved = resolve_configuration(
-            _SourceCredentials(),
+            _source_credentials_spec()(),
             sections=("sources", config.name),
             explicit_value={"credentials": parts} if parts else None,
         )
@@ -525,7 +564,7 @@ def resolve_credentials(
     return credentials
 
 
-def describe_location(credentials: ConnectionStringCredentials) -> str:
+def describe_location(credentials: "ConnectionStringCredentials") -> str:
     """Where a database is, for messages: `postgresql database 'shop' at db:5432 as 'loader'`
     (a SQLite file: `sqlite database '/data/shop.db'`); never the password."""
     dialect = credentials.drivername.split("+")[0]
@@ -553,6 +592,9 @@ def list_tables(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> list[st
         listed (no credentials, no driver, unreachable): a warning then names the source and
         where the database is, and the group has no assets until it is reachable again.
     """
+    from dlt.sources.sql_database import engine_from_credentials
+    import sqlalchemy as sa
+
     block = config.sql_database
     key = (config.name, block.model_dump_json())
     if key in _LISTED_TABLES:
@@ -611,8 +653,11 @@ def _unique_by_table_name(source_name: str, names: list[str]) -> list[str]:
 
 def _table_resource(
     config: SqlDatabaseSourceConfig, table: SqlTableConfig, paths: ProjectPaths
-) -> DltResource:
+) -> "DltResource":
     """The dlt resource of one table; it connects only when extracted."""
+
+    from dlt.extract.incremental import Incremental
+    import dlt
 
     def read_table(incremental: Optional[Incremental[Any]] = None) -> Iterator[Any]:  # noqa: UP045
         yield from _read_rows(config, table, paths, incremental)
@@ -634,7 +679,7 @@ def _read_rows(
     config: SqlDatabaseSourceConfig,
     table: SqlTableConfig,
     paths: ProjectPaths,
-    incremental: Incremental[Any] | None,
+    incremental: "Incremental[Any] | None",
 ) -> Iterator[Any]:
     """Connect, reflect `table` and yield its rows in batches of the configured backend.
 
@@ -642,6 +687,10 @@ def _read_rows(
         SqlDatabaseError: credentials, driver, connection, table or query problems; the message
             names the source, the table and the database location, with secrets removed.
     """
+    from dlt.sources.sql_database import engine_from_credentials
+    from dlt.sources.sql_database.helpers import table_rows
+    import sqlalchemy as sa
+
     block = config.sql_database
     credentials = resolve_credentials(config, paths)
     secrets = _secrets_of(config, paths, credentials)
@@ -688,7 +737,7 @@ def _read_failure(
     error: Exception,
     config: SqlDatabaseSourceConfig,
     table: SqlTableConfig,
-    credentials: ConnectionStringCredentials,
+    credentials: "ConnectionStringCredentials",
     secrets: list[str],
 ) -> SqlDatabaseError | None:
     """The `SqlDatabaseError` to raise for an error of reading `table`, or None to re-raise it.
@@ -696,6 +745,9 @@ def _read_failure(
     Driver, connection, table and query errors get the source, table and location and what to
     check; any other error is wrapped only when its text holds a secret (then redacted).
     """
+    from dlt.common.exceptions import MissingDependencyException
+    import sqlalchemy as sa
+
     context = f"source '{config.name}': table '{table.name}' in {describe_location(credentials)}"
     text = redact(_error_text(error), secrets)
     block = config.sql_database
@@ -725,6 +777,8 @@ def _read_failure(
 def _with_configured_key(rows: Iterator[Any], primary_key: str | list[str] | None) -> Iterator[Any]:
     """Pass `rows` through; after the hints dlt reflected from the table (its first item), set
     the primary key of `sources.yml` again, so a configured key wins over the database's."""
+    import dlt
+
     for index, item in enumerate(rows):
         yield item
         if index == 0 and primary_key:
@@ -738,6 +792,9 @@ def _where(query_filter: str | None) -> Any:
     `x::int` stay literal), grouped so it cannot change the precedence of dlt's own
     incremental conditions.
     """
+    from sqlalchemy.sql.expression import Grouping
+    import sqlalchemy as sa
+
     if not query_filter:
         return None
     condition = Grouping(sa.text(query_filter.replace(":", "\\:")))
@@ -749,11 +806,13 @@ def _where(query_filter: str | None) -> Any:
 
 
 def engine_kwargs(
-    credentials: ConnectionStringCredentials, block: SqlDatabaseBlock
+    credentials: "ConnectionStringCredentials", block: SqlDatabaseBlock
 ) -> dict[str, Any]:
     """`create_engine` arguments for `credentials`: the driver's connect timeout (seconds, from
     `block.connect_timeout`) when the driver has a known one, else {}. Used by the source and by
     the reconcile check, so both connect the same way."""
+    from sqlalchemy.engine import make_url
+
     driver = make_url(f"{credentials.drivername}://").get_driver_name()
     argument = CONNECT_TIMEOUT_ARGS.get(driver)
     return {"connect_args": {argument: block.connect_timeout}} if argument else {}
@@ -765,6 +824,8 @@ def _configured_parts(config: SqlDatabaseSourceConfig) -> dict[str, Any]:
     Raises:
         SqlDatabaseError: a named environment variable is unset, or holds an invalid URL/port.
     """
+    from sqlalchemy.engine import make_url
+
     block = config.sql_database.credentials
     if block is None:
         return {}
@@ -799,15 +860,17 @@ def _configured_parts(config: SqlDatabaseSourceConfig) -> dict[str, Any]:
     return parts
 
 
-def _parse_url(text: str) -> sa.engine.URL | None:
+def _parse_url(text: str) -> "sa.engine.URL | None":
     """`text` parsed as a SQLAlchemy URL, or None when it is not one (no exception to leak it)."""
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(text)
     except Exception:  # noqa: BLE001 - any parse failure means "not a URL"
         return None
 
 
-def _url_parts(url: sa.engine.URL) -> dict[str, Any]:
+def _url_parts(url: "sa.engine.URL") -> dict[str, Any]:
     """The parts of a SQLAlchemy URL that are set, as `ConnectionStringCredentials` fields."""
     parts = {k: v for k, v in url._asdict().items() if v is not None and k != "query"}
     if url.query:
@@ -835,7 +898,7 @@ def _env(config: SqlDatabaseSourceConfig, variable: str | None, key: str) -> str
 def _secrets_of(
     config: SqlDatabaseSourceConfig,
     paths: ProjectPaths,
-    credentials: ConnectionStringCredentials | None = None,
+    credentials: "ConnectionStringCredentials | None" = None,
 ) -> list[str]:
     """Strings that must not appear in messages: the password (plain and URL-encoded) and URL."""
     if credentials is None:
@@ -857,7 +920,7 @@ def _error_text(error: BaseException) -> str:
     return re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
 
 
-def _install_hint(credentials: ConnectionStringCredentials, backend: str) -> str:
+def _install_hint(credentials: "ConnectionStringCredentials", backend: str) -> str:
     """What to install for the source's dialect or backend."""
     dialect = credentials.drivername.split("+")[0]
     if backend == "connectorx":

@@ -1,0 +1,105 @@
+"""Fixed costs (issue 11): commands that need no Dagster do not import it, reading `sources.yml`
+imports no source library, and what replaced Dagster/dlt imports agrees with them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO
+
+HEAVY = ("dagster", "dagster_dbt", "dagster_dlt", "dlt", "dbt", "sqlalchemy", "sqlglot", "pyarrow", "requests")
+
+
+def _imported(code: str, cwd: Path, env: dict[str, str] | None = None) -> list[str]:
+    """The `HEAVY` packages in sys.modules after running `code` in a fresh interpreter."""
+    script = f"{code}\nimport sys, json\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env or os.environ.copy(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_reading_the_demo_config_imports_no_source_library():
+    code = (
+        "from pathlib import Path\n"
+        "import ingest_assets.cli\n"
+        "from ingest_assets.config import load_project_config\n"
+        f"config = load_project_config(Path({str(REPO / 'sources.yml')!r}))\n"
+        "assert {s.type for s in config.sources} == {'filesystem', 'dlt_native', 'sql_database', 'rest_api'}"
+    )
+    assert _imported(code, REPO) == []
+
+
+@pytest.mark.parametrize("command", [["validate", "--no-build"], ["status", "--json"], ["summary"], ["excel-template", "--force", "-o", "{tmp}/t.xlsx"], ["demo-data"]])
+def test_commands_without_dagster(make_project, jaffle_small, tmp_path, command):
+    """Each command runs as `ingest ...` would (its module's `app()`), and none of Dagster, dlt,
+    dbt or sqlalchemy is imported."""
+    import shutil
+
+    from jaffle import jaffle_source
+
+    project = make_project([jaffle_source("data/landing/jaffle_shop")])
+    shutil.copytree(jaffle_small, project / "data" / "landing" / "jaffle_shop")
+    args = [c.format(tmp=tmp_path) for c in command]
+    code = (
+        "import sys\n"
+        "from ingest_assets.cli import app\n"
+        f"sys.argv = ['ingest', *{args!r}]\n"
+        "try:\n    app()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+    )
+    assert _imported(code, project, {**os.environ, "DAGSTER_HOME": str(project / "dagster_home")}) == []
+
+
+def test_rest_api_auth_options_match_dlt():
+    from dlt.common.configuration import is_secret_hint
+    from dlt.sources.helpers.rest_client.redaction import SENSITIVE_PARAMS as dlt_params
+    from dlt.sources.rest_api.config_setup import AUTH_MAP
+
+    from ingest_assets.sources.rest_api import AUTH_OPTIONS, SENSITIVE_PARAMS
+
+    assert set(AUTH_OPTIONS) == set(AUTH_MAP)
+    for kind, (settings, secrets) in AUTH_OPTIONS.items():
+        fields = AUTH_MAP[kind].get_resolvable_fields()
+        assert secrets == {n for n, hint in fields.items() if is_secret_hint(hint)}, kind
+        assert settings == {n for n, hint in fields.items() if not is_secret_hint(hint)}, kind
+    assert SENSITIVE_PARAMS >= set(dlt_params) - {"authorization"}
+
+
+def test_cron_rules_match_dagster():
+    from datetime import datetime, timezone
+
+    from dagster._utils.schedules import cron_string_iterator, is_valid_cron_string
+
+    from ingest_assets.cron import is_valid_cron, next_fire_time
+
+    for cron in ["0 6 * * *", "@daily", "@hourly", "*/15 9-17 * * 1-5", "0 0 30 2 *", "0 0 31 2 *", "0 0 * * * *", "61 * * * *", "bad", "0 0 29 2 *"]:
+        assert is_valid_cron(cron) == is_valid_cron_string(cron), cron
+    start = datetime(2026, 3, 28, 23, 30, tzinfo=timezone.utc)
+    for cron in ["0 6 * * *", "30 2 * * *", "*/15 9-17 * * 1-5", "0 0 1 * *"]:
+        for zone in ["UTC", "Europe/Berlin", "America/New_York"]:
+            expected = next(cron_string_iterator(start.timestamp(), cron, zone))
+            assert next_fire_time(cron, zone, start) == expected, (cron, zone)
+
+
+def test_schedule_states_without_dagster_match_the_instance(tmp_path):
+    """The SQLite reader of `ingest status` sees what Dagster's own API sees."""
+    from ingest_assets.instance_state import _dagster_states, _sqlite_states
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "schedule", "start", "jaffle_shop_schedule", "-m", "ingest_assets.definitions"],
+        cwd=REPO,
+        env={**os.environ, "DAGSTER_HOME": str(home), "INGEST_PROJECT_DIR": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _sqlite_states(home) == _dagster_states(home) == {"jaffle_shop_schedule": "running"}
