@@ -90,13 +90,9 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
     line), `DbtParseError` (dbt cannot parse the project) and DuckDB's lock error (a run is
     writing the warehouse). With `verbose`, the traceback is printed first.
     """
-    import duckdb
-
-    from ingest_assets.dbt.project import DbtParseError
-
     try:
         yield
-    except duckdb.IOException as error:
+    except _raised_by("duckdb", "IOException") as error:
         if "lock" not in str(error).lower():
             raise
         if verbose:
@@ -112,16 +108,28 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
         for line in error.located:
             problem(line)
         raise typer.Exit(1) from None
-    except DbtParseError as error:
+    except _raised_by("ingest_assets.dbt.project", "DbtParseError") as error:
         if verbose:
             errors.print_exception()
         problem(str(error))
         raise typer.Exit(1) from None
 
 
+class _NeverRaised(Exception):
+    """Stands for an exception class whose module was never imported (so nothing raised it)."""
+
+
+def _raised_by(module: str, name: str) -> type[BaseException]:
+    """Exception class `name` of `module` when that module is imported, else `_NeverRaised`:
+    `user_errors` handles DuckDB's and dbt's errors without importing DuckDB or dagster-dbt
+    for commands that use neither."""
+    loaded = sys.modules.get(module)
+    return getattr(loaded, name) if loaded is not None else _NeverRaised
+
+
 def _load(project: Path | None, verbose: bool):
     """`project.load_project` of the project root, with config errors reported as lines."""
-    from ingest_assets.project import load_project
+    from ingest_assets.loaded_project import load_project
 
     with user_errors(verbose):
         return load_project(_paths(project).root)

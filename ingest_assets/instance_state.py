@@ -86,3 +86,47 @@ def _dagster_states(home: Path) -> dict[str, str]:
             if getattr(state.instigator_type, "value", "") == "SCHEDULE" and status in ("RUNNING", "STOPPED"):
                 states[state.instigator_name] = status.lower()
     return states
+
+
+IN_PROGRESS_STATUSES = ("NOT_STARTED", "STARTING", "STARTED", "CANCELING")
+"""Run statuses `run_recovery.recover_dead_runs` looks at (a run not yet ended)."""
+
+
+def may_need_recovery(home: Path) -> bool:
+    """False only when the instance at `home` certainly has nothing for dead-run recovery: its
+    storage is the default SQLite files, no run is in progress, no pool slot is held and no
+    slot claim is queued. Then `recover_dead_runs` would find nothing, and the definitions
+    load skips building a `DagsterInstance` (its storage and migration checks cost a
+    noticeable part of the load). Anything else, including a file this reader cannot read,
+    is True (recovery runs as before).
+
+    Args:
+        home: the instance folder (`DAGSTER_HOME`).
+    """
+    try:
+        settings = yaml.safe_load((home / "dagster.yaml").read_text()) if (home / "dagster.yaml").exists() else {}
+    except (OSError, yaml.YAMLError):
+        return True
+    if isinstance(settings, dict) and any(key in settings for key in ("storage", "run_storage", "event_log_storage")):
+        return True
+    runs, index = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
+    if not runs.exists():
+        return index.exists()  # no run storage yet: nothing in progress, unless events exist anyway
+    try:
+        with closing(sqlite3.connect(f"file:{runs}?mode=ro", uri=True, timeout=5)) as conn:
+            marks = ", ".join("?" for _ in IN_PROGRESS_STATUSES)
+            if conn.execute(f"select 1 from runs where status in ({marks}) limit 1", IN_PROGRESS_STATUSES).fetchone():
+                return True
+        if not index.exists():
+            return False
+        with closing(sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=5)) as conn:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+            if "concurrency_slots" in tables and conn.execute(
+                "select 1 from concurrency_slots where run_id is not null limit 1"
+            ).fetchone():
+                return True
+            if "pending_steps" in tables and conn.execute("select 1 from pending_steps limit 1").fetchone():
+                return True
+    except sqlite3.Error:
+        return True
+    return False

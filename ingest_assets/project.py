@@ -2,59 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 from dagster_duckdb import DuckDBResource
 
 from ingest_assets.alerts.sensors import build_alert_sensors
-from ingest_assets.config import ProjectConfig, load_project_config
 from ingest_assets.dbt.assets import build_dbt_assets
 from ingest_assets.dbt.child import launcher
 from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
 from ingest_assets.dlt.checks import build_load_time_freshness, build_table_checks
 from ingest_assets.dlt.reconcile import build_reconcile_checks
+from ingest_assets.loaded_project import Project, load_project
 from ingest_assets.orchestration.jobs import build_source_job
 from ingest_assets.orchestration.schedules import build_schedule
 from ingest_assets.orchestration.sensors import build_file_sensor
-from ingest_assets.settings import (
-    ProjectPaths,
-    export_runtime_environment,
-    project_dir,
-    warehouse_path,
-)
 
-
-@dataclass(frozen=True)
-class Project:
-    """A loaded project: where it is, what `sources.yml` says, and the warehouse it writes.
-
-    Attributes:
-        paths: absolute paths of the checkout.
-        config: the validated `sources.yml`.
-        warehouse: absolute path of the DuckDB warehouse (the one used by dlt, dbt and readers).
-    """
-
-    paths: ProjectPaths
-    config: ProjectConfig
-    warehouse: Path
-
-
-def load_project(root: Path | None = None) -> Project:
-    """Load the project at `root` (default: `settings.project_dir()`) and export its environment.
-
-    Raises:
-        ConfigError: `sources.yml` is invalid; one message per problem.
-    """
-    paths = ProjectPaths(root or project_dir())
-    config = load_project_config(paths.sources_file)
-    warehouse = warehouse_path(paths, config.warehouse)
-    export_runtime_environment(paths, warehouse)
-    return Project(paths=paths, config=config, warehouse=warehouse)
+__all__ = ["Project", "build_definitions", "load_project"]
 
 
 def build_definitions(project: Project) -> Definitions:

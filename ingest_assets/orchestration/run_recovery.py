@@ -21,7 +21,9 @@ launcher that checks worker health. Slots still held by runs that already ended 
 
 This runs when `ingest sync` starts and whenever the definitions are loaded
 (`recover_on_definitions_load`: `dagster dev`'s code server, `dagster asset materialize`, run
-workers); it is a single query when nothing is in progress, and it never fails definitions load.
+workers); it never fails definitions load. When the instance's default SQLite files show no run
+in progress, no held pool slot and no queued claim (`instance_state.may_need_recovery`, a
+read-only look without Dagster), the definitions load does not build a `DagsterInstance` at all.
 
 Signals (`cancel_on_signal`). Dagster's in-process executor turns SIGTERM/SIGINT into an
 interruption of the step that is running, but while a step waits for a pool slot it only notes
@@ -46,9 +48,12 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+
+from ingest_assets.instance_state import may_need_recovery
 
 logger = logging.getLogger(__name__)
 
@@ -208,9 +213,11 @@ def recover_on_definitions_load() -> None:
     if not os.environ.get("DAGSTER_HOME"):
         return
     try:
-        with DagsterInstance.get() as instance:
-            for run in recover_dead_runs(instance):
-                logger.warning(_recovered_message(run))
+        # a quick read-only look first: building the instance costs more than the load's rest
+        if may_need_recovery(Path(os.environ["DAGSTER_HOME"])):
+            with DagsterInstance.get() as instance:
+                for run in recover_dead_runs(instance):
+                    logger.warning(_recovered_message(run))
         if _executing_command(sys.argv) and threading.current_thread() is threading.main_thread():
             _install_watchdog(run_ids=None, grace_seconds=DEFAULT_GRACE_SECONDS)
     except Exception as error:  # noqa: BLE001 - must never break definitions load

@@ -10,8 +10,8 @@ dlt state with the load that writes it. The lake's `_dlt_load_id` column is kept
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from dlt.extract.source import DltSource
 
 from ingest_assets.config.common import LoadOptions, SourceBase
@@ -19,6 +19,9 @@ from ingest_assets.dlt.pipeline import lake_bucket_url, lake_section
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources import filesystem
 from ingest_assets.sources.run_options import RunOptions
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LAKE_LOAD_ID = "_lake_load_id"
 

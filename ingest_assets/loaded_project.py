@@ -1,0 +1,42 @@
+"""One project checkout loaded: its paths, its validated `sources.yml` and its warehouse.
+
+Kept apart from the Dagster definitions (`ingest_assets.project`) so that the commands that only
+read the config or the warehouse (`ingest status`, `summary`, `rewind --list`) import neither
+Dagster nor dlt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest_assets.config import ProjectConfig, load_project_config
+from ingest_assets.settings import ProjectPaths, export_runtime_environment, project_dir, warehouse_path
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: where it is, what `sources.yml` says, and the warehouse it writes.
+
+    Attributes:
+        paths: absolute paths of the checkout.
+        config: the validated `sources.yml`.
+        warehouse: absolute path of the DuckDB warehouse (the one used by dlt, dbt and readers).
+    """
+
+    paths: ProjectPaths
+    config: ProjectConfig
+    warehouse: Path
+
+
+def load_project(root: Path | None = None) -> Project:
+    """Load the project at `root` (default: `settings.project_dir()`) and export its environment.
+
+    Raises:
+        ConfigError: `sources.yml` is invalid; one message per problem.
+    """
+    paths = ProjectPaths(root or project_dir())
+    config = load_project_config(paths.sources_file)
+    warehouse = warehouse_path(paths, config.warehouse)
+    export_runtime_environment(paths, warehouse)
+    return Project(paths=paths, config=config, warehouse=warehouse)
