@@ -79,6 +79,8 @@ def test_noop_run_skips_dbt_and_new_rows_rebuild_what_they_feed(make_project, ja
             instance=instance,
         )
         assert _keys(_dbt_events(refresh, "ASSET_MATERIALIZATION")) == built
+    # no per-run dbt target folder is left behind
+    assert list((project / "dbt_project" / "target").glob("dbt_models-*")) == []
 
 
 def test_change_rules():

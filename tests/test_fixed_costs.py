@@ -103,3 +103,19 @@ def test_schedule_states_without_dagster_match_the_instance(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert _sqlite_states(home) == _dagster_states(home) == {"jaffle_shop_schedule": "running"}
+
+
+def test_per_run_dbt_target_folders_of_ended_runs_are_removed(tmp_path):
+    from ingest_assets.dbt.targets import remove_ended_run_targets
+
+    target = tmp_path / "target"
+    running, ended = "abcdef1-2222-3333", "9876543-aaaa-bbbb"
+    for name in (f"dbt_models-{running[:7]}-1234567", f"dbt_models-{ended[:7]}-7654321", "dbt_models-odd", "manifest.json"):
+        (target / name).mkdir(parents=True) if not name.endswith(".json") else (target / name).write_text("{}")
+
+    removed = remove_ended_run_targets(target, [running])
+
+    assert [p.name for p in removed] == [f"dbt_models-{ended[:7]}-7654321"]
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        [f"dbt_models-{running[:7]}-1234567", "dbt_models-odd", "manifest.json"]
+    )

@@ -24,6 +24,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, Failure
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from ingest_assets.dbt.selection import plan_dbt_selection
+from ingest_assets.dbt.targets import remove_ended_run_targets, running_run_ids
 from ingest_assets.dbt.translator import ModelTranslator
 from ingest_assets.dlt.assets import DUCKDB_POOL
 
@@ -54,6 +55,8 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)
+        with contextlib.suppress(Exception):  # housekeeping never fails the step
+            remove_ended_run_targets(_absolute(project, project.target_path), [context.run.run_id, *running_run_ids(context.instance)])
         # models whose upstream tables loaded no new rows are left out (see dbt.selection)
         plan = plan_dbt_selection(context, read_manifest(project.manifest_path))
         yield from plan.observations()
