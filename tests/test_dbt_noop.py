@@ -11,6 +11,7 @@ from dagster import DagsterInstance
 from helpers import execute_job, read_csv, scalar, write_csv
 from jaffle import jaffle_source
 
+from ingest_assets.cli import sync_summary
 from ingest_assets.dbt.selection import SKIPPED, is_full_refresh, raw_table_changed
 
 
@@ -54,6 +55,10 @@ def test_noop_run_skips_dbt_and_new_rows_rebuild_what_they_feed(make_project, ja
         assert len(observed) == len(built)
         # the step ended without starting dbt
         assert results.stat().st_mtime_ns == results_after_first
+        # `ingest sync` says so instead of repeating the last dbt run's counts
+        lines, failures = sync_summary(second, "jaffle_shop", project / "dbt_project")
+        assert failures == []
+        assert f"dbt not run: {len(built)} models skipped (upstream unchanged)" in lines
 
         # new orders: the models reading orders are rebuilt, the others are skipped
         new_orders = [{**row, "id": f"late-{row['id']}"} for row in read_csv(landing / "raw_orders.csv")[:25]]
