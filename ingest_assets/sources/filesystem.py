@@ -24,7 +24,9 @@ a run refuses a matched local file whose real path (symlinks resolved) is outsid
 
 from __future__ import annotations
 
+import glob
 import json
+import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -256,17 +258,21 @@ def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[s
         state = "is not a folder" if folder.exists() else "does not exist"
         return [f"source '{config.name}': bucket_url folder {folder} {state}"]
     warnings = []
+    inside = folder.resolve()
     for table in config.filesystem.tables:
-        files = list_files(config, paths, table)
+        # listed as dlt's `glob_files` lists a local folder (Python's recursive glob, files
+        # only), without importing dlt
+        files = sorted(f for f in glob.glob(str(folder / table.file_glob), recursive=True) if os.path.isfile(f))
         if not files:
             warnings.append(
                 f"source '{config.name}': table '{table.name}': file_glob {table.file_glob!r} "
                 f"matches no file in {folder}"
             )
         for file in files:
-            if (real := outside_folder(bucket_url, file)) is not None:
+            real = Path(file).resolve()
+            if not real.is_relative_to(inside):
                 warnings.append(
-                    f"source '{config.name}': table '{table.name}': {file['relative_path']} links to "
+                    f"source '{config.name}': table '{table.name}': {Path(file).relative_to(folder).as_posix()} links to "
                     f"{real}, outside {folder}; runs refuse it"
                 )
     return warnings
