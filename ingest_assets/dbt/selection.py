@@ -12,7 +12,9 @@ the Dagster instance what changed:
   rebuilt in this run;
 - a model is rebuilt when it was never materialized, its code version (dbt's checksum of the
   SQL) differs from its last materialization's, an upstream table or model changed, or the
-  run is a full refresh (`full_refresh: true` in any op's config).
+  run is a full refresh (`full_refresh: true` in any op's config);
+- a run that loaded no raw table (models materialized by hand in the UI) builds everything
+  it selected, as before.
 
 Every other selected model is left out of `dbt build` (`--exclude <fqn>`), and the step logs it
 and records an `AssetObservation` with `dbt_skipped: upstream unchanged` for it; dbt's tests on
@@ -112,10 +114,14 @@ def plan_dbt_selection(context: AssetExecutionContext, manifest: Mapping[str, An
     specs = {spec.key: spec for spec in assets_def.specs}
     upstream = {key: [dep.asset_key for dep in specs[key].deps] for key in own_keys}
 
+    raw_history = _RawHistory(instance)
+    raw_keys = _raw_keys(upstream, own_keys)
+    loaded_in_run = raw_history.keys_loaded_in_run(context.run.run_id, raw_keys)
+    if not loaded_in_run:  # no load in this run (e.g. models materialized by hand): build all
+        return selection
     latest: dict[AssetKey, Any] = {}
     for key in own_keys:
         latest[key] = instance.get_latest_materialization_event(key)
-    raw_history = _RawHistory(instance)
 
     rebuilt: set[AssetKey] = set()
     for key in _topological(selected, upstream):
@@ -126,12 +132,7 @@ def plan_dbt_selection(context: AssetExecutionContext, manifest: Mapping[str, An
         else:
             rebuilt.add(key)
 
-    raw_keys = _raw_keys(upstream, own_keys)
-    unchanged_in_run = {
-        key
-        for key in raw_history.keys_loaded_in_run(context.run.run_id, raw_keys)
-        if not raw_history.changed_in_run(key, context.run.run_id)
-    }
+    unchanged_in_run = {key for key in loaded_in_run if not raw_history.changed_in_run(key, context.run.run_id)}
     nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
     key_of_node = {(spec.metadata or {}).get(UNIQUE_ID): key for key, spec in specs.items()}
     unchanged = set(selection.skipped_models) | unchanged_in_run
