@@ -20,12 +20,15 @@ Every other selected model is left out of `dbt build` (`--exclude <fqn>`), and t
 and records an `AssetObservation` with `dbt_skipped: upstream unchanged` for it; dbt's tests on
 a raw table the run loaded with no new rows are left out the same way. When nothing is left,
 dbt is not started at all. Everything is read through public APIs: the step's
-`AssetsDefinition` specs (deps, code versions, dbt unique ids) and
-`DagsterInstance.fetch_materializations`.
+`AssetsDefinition` specs (deps, code versions, dbt unique ids),
+`DagsterInstance.get_asset_records` (one query for the latest materialization of every model and
+raw table) and `DagsterInstance.fetch_materializations` (one per raw table, when a model may be
+skipped).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,14 +117,17 @@ def plan_dbt_selection(context: AssetExecutionContext, manifest: Mapping[str, An
     specs = {spec.key: spec for spec in assets_def.specs}
     upstream = {key: [dep.asset_key for dep in specs[key].deps] for key in own_keys}
 
-    raw_history = _RawHistory(instance)
     raw_keys = _raw_keys(upstream, own_keys)
-    loaded_in_run = raw_history.keys_loaded_in_run(context.run.run_id, raw_keys)
+    # one query for the latest materialization of every model and raw table
+    latest: dict[AssetKey, Any] = {key: None for key in (*own_keys, *raw_keys)}
+    for record in instance.get_asset_records(list(latest)):
+        latest[record.asset_entry.asset_key] = record.asset_entry.last_materialization
+    run_id = context.run.run_id
+    loaded_in_run = {key for key in raw_keys if latest[key] is not None and latest[key].run_id == run_id}
     if not loaded_in_run:  # no load in this run (e.g. models materialized by hand): build all
         return selection
-    latest: dict[AssetKey, Any] = {}
-    for key in own_keys:
-        latest[key] = instance.get_latest_materialization_event(key)
+    built = [latest[key].timestamp for key in selected if latest.get(key) is not None]
+    raw_history = _RawHistory(instance, min(built, default=0.0))
 
     rebuilt: set[AssetKey] = set()
     for key in _topological(selected, upstream):
@@ -132,7 +138,9 @@ def plan_dbt_selection(context: AssetExecutionContext, manifest: Mapping[str, An
         else:
             rebuilt.add(key)
 
-    unchanged_in_run = {key for key in loaded_in_run if not raw_history.changed_in_run(key, context.run.run_id)}
+    unchanged_in_run = {
+        key for key in loaded_in_run if not raw_table_changed(latest[key].asset_materialization.metadata)
+    }
     nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
     key_of_node = {(spec.metadata or {}).get(UNIQUE_ID): key for key, spec in specs.items()}
     unchanged = set(selection.skipped_models) | unchanged_in_run
@@ -197,44 +205,26 @@ def _rebuild_reason(
 
 
 class _RawHistory:
-    """Materializations of raw tables read from the instance, cached per table."""
+    """Materializations of raw tables since the oldest last build of the selected models, read
+    from the instance once per table."""
 
-    def __init__(self, instance: Any) -> None:
+    def __init__(self, instance: Any, since: float) -> None:
         self._instance = instance
-        self._records: dict[AssetKey, list[Any]] = {}
-        self._since: dict[AssetKey, float] = {}
-
-    def _after(self, key: AssetKey, timestamp: float) -> list[Any] | None:
-        """Records of `key` after `timestamp` (newest first), or None when there are too many."""
-        if key not in self._since or self._since[key] > timestamp:
-            result = self._instance.fetch_materializations(
-                AssetRecordsFilter(asset_key=key, after_timestamp=timestamp), limit=HISTORY_LIMIT
-            )
-            self._records[key] = list(result.records) if len(result.records) < HISTORY_LIMIT else None
-            self._since[key] = timestamp
-        records = self._records[key]
-        return None if records is None else [r for r in records if r.timestamp > timestamp]
+        self._since = since
+        self._records: dict[AssetKey, list[Any] | None] = {}
 
     def changed_since(self, key: AssetKey, timestamp: float) -> bool:
-        """True when `key` was materialized with new rows after `timestamp` (epoch seconds)."""
-        records = self._after(key, timestamp)
-        if records is None:
+        """True when `key` was materialized with new rows after `timestamp` (epoch seconds, not
+        before the `since` of this history)."""
+        if key not in self._records:
+            result = self._instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=key, after_timestamp=self._since), limit=HISTORY_LIMIT
+            )
+            self._records[key] = list(result.records) if len(result.records) < HISTORY_LIMIT else None
+        records = self._records[key]
+        if records is None:  # too many loads to read: take it as changed
             return True
-        return any(raw_table_changed(_metadata(r)) for r in records)
-
-    def keys_loaded_in_run(self, run_id: str, keys: Iterable[AssetKey]) -> list[AssetKey]:
-        """The raw tables among `keys` materialized in run `run_id`."""
-        found = []
-        for key in keys:
-            latest = self._instance.get_latest_materialization_event(key)
-            if latest is not None and latest.run_id == run_id:
-                found.append(key)
-        return found
-
-    def changed_in_run(self, key: AssetKey, run_id: str) -> bool:
-        """True when a materialization of `key` in run `run_id` changed the table."""
-        result = self._instance.fetch_materializations(key, limit=20)
-        return any(raw_table_changed(_metadata(r)) for r in result.records if r.run_id == run_id)
+        return any(raw_table_changed(_metadata(r)) for r in records if r.timestamp > timestamp)
 
 
 def _node_key(nodes: Mapping[str, Any], unique_id: str, key_of_node: Mapping[str, AssetKey]) -> AssetKey | None:
@@ -245,9 +235,14 @@ def _node_key(nodes: Mapping[str, Any], unique_id: str, key_of_node: Mapping[str
     node = nodes.get(unique_id)
     if node is None or node.get("resource_type") != "source":
         return None
+    return _translator().get_asset_key(node)
+
+
+@functools.cache
+def _translator() -> Any:
     from ingest_assets.dbt.translator import ModelTranslator
 
-    return ModelTranslator().get_asset_key(node)
+    return ModelTranslator()
 
 
 def _raw_keys(upstream: Mapping[AssetKey, list[AssetKey]], own_keys: set[AssetKey]) -> set[AssetKey]:
