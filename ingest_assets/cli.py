@@ -29,23 +29,30 @@ from ingest_assets.settings import ProjectPaths, project_dir
 if TYPE_CHECKING:
     from ingest_assets.config import ProjectConfig
 
-app = typer.Typer(help="Manage the ingestion project: sources.yml -> dlt -> DuckDB -> dbt.", no_args_is_help=True)
+app = typer.Typer(
+    help="Manage the ingestion project: sources.yml -> dlt -> DuckDB -> dbt.", no_args_is_help=True
+)
 console = Console()
 errors = Console(stderr=True)
 
 ProjectOption = Annotated[
     Path | None,
-    typer.Option("--project", "-p", help="Project root (default: INGEST_PROJECT_DIR or this checkout)."),
+    typer.Option(
+        "--project", "-p", help="Project root (default: INGEST_PROJECT_DIR or this checkout)."
+    ),
 ]
 VerboseOption = Annotated[
     bool,
-    typer.Option("--verbose", "-v", help="Show tracebacks of errors (and, for sync, the full run log)."),
+    typer.Option(
+        "--verbose", "-v", help="Show tracebacks of errors (and, for sync, the full run log)."
+    ),
 ]
 
 ValidateCheck = Callable[["ProjectConfig", ProjectPaths], list[str]]
 """A check `ingest validate` runs on a valid config: returns warnings (one message each, naming
 the file, source and field), e.g. a folder that does not exist. Add checks to
 `VALIDATE_WARNINGS`."""
+
 
 def _file_path_warnings(config: Any, paths: ProjectPaths) -> list[str]:
     """Local folders that do not exist and globs that match no file, per enabled filesystem source."""
@@ -69,7 +76,11 @@ def _paths(project: Path | None) -> ProjectPaths:
 
 def say(text: str, style: str | None = None) -> None:
     """Print `text` to stdout as it is (Rich markup in it escaped), optionally in `style`."""
-    console.print(f"[{style}]{escape(text)}[/{style}]" if style else escape(text), highlight=False, soft_wrap=True)
+    console.print(
+        f"[{style}]{escape(text)}[/{style}]" if style else escape(text),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def problem(text: str) -> None:
@@ -138,7 +149,10 @@ def _load(project: Path | None, verbose: bool):
 @app.command()
 def validate(
     project: ProjectOption = None,
-    build: bool = typer.Option(True, help="Also build each enabled source's dlt source (imports custom modules; no network)."),
+    build: bool = typer.Option(
+        True,
+        help="Also build each enabled source's dlt source (imports custom modules; no network).",
+    ),
     verbose: VerboseOption = False,
 ) -> None:
     """Check sources.yml and the Excel job sheet; exit 1 with one line per problem.
@@ -157,7 +171,11 @@ def validate(
         # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
         export_runtime_environment(paths, warehouse_path(paths, config.warehouse))
 
-        from ingest_assets.sources.dlt_native import DltNativeSourceConfig, check_dlt_source, missing_message
+        from ingest_assets.sources.dlt_native import (
+            DltNativeSourceConfig,
+            check_dlt_source,
+            missing_message,
+        )
         from ingest_assets.sources.secrets_check import missing_secrets_of
 
         for source in config.enabled_sources:
@@ -176,7 +194,9 @@ def validate(
             except Exception as error:  # report every source, not only the first
                 if verbose:
                     errors.print_exception()
-                problems.append(f"{config.source_origin(source.name)}: source '{source.name}': {_without_source(error, source.name)}")
+                problems.append(
+                    f"{config.source_origin(source.name)}: source '{source.name}': {_without_source(error, source.name)}"
+                )
     for text in problems:
         problem(text)
     for check in VALIDATE_WARNINGS:
@@ -185,9 +205,16 @@ def validate(
     if problems:
         raise typer.Exit(1)
     enabled = ", ".join(s.name for s in config.enabled_sources) or "none"
-    sheet = [s.name for s in config.sources if config.source_origin(s.name) != paths.sources_file.name]
-    files = f"{paths.sources_file}" + (f" and {job_sheet_location(paths.sources_file)[0]} ({len(sheet)} sources)" if sheet else "")
-    console.print(f"[green]✓[/green] {escape(files)}: {len(config.sources)} sources, enabled: {escape(enabled)}", highlight=False)
+    sheet = [
+        s.name for s in config.sources if config.source_origin(s.name) != paths.sources_file.name
+    ]
+    files = f"{paths.sources_file}" + (
+        f" and {job_sheet_location(paths.sources_file)[0]} ({len(sheet)} sources)" if sheet else ""
+    )
+    console.print(
+        f"[green]✓[/green] {escape(files)}: {len(config.sources)} sources, enabled: {escape(enabled)}",
+        highlight=False,
+    )
 
 
 def _local_files(source: Any) -> bool:
@@ -204,12 +231,17 @@ def _without_source(error: BaseException, source: str) -> str:
     """The error's message without a leading `source '<source>': ` (the caller names it)."""
     text = str(error)
     prefix = f"source '{source}': "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 @app.command("excel-template")
 def excel_template(
-    output: Path | None = typer.Option(None, "--output", "-o", help="Workbook to write (default: ingestion_config.example.xlsx at the project root, which the project does not read)."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Workbook to write (default: ingestion_config.example.xlsx at the project root, which the project does not read).",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
     project: ProjectOption = None,
 ) -> None:
@@ -226,16 +258,24 @@ def excel_template(
     sheet = job_sheet_location(paths.sources_file)[0]
     say(
         f"wrote {target}: its example jobs are disabled; replace them with yours (enabled Y) and "
-        + ("run ingest validate" if target == sheet else f"save it as {sheet}, then run ingest validate")
+        + (
+            "run ingest validate"
+            if target == sheet
+            else f"save it as {sheet}, then run ingest validate"
+        )
     )
 
 
 @app.command("demo-data")
 def demo_data(
     project: ProjectOption = None,
-    source: str = typer.Option("jaffle_shop", help="The filesystem source whose landing folder gets the files."),
+    source: str = typer.Option(
+        "jaffle_shop", help="The filesystem source whose landing folder gets the files."
+    ),
     years: int = typer.Option(1, help="Years of orders to simulate (~200k rows a year)."),
-    force: bool = typer.Option(False, help="Regenerate even when the files exist (a new delivery)."),
+    force: bool = typer.Option(
+        False, help="Regenerate even when the files exist (a new delivery)."
+    ),
     verbose: VerboseOption = False,
 ) -> None:
     """Generate the Jaffle Shop CSVs (dbt Labs' jafgen) into the source's landing folder."""
@@ -265,7 +305,9 @@ def prepare(project: ProjectOption = None, verbose: VerboseOption = False) -> No
     from ingest_assets.dbt.project import prepare_manifest
 
     loaded = _load(project, verbose)
-    dbt_project = DbtProject(project_dir=loaded.paths.dbt_project_dir, profiles_dir=loaded.paths.dbt_project_dir)
+    dbt_project = DbtProject(
+        project_dir=loaded.paths.dbt_project_dir, profiles_dir=loaded.paths.dbt_project_dir
+    )
     with user_errors(verbose):
         prepare_manifest(dbt_project, force=True)
     say(f"dbt manifest written to {dbt_project.manifest_path}")
@@ -300,7 +342,9 @@ def summary(project: ProjectOption = None, verbose: VerboseOption = False) -> No
     for column in ("schema", "table", "kind", "rows"):
         table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
     for count in counts:
-        table.add_row(escape(count.schema), escape(count.table), count.kind.lower(), f"{count.rows:,}")
+        table.add_row(
+            escape(count.schema), escape(count.table), count.kind.lower(), f"{count.rows:,}"
+        )
     console.print(table)
     results = latest_dbt_results(loaded.paths.dbt_project_dir)
     if results:
@@ -311,7 +355,16 @@ def summary(project: ProjectOption = None, verbose: VerboseOption = False) -> No
         say("dbt has not run yet")
 
 
-STATUS_COLUMNS = ("source", "last run (UTC)", "status", "rows loaded", "rows in warehouse", "cursor", "schedule", "failing")
+STATUS_COLUMNS = (
+    "source",
+    "last run (UTC)",
+    "status",
+    "rows loaded",
+    "rows in warehouse",
+    "cursor",
+    "schedule",
+    "failing",
+)
 """Columns of `ingest status`; on a narrow terminal the optional ones go first (below)."""
 
 _DROPPABLE = ("cursor", "rows loaded", "last run (UTC)", "rows in warehouse")
@@ -321,7 +374,9 @@ _DROPPABLE = ("cursor", "rows loaded", "last run (UTC)", "rows in warehouse")
 @app.command()
 def status(
     project: ProjectOption = None,
-    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON (one object per source) instead of a table."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the status as JSON (one object per source) instead of a table."
+    ),
     verbose: VerboseOption = False,
 ) -> None:
     """Per source: last run, status, rows loaded, cursor, schedule (stopped, or its next run), failing or not.
@@ -383,17 +438,29 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
         state = None
         if source.schedule:
             state = states.get(f"{source.name}_schedule", source.schedule_status)
-        upcoming = next_run(source.schedule, loaded.config.timezone) if source.enabled and state == "running" else None
+        upcoming = (
+            next_run(source.schedule, loaded.config.timezone)
+            if source.enabled and state == "running"
+            else None
+        )
         result.append(
             {
                 "source": source.name,
                 "enabled": source.enabled,
-                "last_run": max(r["finished_at"] for r in runs).astimezone(timezone.utc).isoformat() if runs else None,
-                "status": ("failed" if failed else "success") if runs else ("never" if source.enabled else "disabled"),
+                "last_run": max(r["finished_at"] for r in runs).astimezone(timezone.utc).isoformat()
+                if runs
+                else None,
+                "status": ("failed" if failed else "success")
+                if runs
+                else ("never" if source.enabled else "disabled"),
                 "rows_loaded": sum(r["rows_loaded"] for r in runs) if runs else None,
                 "rows_in_warehouse": totals.get(source.dataset_name),
                 "cursors": {r["table_name"]: r["cursor_after"] for r in runs if r["cursor_after"]},
-                "schedule": {"cron": source.schedule, "state": state if source.enabled else "disabled", "next_run": upcoming},
+                "schedule": {
+                    "cron": source.schedule,
+                    "state": state if source.enabled else "disabled",
+                    "next_run": upcoming,
+                },
                 "failing": bool(failed),
                 "error": (failed[0]["error"] or "failed") if failed else None,
             }
@@ -423,7 +490,9 @@ def _status_cells(row: dict[str, Any]) -> dict[str, str]:
         "last run (UTC)": last[:19].replace("T", " ") if last else "never",
         "status": row["status"],
         "rows loaded": f"{row['rows_loaded']:,}" if row["rows_loaded"] is not None else "-",
-        "rows in warehouse": f"{row['rows_in_warehouse']:,}" if row["rows_in_warehouse"] is not None else "-",
+        "rows in warehouse": f"{row['rows_in_warehouse']:,}"
+        if row["rows_in_warehouse"] is not None
+        else "-",
         "cursor": "; ".join(f"{t}: {c}" for t, c in row["cursors"].items()) or "-",
         "schedule": when,
         "failing": "yes (below)" if row["failing"] else "no",
@@ -450,7 +519,9 @@ def _column_widths(cells: list[dict[str, str]], shown: list[str], width: int) ->
     floors = {c: _min_width(cells, c) for c in shown}
     budget = width - (3 * len(shown) + 1)  # padding and borders
     while sum(widths.values()) > budget:
-        column = max((c for c in shown if widths[c] > floors[c]), key=lambda c: widths[c], default=None)
+        column = max(
+            (c for c in shown if widths[c] > floors[c]), key=lambda c: widths[c], default=None
+        )
         if column is None:
             break
         widths[column] -= 1
@@ -465,8 +536,14 @@ def _min_width(cells: list[dict[str, str]], column: str) -> int:
 
 @app.command()
 def sync(
-    source: str = typer.Argument(help="The source to load (its asset group and the dbt models downstream)."),
-    full_refresh: bool = typer.Option(False, "--full-refresh", help="Drop the source's tables and dlt state, then load everything again."),
+    source: str = typer.Argument(
+        help="The source to load (its asset group and the dbt models downstream)."
+    ),
+    full_refresh: bool = typer.Option(
+        False,
+        "--full-refresh",
+        help="Drop the source's tables and dlt state, then load everything again.",
+    ),
     project: ProjectOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -482,7 +559,9 @@ def sync(
     loaded = _load(project, verbose)
     names = [s.name for s in loaded.config.enabled_sources]
     if source not in names:
-        problem(f"{loaded.paths.sources_file.name}: no enabled source named '{source}' (enabled: {', '.join(names)})")
+        problem(
+            f"{loaded.paths.sources_file.name}: no enabled source named '{source}' (enabled: {', '.join(names)})"
+        )
         raise typer.Exit(1)
     os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
     with user_errors(verbose):
@@ -501,9 +580,14 @@ def sync(
     for text in summary_lines:
         say(text)
     if not result.success:
-        say(f"sync {source} failed (run {result.run_id}){'' if verbose else '; -v prints the full log'}", "red")
+        say(
+            f"sync {source} failed (run {result.run_id}){'' if verbose else '; -v prints the full log'}",
+            "red",
+        )
         raise typer.Exit(1)
-    console.print(f"[green]✓[/green] {escape(source)}: run {result.run_id} succeeded", highlight=False)
+    console.print(
+        f"[green]✓[/green] {escape(source)}: run {result.run_id} succeeded", highlight=False
+    )
 
 
 def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
@@ -520,7 +604,12 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
         run_config = {**run_config, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     import uuid
 
-    from ingest_assets.orchestration.run_recovery import cancel_on_signal, describe, launch_tags, recover_dead_runs
+    from ingest_assets.orchestration.run_recovery import (
+        cancel_on_signal,
+        describe,
+        launch_tags,
+        recover_dead_runs,
+    )
 
     run_id = str(uuid.uuid4())
     with contextlib.ExitStack() as stack:
@@ -529,9 +618,15 @@ def _execute(job: Any, run_config: dict, verbose: bool) -> Any:
         for ended in recover_dead_runs(instance):  # runs killed earlier must not hold the pool
             warning(describe(ended))
         if not verbose:
-            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+            stack.enter_context(
+                contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w")))
+            )
         result = job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, tags=launch_tags()
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+            tags=launch_tags(),
         )
     if watch.signal is not None:
         problem(f"run {run_id} canceled by signal {watch.signal}")
@@ -549,7 +644,9 @@ def _error_text(error: Any) -> str:
     return message
 
 
-def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) -> tuple[list[str], list[str]]:
+def sync_summary(
+    result: Any, source: str, dbt_project_dir: Path | None = None
+) -> tuple[list[str], list[str]]:
     """The end-of-run summary of an `execute_in_process` result of `<source>_job`.
 
     Args:
@@ -579,14 +676,20 @@ def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) 
         dbt_ran = dbt_ran or (is_dbt and kind == "STEP_START")
         if is_dbt and kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
             dbt_built += 1
-        elif is_dbt and kind == "ASSET_OBSERVATION" and "dbt_skipped" in data.asset_observation.metadata:
+        elif (
+            is_dbt
+            and kind == "ASSET_OBSERVATION"
+            and "dbt_skipped" in data.asset_observation.metadata
+        ):
             dbt_skipped += 1
         if kind == "ASSET_MATERIALIZATION" and not is_dbt:
             materialization = data.materialization
             rows = materialization.metadata.get("rows_loaded")
             count = getattr(rows, "value", rows)
             name = ".".join(materialization.asset_key.path)
-            lines.append(f"{name}: {count:,} rows loaded" if isinstance(count, int) else f"{name}: loaded")
+            lines.append(
+                f"{name}: {count:,} rows loaded" if isinstance(count, int) else f"{name}: loaded"
+            )
         elif kind == "ASSET_CHECK_EVALUATION" and not is_dbt:
             checks[bool(data.passed)].append(f"{data.asset_key.to_user_string()}:{data.check_name}")
         elif event.is_step_failure:
@@ -594,7 +697,9 @@ def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) 
             if is_dbt:
                 failures.append(message if message.startswith("dbt") else f"dbt: {message}")
             else:
-                failures.append(message if f"source '{source}'" in message else f"source '{source}': {message}")
+                failures.append(
+                    message if f"source '{source}'" in message else f"source '{source}': {message}"
+                )
     # dbt's run_results.json is this run's only when dbt started (not when every model was skipped)
     dbt_started = dbt_ran and not (dbt_skipped and not dbt_built)
     results = latest_dbt_results(dbt_project_dir) if dbt_started and dbt_project_dir else None
@@ -617,7 +722,9 @@ def sync_summary(result: Any, source: str, dbt_project_dir: Path | None = None) 
 def rewind(
     source: str = typer.Argument(help="The source to rewind."),
     to: str | None = typer.Option(None, "--to", help="The dlt load id to go back to (see --list)."),
-    list_loads: bool = typer.Option(False, "--list", help="List the source's completed loads and exit."),
+    list_loads: bool = typer.Option(
+        False, "--list", help="List the source's completed loads and exit."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     project: ProjectOption = None,
     verbose: VerboseOption = False,
@@ -636,14 +743,22 @@ def rewind(
         table.add_column("load id")
         table.add_column("loaded at (UTC)")
         for load_id, at in loads:
-            table.add_row(escape(load_id), at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+            table.add_row(
+                escape(load_id), at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            )
         console.print(table)
         if to is None and not list_loads:
             problem("give the load to go back to with --to <load id>")
             raise typer.Exit(1)
         return
-    later = [load_id for load_id, _ in loads if load_id != to and float(load_id) > float(to)] if loads else []
-    if not yes and not typer.confirm(f"delete the rows of {len(later)} later load(s) of {source} and rewind its state to load {to}?"):
+    later = (
+        [load_id for load_id, _ in loads if load_id != to and float(load_id) > float(to)]
+        if loads
+        else []
+    )
+    if not yes and not typer.confirm(
+        f"delete the rows of {len(later)} later load(s) of {source} and rewind its state to load {to}?"
+    ):
         raise typer.Exit(1)
     say(f"rewinding {source} to load {to} ({len(later)} later load(s))")
     try:

@@ -45,7 +45,11 @@ def _sqlite_states(home: Path) -> dict[str, str] | None:
     """The states from the default SQLite schedule storage, or None when the instance uses
     another storage or the file cannot be read as expected."""
     try:
-        settings = yaml.safe_load((home / "dagster.yaml").read_text()) if (home / "dagster.yaml").exists() else {}
+        settings = (
+            yaml.safe_load((home / "dagster.yaml").read_text())
+            if (home / "dagster.yaml").exists()
+            else {}
+        )
     except (OSError, yaml.YAMLError):
         return None
     if isinstance(settings, dict) and any(key in settings for key in _STORAGE_KEYS):
@@ -55,10 +59,15 @@ def _sqlite_states(home: Path) -> dict[str, str] | None:
         return {}
     try:
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as conn:
-            tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+            tables = {
+                row[0]
+                for row in conn.execute("select name from sqlite_master where type = 'table'")
+            }
             rows = []
             if "instigators" in tables:
-                rows = conn.execute("select status, instigator_type, instigator_body from instigators").fetchall()
+                rows = conn.execute(
+                    "select status, instigator_type, instigator_body from instigators"
+                ).fetchall()
             if not rows and "jobs" in tables:
                 rows = conn.execute("select status, job_type, job_body from jobs").fetchall()
     except sqlite3.Error:
@@ -83,7 +92,10 @@ def _dagster_states(home: Path) -> dict[str, str]:
     with DagsterInstance.get() as instance:
         for state in instance.all_instigator_state():
             status = getattr(state.status, "value", str(state.status))
-            if getattr(state.instigator_type, "value", "") == "SCHEDULE" and status in ("RUNNING", "STOPPED"):
+            if getattr(state.instigator_type, "value", "") == "SCHEDULE" and status in (
+                "RUNNING",
+                "STOPPED",
+            ):
                 states[state.instigator_name] = status.lower()
     return states
 
@@ -104,10 +116,16 @@ def may_need_recovery(home: Path) -> bool:
         home: the instance folder (`DAGSTER_HOME`).
     """
     try:
-        settings = yaml.safe_load((home / "dagster.yaml").read_text()) if (home / "dagster.yaml").exists() else {}
+        settings = (
+            yaml.safe_load((home / "dagster.yaml").read_text())
+            if (home / "dagster.yaml").exists()
+            else {}
+        )
     except (OSError, yaml.YAMLError):
         return True
-    if isinstance(settings, dict) and any(key in settings for key in ("storage", "run_storage", "event_log_storage")):
+    if isinstance(settings, dict) and any(
+        key in settings for key in ("storage", "run_storage", "event_log_storage")
+    ):
         return True
     runs, index = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
     if not runs.exists():
@@ -115,17 +133,28 @@ def may_need_recovery(home: Path) -> bool:
     try:
         with closing(sqlite3.connect(f"file:{runs}?mode=ro", uri=True, timeout=5)) as conn:
             marks = ", ".join("?" for _ in IN_PROGRESS_STATUSES)
-            if conn.execute(f"select 1 from runs where status in ({marks}) limit 1", IN_PROGRESS_STATUSES).fetchone():
+            if conn.execute(
+                f"select 1 from runs where status in ({marks}) limit 1", IN_PROGRESS_STATUSES
+            ).fetchone():
                 return True
         if not index.exists():
             return False
         with closing(sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=5)) as conn:
-            tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
-            if "concurrency_slots" in tables and conn.execute(
-                "select 1 from concurrency_slots where run_id is not null limit 1"
-            ).fetchone():
+            tables = {
+                row[0]
+                for row in conn.execute("select name from sqlite_master where type = 'table'")
+            }
+            if (
+                "concurrency_slots" in tables
+                and conn.execute(
+                    "select 1 from concurrency_slots where run_id is not null limit 1"
+                ).fetchone()
+            ):
                 return True
-            if "pending_steps" in tables and conn.execute("select 1 from pending_steps limit 1").fetchone():
+            if (
+                "pending_steps" in tables
+                and conn.execute("select 1 from pending_steps limit 1").fetchone()
+            ):
                 return True
     except sqlite3.Error:
         return True

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest_assets.config import ProjectConfig, load_project_config
-from ingest_assets.settings import ProjectPaths, export_runtime_environment, project_dir, warehouse_path
+from ingest_assets.settings import (
+    ProjectPaths,
+    export_runtime_environment,
+    project_dir,
+    warehouse_path,
+)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ def build_definitions(project: Project) -> Definitions:
     """
     dbt_project = load_dbt_project(project.paths.dbt_project_dir)
     sources = project.config.enabled_sources
-    audit_log = project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
+    audit_log = (
+        project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
+    )
     source_assets = [
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
@@ -48,7 +50,9 @@ def build_definitions(project: Project) -> Definitions:
         for s, assets in zip(sources, source_assets)
     }
     table_checks = [build_table_checks(s, keys_by_source[s.name]) for s in sources]
-    reconcile_checks = [build_reconcile_checks(s, keys_by_source[s.name], project.paths) for s in sources]
+    reconcile_checks = [
+        build_reconcile_checks(s, keys_by_source[s.name], project.paths) for s in sources
+    ]
     table_checks += [checks for checks in reconcile_checks if checks is not None]
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     alerts = project.config.alerts
@@ -67,7 +71,8 @@ def build_definitions(project: Project) -> Definitions:
             # dbt dies with the process running its step (kill -9 leaves no orphan holding the
             # warehouse lock): see ingest_assets.dbt.child
             "dbt": DbtCliResource(
-                project_dir=dbt_project, dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt"))
+                project_dir=dbt_project,
+                dbt_executable=str(launcher(project.paths.root / ".cache" / "dbt")),
             ),
             "warehouse": DuckDBResource(database=str(project.warehouse)),
         },

@@ -16,7 +16,9 @@ from ingest_assets.dbt.selection import SKIPPED, is_full_refresh, raw_table_chan
 
 
 def _dbt_events(result, kind: str) -> list:
-    return [e for e in result.all_events if e.step_key == "dbt_models" and e.event_type_value == kind]
+    return [
+        e for e in result.all_events if e.step_key == "dbt_models" and e.event_type_value == kind
+    ]
 
 
 def _keys(events) -> set[str]:
@@ -31,7 +33,9 @@ def _keys(events) -> set[str]:
     return out
 
 
-def test_noop_run_skips_dbt_and_new_rows_rebuild_what_they_feed(make_project, jaffle_small, tmp_path):
+def test_noop_run_skips_dbt_and_new_rows_rebuild_what_they_feed(
+    make_project, jaffle_small, tmp_path
+):
     project = make_project([jaffle_source("data/landing/jaffle_shop")])
     landing = project / "data" / "landing" / "jaffle_shop"
     shutil.copytree(jaffle_small, landing)
@@ -51,7 +55,9 @@ def test_noop_run_skips_dbt_and_new_rows_rebuild_what_they_feed(make_project, ja
         assert _dbt_events(second, "ASSET_CHECK_EVALUATION") == []  # source tests skipped too
         observed = _dbt_events(second, "ASSET_OBSERVATION")
         assert _keys(observed) == built
-        assert {e.event_specific_data.asset_observation.metadata["dbt_skipped"].value for e in observed} == {SKIPPED}
+        assert {
+            e.event_specific_data.asset_observation.metadata["dbt_skipped"].value for e in observed
+        } == {SKIPPED}
         assert len(observed) == len(built)
         # the step ended without starting dbt
         assert results.stat().st_mtime_ns == results_after_first
@@ -61,7 +67,9 @@ def test_noop_run_skips_dbt_and_new_rows_rebuild_what_they_feed(make_project, ja
         assert f"dbt not run: {len(built)} models skipped (upstream unchanged)" in lines
 
         # new orders: the models reading orders are rebuilt, the others are skipped
-        new_orders = [{**row, "id": f"late-{row['id']}"} for row in read_csv(landing / "raw_orders.csv")[:25]]
+        new_orders = [
+            {**row, "id": f"late-{row['id']}"} for row in read_csv(landing / "raw_orders.csv")[:25]
+        ]
         write_csv(landing / "raw_orders_late.csv", new_orders)
         third = execute_job(project, "jaffle_shop_job", instance=instance)
 
@@ -69,11 +77,18 @@ def test_noop_run_skips_dbt_and_new_rows_rebuild_what_they_feed(make_project, ja
         rebuilt = _keys(_dbt_events(third, "ASSET_MATERIALIZATION"))
         skipped = _keys(_dbt_events(third, "ASSET_OBSERVATION"))
         assert {"stg_jaffle_shop__orders", "orders", "customers"} <= rebuilt
-        assert {"stg_jaffle_shop__products", "stg_jaffle_shop__supplies", "stg_jaffle_shop__locations"} <= skipped
+        assert {
+            "stg_jaffle_shop__products",
+            "stg_jaffle_shop__supplies",
+            "stg_jaffle_shop__locations",
+        } <= skipped
         assert not rebuilt & skipped
         assert rebuilt | skipped == built
         assert scalar(project, "select count(*) from main.orders") == orders_mart + 25
-        checked = {e.event_specific_data.asset_key.to_user_string() for e in _dbt_events(third, "ASSET_CHECK_EVALUATION")}
+        checked = {
+            e.event_specific_data.asset_key.to_user_string()
+            for e in _dbt_events(third, "ASSET_CHECK_EVALUATION")
+        }
         assert "raw_jaffle_shop/orders" in checked and "raw_jaffle_shop/stores" not in checked
 
         # a full refresh builds everything

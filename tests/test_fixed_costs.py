@@ -13,13 +13,32 @@ import pytest
 
 from helpers import REPO
 
-HEAVY = ("dagster", "dagster_dbt", "dagster_dlt", "dlt", "dbt", "sqlalchemy", "sqlglot", "pyarrow", "requests")
+HEAVY = (
+    "dagster",
+    "dagster_dbt",
+    "dagster_dlt",
+    "dlt",
+    "dbt",
+    "sqlalchemy",
+    "sqlglot",
+    "pyarrow",
+    "requests",
+)
 
 
 def _imported(code: str, cwd: Path, env: dict[str, str] | None = None) -> list[str]:
     """The `HEAVY` packages in sys.modules after running `code` in a fresh interpreter."""
-    script = f"{code}\nimport sys, json\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
-    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env or os.environ.copy(), capture_output=True, text=True, timeout=300)
+    script = (
+        f"{code}\nimport sys, json\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=cwd,
+        env=env or os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -35,7 +54,16 @@ def test_reading_the_demo_config_imports_no_source_library():
     assert _imported(code, REPO) == []
 
 
-@pytest.mark.parametrize("command", [["validate", "--no-build"], ["status", "--json"], ["summary"], ["excel-template", "--force", "-o", "{tmp}/t.xlsx"], ["demo-data"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["validate", "--no-build"],
+        ["status", "--json"],
+        ["summary"],
+        ["excel-template", "--force", "-o", "{tmp}/t.xlsx"],
+        ["demo-data"],
+    ],
+)
 def test_commands_without_dagster(make_project, jaffle_small, tmp_path, command):
     """Each command runs as `ingest ...` would (its module's `app()`), and none of Dagster, dlt,
     dbt or sqlalchemy is imported."""
@@ -52,7 +80,10 @@ def test_commands_without_dagster(make_project, jaffle_small, tmp_path, command)
         f"sys.argv = ['ingest', *{args!r}]\n"
         "try:\n    app()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
     )
-    assert _imported(code, project, {**os.environ, "DAGSTER_HOME": str(project / "dagster_home")}) == []
+    assert (
+        _imported(code, project, {**os.environ, "DAGSTER_HOME": str(project / "dagster_home")})
+        == []
+    )
 
 
 def test_rest_api_auth_options_match_dlt():
@@ -77,7 +108,18 @@ def test_cron_rules_match_dagster():
 
     from ingest_assets.cron import is_valid_cron, next_fire_time
 
-    for cron in ["0 6 * * *", "@daily", "@hourly", "*/15 9-17 * * 1-5", "0 0 30 2 *", "0 0 31 2 *", "0 0 * * * *", "61 * * * *", "bad", "0 0 29 2 *"]:
+    for cron in [
+        "0 6 * * *",
+        "@daily",
+        "@hourly",
+        "*/15 9-17 * * 1-5",
+        "0 0 30 2 *",
+        "0 0 31 2 *",
+        "0 0 * * * *",
+        "61 * * * *",
+        "bad",
+        "0 0 29 2 *",
+    ]:
         assert is_valid_cron(cron) == is_valid_cron_string(cron), cron
     start = datetime(2026, 3, 28, 23, 30, tzinfo=timezone.utc)
     for cron in ["0 6 * * *", "30 2 * * *", "*/15 9-17 * * 1-5", "0 0 1 * *"]:
@@ -94,7 +136,14 @@ def test_schedule_states_without_dagster_match_the_instance(tmp_path):
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO / "dagster_home" / "dagster.yaml").read_text())
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "schedule", "start", "jaffle_shop_schedule", "-m", "ingest_assets.definitions"],
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "schedule",
+            "start",
+            "jaffle_shop_schedule",
+            "-m",
+            "ingest_assets.definitions",
+        ],
         cwd=REPO,
         env={**os.environ, "DAGSTER_HOME": str(home), "INGEST_PROJECT_DIR": str(REPO)},
         capture_output=True,
@@ -110,8 +159,15 @@ def test_per_run_dbt_target_folders_of_ended_runs_are_removed(tmp_path):
 
     target = tmp_path / "target"
     running, ended = "abcdef1-2222-3333", "9876543-aaaa-bbbb"
-    for name in (f"dbt_models-{running[:7]}-1234567", f"dbt_models-{ended[:7]}-7654321", "dbt_models-odd", "manifest.json"):
-        (target / name).mkdir(parents=True) if not name.endswith(".json") else (target / name).write_text("{}")
+    for name in (
+        f"dbt_models-{running[:7]}-1234567",
+        f"dbt_models-{ended[:7]}-7654321",
+        "dbt_models-odd",
+        "manifest.json",
+    ):
+        (target / name).mkdir(parents=True) if not name.endswith(".json") else (
+            target / name
+        ).write_text("{}")
 
     removed = remove_ended_run_targets(target, [running])
 

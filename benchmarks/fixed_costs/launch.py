@@ -44,7 +44,9 @@ def _submit(client, job: str) -> str:
             return client.submit_job_execution(job)
         except (DagsterGraphQLClientError, OSError, Exception) as error:  # noqa: BLE001 - not ready yet
             if time.monotonic() > deadline:
-                raise TimeoutError(f"dagster dev did not accept a launch of {job}: {error}") from error
+                raise TimeoutError(
+                    f"dagster dev did not accept a launch of {job}: {error}"
+                ) from error
             time.sleep(1)
 
 
@@ -100,7 +102,16 @@ def main(argv: list[str] | None = None) -> None:
     dagster = str(Path(sys.executable).parent / "dagster")
     started = time.monotonic()
     dev = subprocess.Popen(
-        [dagster, "dev", "-m", "ingest_assets.definitions", "-p", str(args.port), "-h", "127.0.0.1"],
+        [
+            dagster,
+            "dev",
+            "-m",
+            "ingest_assets.definitions",
+            "-p",
+            str(args.port),
+            "-h",
+            "127.0.0.1",
+        ],
         cwd=root,
         env=env,
         stdout=log,

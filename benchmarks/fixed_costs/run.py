@@ -44,7 +44,11 @@ BASELINES = {
     "python -c pass": [PY, "-c", "pass"],
     "import yaml, pydantic": [PY, "-c", "import yaml, pydantic"],
     "import dagster": [PY, "-c", "import dagster"],
-    "import dagster, dagster_dbt, dagster_dlt": [PY, "-c", "import dagster, dagster_dbt, dagster_dlt"],
+    "import dagster, dagster_dbt, dagster_dlt": [
+        PY,
+        "-c",
+        "import dagster, dagster_dbt, dagster_dlt",
+    ],
 }
 """Bare interpreter and library imports, measured in every round."""
 
@@ -58,7 +62,18 @@ CLI = {
 }
 """The commands that need no Dagster (issue 11, point 1); `{work}` is the work directory."""
 
-HEAVY = ("dagster", "dagster_dbt", "dagster_dlt", "dlt", "dbt", "sqlalchemy", "pyarrow", "openpyxl", "duckdb", "pandas")
+HEAVY = (
+    "dagster",
+    "dagster_dbt",
+    "dagster_dlt",
+    "dlt",
+    "dbt",
+    "sqlalchemy",
+    "pyarrow",
+    "openpyxl",
+    "duckdb",
+    "pandas",
+)
 """Top-level packages whose import `-X importtime` reports per command."""
 
 CLI_LIMIT_S = 1.5
@@ -74,21 +89,42 @@ def _demo_project(work: Path, cache: Path) -> Path:
     return root
 
 
-def _measure(name: str, cmd: list[str], env: dict[str, str], cwd: Path, logs: Path, samples: dict) -> None:
-    log = logs / (name.replace(" ", "_").replace("/", "_").replace(",", "") + f"-{len(samples.get(name, []))}.log")
+def _measure(
+    name: str, cmd: list[str], env: dict[str, str], cwd: Path, logs: Path, samples: dict
+) -> None:
+    log = logs / (
+        name.replace(" ", "_").replace("/", "_").replace(",", "")
+        + f"-{len(samples.get(name, []))}.log"
+    )
     try:
         sample = run_measured(cmd, env=env, cwd=cwd, log=log, timeout=1800)
     except MeasuredProcessFailed as error:
         print(f"  {name}: FAILED ({str(error).splitlines()[0]}; log {log})", flush=True)
         samples.setdefault(name, []).append(None)
         return
-    samples.setdefault(name, []).append({"wall_s": round(sample.wall_s, 3), "cpu_s": round(sample.cpu_s, 3), "load": round(sample.load_avg_before, 2)})
-    print(f"  {name}: {sample.wall_s:.2f} s wall, {sample.cpu_s:.2f} s CPU (load {sample.load_avg_before:.1f})", flush=True)
+    samples.setdefault(name, []).append(
+        {
+            "wall_s": round(sample.wall_s, 3),
+            "cpu_s": round(sample.cpu_s, 3),
+            "load": round(sample.load_avg_before, 2),
+        }
+    )
+    print(
+        f"  {name}: {sample.wall_s:.2f} s wall, {sample.cpu_s:.2f} s CPU (load {sample.load_avg_before:.1f})",
+        flush=True,
+    )
 
 
 def _imports(command: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
     """Top-level packages of `HEAVY` the command imports, with their cumulative import seconds."""
-    done = subprocess.run([PY, "-X", "importtime", "-m", "ingest_assets.cli", *command], env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [PY, "-X", "importtime", "-m", "ingest_assets.cli", *command],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     found: dict[str, float] = {}
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
@@ -120,6 +156,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def _targets(s: dict[str, dict], load: dict, start: dict) -> list[dict[str, Any]]:
     """The issue's targets, each with the measured value and HELD / NOT HELD."""
+
     def wall(name: str) -> float | None:
         return (s.get(name) or {}).get("wall_s")
 
@@ -128,16 +165,40 @@ def _targets(s: dict[str, dict], load: dict, start: dict) -> list[dict[str, Any]
 
     targets = []
     for name in CLI:
-        targets.append({"target": f"{name} <= {CLI_LIMIT_S} s wall (quiet machine)", "value_s": wall(name), "held": bool(wall(name) and wall(name) <= CLI_LIMIT_S)})
+        targets.append(
+            {
+                "target": f"{name} <= {CLI_LIMIT_S} s wall (quiet machine)",
+                "value_s": wall(name),
+                "held": bool(wall(name) and wall(name) <= CLI_LIMIT_S),
+            }
+        )
     base = "import dagster, dagster_dbt, dagster_dlt"
     for kind, get in (("wall", wall), ("CPU", cpu)):
         ratio = _ratio(get("definitions load (demo)"), get(base))
-        targets.append({"target": f"demo definitions load <= {DEFS_RATIO}x `{base}` ({kind})", "ratio": ratio, "held": bool(ratio and ratio <= DEFS_RATIO)})
+        targets.append(
+            {
+                "target": f"demo definitions load <= {DEFS_RATIO}x `{base}` ({kind})",
+                "ratio": ratio,
+                "held": bool(ratio and ratio <= DEFS_RATIO),
+            }
+        )
     noop, full = wall("ingest sync (no-op)"), load.get("wall_s")
     ratio = _ratio(noop, full)
-    targets.append({"target": f"no-op sync <= {NOOP_OF_LOAD:.0%} of the demo load", "ratio": ratio, "held": bool(ratio and ratio <= NOOP_OF_LOAD)})
+    targets.append(
+        {
+            "target": f"no-op sync <= {NOOP_OF_LOAD:.0%} of the demo load",
+            "ratio": ratio,
+            "held": bool(ratio and ratio <= NOOP_OF_LOAD),
+        }
+    )
     ratio = _ratio(noop, wall("definitions load (demo)"))
-    targets.append({"target": f"no-op sync <= {NOOP_OF_DEFS}x a definitions load (wall)", "ratio": ratio, "held": bool(ratio and ratio <= NOOP_OF_DEFS)})
+    targets.append(
+        {
+            "target": f"no-op sync <= {NOOP_OF_DEFS}x a definitions load (wall)",
+            "ratio": ratio,
+            "held": bool(ratio and ratio <= NOOP_OF_DEFS),
+        }
+    )
     for number, launch in enumerate(start.get("launches", [])):
         latency = launch.get("first_step_start_s")
         ratio = _ratio(latency, wall("definitions load (demo)"))
@@ -155,10 +216,20 @@ def _targets(s: dict[str, dict], load: dict, start: dict) -> list[dict[str, Any]
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fixed_costs")
-    parser.add_argument("--reps", type=int, default=3, help="rounds of every configuration (median reported)")
-    parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "ingest_assets_bench")
-    parser.add_argument("--only", default="cli,defs,large,noop,start", help="comma list of: cli, defs, large, noop, start")
-    parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "fixed_costs.json")
+    parser.add_argument(
+        "--reps", type=int, default=3, help="rounds of every configuration (median reported)"
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "ingest_assets_bench"
+    )
+    parser.add_argument(
+        "--only",
+        default="cli,defs,large,noop,start",
+        help="comma list of: cli, defs, large, noop, start",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=REPO / "benchmarks" / "results" / "fixed_costs.json"
+    )
     parser.add_argument("--port", type=int, default=3931)
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -176,7 +247,14 @@ def main(argv: list[str] | None = None) -> None:
 
     print("demo load: ingest sync jaffle_shop on a fresh copy", flush=True)
     samples: dict[str, list] = {}
-    _measure("ingest sync (demo load)", [str(BIN / "ingest"), "sync", "jaffle_shop"], env, demo, logs, samples)
+    _measure(
+        "ingest sync (demo load)",
+        [str(BIN / "ingest"), "sync", "jaffle_shop"],
+        env,
+        demo,
+        logs,
+        samples,
+    )
     load = _summary(samples).get("ingest sync (demo load)", {})
     samples.clear()
 
@@ -186,13 +264,41 @@ def main(argv: list[str] | None = None) -> None:
             _measure(name, cmd, env, demo, logs, samples)
         if "cli" in only:
             for name, command in CLI.items():
-                _measure(name, [str(BIN / "ingest"), *(c.format(work=work) for c in command)], env, demo, logs, samples)
+                _measure(
+                    name,
+                    [str(BIN / "ingest"), *(c.format(work=work) for c in command)],
+                    env,
+                    demo,
+                    logs,
+                    samples,
+                )
         if "defs" in only:
-            _measure("definitions load (demo)", [PY, "-c", "import ingest_assets.definitions"], env, demo, logs, samples)
+            _measure(
+                "definitions load (demo)",
+                [PY, "-c", "import ingest_assets.definitions"],
+                env,
+                demo,
+                logs,
+                samples,
+            )
         if large is not None:
-            _measure("definitions load (100 sources / 300 models)", [PY, "-c", "import ingest_assets.definitions"], project_env(large), large, logs, samples)
+            _measure(
+                "definitions load (100 sources / 300 models)",
+                [PY, "-c", "import ingest_assets.definitions"],
+                project_env(large),
+                large,
+                logs,
+                samples,
+            )
         if "noop" in only:
-            _measure("ingest sync (no-op)", [str(BIN / "ingest"), "sync", "jaffle_shop"], env, demo, logs, samples)
+            _measure(
+                "ingest sync (no-op)",
+                [str(BIN / "ingest"), "sync", "jaffle_shop"],
+                env,
+                demo,
+                logs,
+                samples,
+            )
     summary = _summary(samples)
 
     imports = {}
@@ -200,7 +306,10 @@ def main(argv: list[str] | None = None) -> None:
         print("imports per command (-X importtime)", flush=True)
         for name, command in CLI.items():
             imports[name] = _imports([c.format(work=work) for c in command], env, demo)
-            print(f"  {name}: {', '.join(f'{m} {t:.2f}s' for m, t in imports[name].items()) or 'none of ' + ', '.join(HEAVY)}", flush=True)
+            print(
+                f"  {name}: {', '.join(f'{m} {t:.2f}s' for m, t in imports[name].items()) or 'none of ' + ', '.join(HEAVY)}",
+                flush=True,
+            )
 
     parts: dict[str, Any] = {}
     if "defs" in only:
@@ -209,7 +318,12 @@ def main(argv: list[str] | None = None) -> None:
             if root is None:
                 continue
             try:
-                parts[label] = run_measured([PY, "-m", "benchmarks.workers", "defs-load", "--root", str(root)], env=project_env(root), cwd=root, log=logs / f"defs-parts-{label}.log").result
+                parts[label] = run_measured(
+                    [PY, "-m", "benchmarks.workers", "defs-load", "--root", str(root)],
+                    env=project_env(root),
+                    cwd=root,
+                    log=logs / f"defs-parts-{label}.log",
+                ).result
                 print(f"  {label}: {json.dumps(parts[label])}", flush=True)
             except MeasuredProcessFailed as error:
                 print(f"  {label}: FAILED {str(error).splitlines()[0]}", flush=True)
@@ -219,7 +333,19 @@ def main(argv: list[str] | None = None) -> None:
         print("run start latency under dagster dev (2 launches: a load, then a no-op)", flush=True)
         try:
             start = run_measured(
-                [PY, "-m", "benchmarks.fixed_costs.launch", "--root", str(demo), "--port", str(args.port), "--launches", "2", "--log", str(logs / "dagster-dev.log")],
+                [
+                    PY,
+                    "-m",
+                    "benchmarks.fixed_costs.launch",
+                    "--root",
+                    str(demo),
+                    "--port",
+                    str(args.port),
+                    "--launches",
+                    "2",
+                    "--log",
+                    str(logs / "dagster-dev.log"),
+                ],
                 env={**env, "PYTHONPATH": str(REPO)},
                 cwd=demo,
                 log=logs / "launch.log",
@@ -241,21 +367,42 @@ def main(argv: list[str] | None = None) -> None:
                 "cpu_x_import_dagster": _ratio(row["cpu_s"], base.get("cpu_s")),
             }
         )
-    table.append({"what": "ingest sync (demo load)", "wall_s": load.get("wall_s"), "cpu_s": load.get("cpu_s"), "wall_x_import_dagster": _ratio(load.get("wall_s"), base.get("wall_s")), "cpu_x_import_dagster": _ratio(load.get("cpu_s"), base.get("cpu_s"))})
+    table.append(
+        {
+            "what": "ingest sync (demo load)",
+            "wall_s": load.get("wall_s"),
+            "cpu_s": load.get("cpu_s"),
+            "wall_x_import_dagster": _ratio(load.get("wall_s"), base.get("wall_s")),
+            "cpu_x_import_dagster": _ratio(load.get("cpu_s"), base.get("cpu_s")),
+        }
+    )
     targets = _targets(summary, load, start)
-    print("\n| what | wall s | CPU s | wall x `import dagster` | CPU x `import dagster` |\n|---|---|---|---|---|")
+    print(
+        "\n| what | wall s | CPU s | wall x `import dagster` | CPU x `import dagster` |\n|---|---|---|---|---|"
+    )
     for row in table:
-        print(f"| {row['what']} | {row['wall_s']} | {row['cpu_s']} | {row['wall_x_import_dagster']} | {row['cpu_x_import_dagster']} |")
+        print(
+            f"| {row['what']} | {row['wall_s']} | {row['cpu_s']} | {row['wall_x_import_dagster']} | {row['cpu_x_import_dagster']} |"
+        )
     print("\nTargets:")
     for target in targets:
-        print(f"  {'HELD' if target['held'] else 'NOT HELD'}: {target['target']}: " + ", ".join(f"{k}={v}" for k, v in target.items() if k not in ("target", "held")))
+        print(
+            f"  {'HELD' if target['held'] else 'NOT HELD'}: {target['target']}: "
+            + ", ".join(f"{k}={v}" for k, v in target.items() if k not in ("target", "held"))
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(
             {
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_end": os.getloadavg()},
-                "git": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "load_avg_end": os.getloadavg(),
+                },
+                "git": subprocess.run(
+                    ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
+                ).stdout.strip(),
                 "reps": args.reps,
                 "table": table,
                 "measurements": summary,

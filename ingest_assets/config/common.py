@@ -60,7 +60,9 @@ class FreshnessConfig(StrictModel):
     @classmethod
     def _valid_lag(cls, value: str) -> str:
         if not _LAG_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not a duration; write a number and s, m, h or d, e.g. 24h")
+            raise ValueError(
+                f"{value!r} is not a duration; write a number and s, m, h or d, e.g. 24h"
+            )
         return value
 
     @property
@@ -114,7 +116,9 @@ class LoadOptions(StrictModel):
         """Return these options as keyword arguments of dlt's `DltResource.apply_hints`."""
         import dlt
 
-        hints: dict[str, Any] = {}  # checks, guards (allow_empty, max_shrink, freshness) and job_id are not hints
+        hints: dict[
+            str, Any
+        ] = {}  # checks, guards (allow_empty, max_shrink, freshness) and job_id are not hints
         if self.write_disposition:
             hints["write_disposition"] = self.write_disposition
         if self.primary_key:

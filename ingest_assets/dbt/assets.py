@@ -8,7 +8,6 @@ locked for the next run. dagster-dbt's per-invocation target folder
 `target/run_results.json` (what `ingest summary` reads).
 """
 
-
 import contextlib
 import functools
 import shutil
@@ -56,12 +55,17 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)
         with contextlib.suppress(Exception):  # housekeeping never fails the step
-            remove_ended_run_targets(_absolute(project, project.target_path), [context.run.run_id, *running_run_ids(context.instance)])
+            remove_ended_run_targets(
+                _absolute(project, project.target_path),
+                [context.run.run_id, *running_run_ids(context.instance)],
+            )
         # models whose upstream tables loaded no new rows are left out (see dbt.selection)
         plan = plan_dbt_selection(context, read_manifest(project.manifest_path))
         yield from plan.observations()
         if plan.build_nothing:
-            context.log.info(f"dbt not started: upstream unchanged for all {len(plan.skipped_models)} selected models")
+            context.log.info(
+                f"dbt not started: upstream unchanged for all {len(plan.skipped_models)} selected models"
+            )
             return
         invocation = dbt.cli(["build", *plan.cli_args()], context=context)
         # on an interrupt dagster-dbt forwards SIGINT and waits this long (25 s by default)
@@ -138,7 +142,9 @@ def keep_run_results(project: DbtProject, invocation_target: Path) -> None:
         shutil.rmtree(invocation_target, ignore_errors=True)
 
 
-def remove_stale_targets(project: DbtProject, older_than: float = STALE_TARGET_SECONDS) -> list[Path]:
+def remove_stale_targets(
+    project: DbtProject, older_than: float = STALE_TARGET_SECONDS
+) -> list[Path]:
     """Remove per-invocation target folders (`target/dbt_models-*`) that crashed or killed
     runs left behind, once older than `older_than` seconds (a running invocation's folder is
     younger). Returns the folders removed."""

@@ -33,7 +33,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster import AssetCheckKey, AssetExecutionContext, AssetKey, AssetObservation, AssetRecordsFilter
+from dagster import (
+    AssetCheckKey,
+    AssetExecutionContext,
+    AssetKey,
+    AssetObservation,
+    AssetRecordsFilter,
+)
 
 UNIQUE_ID = "dagster_dbt/unique_id"
 """Metadata key dagster-dbt gives each dbt asset and check spec: the node's dbt unique id."""
@@ -73,7 +79,9 @@ class DbtSelection:
         """One observation per skipped model, saying why (shown in the run and the asset's
         history; the model's last materialization stays its latest)."""
         for key, reason in self.skipped_models.items():
-            yield AssetObservation(asset_key=key, metadata={"dbt_skipped": SKIPPED, "reason": reason})
+            yield AssetObservation(
+                asset_key=key, metadata={"dbt_skipped": SKIPPED, "reason": reason}
+            )
 
 
 def is_full_refresh(run_config: Mapping[str, Any]) -> bool:
@@ -81,7 +89,9 @@ def is_full_refresh(run_config: Mapping[str, Any]) -> bool:
     --full-refresh`, or the launchpad)."""
     ops = run_config.get("ops") or {}
     return any(
-        isinstance(op, Mapping) and isinstance(op.get("config"), Mapping) and op["config"].get("full_refresh") is True
+        isinstance(op, Mapping)
+        and isinstance(op.get("config"), Mapping)
+        and op["config"].get("full_refresh") is True
         for op in ops.values()
     )
 
@@ -123,7 +133,9 @@ def plan_dbt_selection(context: AssetExecutionContext, manifest: Mapping[str, An
     for record in instance.get_asset_records(list(latest)):
         latest[record.asset_entry.asset_key] = record.asset_entry.last_materialization
     run_id = context.run.run_id
-    loaded_in_run = {key for key in raw_keys if latest[key] is not None and latest[key].run_id == run_id}
+    loaded_in_run = {
+        key for key in raw_keys if latest[key] is not None and latest[key].run_id == run_id
+    }
     if not loaded_in_run:  # no load in this run (e.g. models materialized by hand): build all
         return selection
     built = [latest[key].timestamp for key in selected if latest.get(key) is not None]
@@ -131,15 +143,21 @@ def plan_dbt_selection(context: AssetExecutionContext, manifest: Mapping[str, An
 
     rebuilt: set[AssetKey] = set()
     for key in _topological(selected, upstream):
-        reason = _rebuild_reason(key, specs[key].code_version, latest, upstream[key], own_keys, rebuilt, raw_history)
+        reason = _rebuild_reason(
+            key, specs[key].code_version, latest, upstream[key], own_keys, rebuilt, raw_history
+        )
         if reason is None:
             upstream_names = ", ".join(k.to_user_string() for k in upstream[key]) or "none"
-            selection.skipped_models[key] = f"nothing changed upstream ({upstream_names}) since its last build"
+            selection.skipped_models[key] = (
+                f"nothing changed upstream ({upstream_names}) since its last build"
+            )
         else:
             rebuilt.add(key)
 
     unchanged_in_run = {
-        key for key in loaded_in_run if not raw_table_changed(latest[key].asset_materialization.metadata)
+        key
+        for key in loaded_in_run
+        if not raw_table_changed(latest[key].asset_materialization.metadata)
     }
     nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
     key_of_node = {(spec.metadata or {}).get(UNIQUE_ID): key for key, spec in specs.items()}
@@ -158,7 +176,10 @@ def plan_dbt_selection(context: AssetExecutionContext, manifest: Mapping[str, An
         node = nodes.get(((spec.metadata or {}) if spec else {}).get(UNIQUE_ID, ""))
         if not node:
             continue
-        parents = [_node_key(nodes, uid, key_of_node) for uid in node.get("depends_on", {}).get("nodes", [])]
+        parents = [
+            _node_key(nodes, uid, key_of_node)
+            for uid in node.get("depends_on", {}).get("nodes", [])
+        ]
         # a test runs when any table or model it reads changed (e.g. a relationship test)
         if parents and all(parent in unchanged for parent in parents):
             selection.skipped_tests.append(check_key)
@@ -220,14 +241,18 @@ class _RawHistory:
             result = self._instance.fetch_materializations(
                 AssetRecordsFilter(asset_key=key, after_timestamp=self._since), limit=HISTORY_LIMIT
             )
-            self._records[key] = list(result.records) if len(result.records) < HISTORY_LIMIT else None
+            self._records[key] = (
+                list(result.records) if len(result.records) < HISTORY_LIMIT else None
+            )
         records = self._records[key]
         if records is None:  # too many loads to read: take it as changed
             return True
         return any(raw_table_changed(_metadata(r)) for r in records if r.timestamp > timestamp)
 
 
-def _node_key(nodes: Mapping[str, Any], unique_id: str, key_of_node: Mapping[str, AssetKey]) -> AssetKey | None:
+def _node_key(
+    nodes: Mapping[str, Any], unique_id: str, key_of_node: Mapping[str, AssetKey]
+) -> AssetKey | None:
     """The asset key of a dbt node: a model of the step, or a dbt source (a raw table, keyed
     as the project's translator keys it)."""
     if unique_id in key_of_node:
@@ -245,11 +270,15 @@ def _translator() -> Any:
     return ModelTranslator()
 
 
-def _raw_keys(upstream: Mapping[AssetKey, list[AssetKey]], own_keys: set[AssetKey]) -> set[AssetKey]:
+def _raw_keys(
+    upstream: Mapping[AssetKey, list[AssetKey]], own_keys: set[AssetKey]
+) -> set[AssetKey]:
     return {dep for deps in upstream.values() for dep in deps if dep not in own_keys}
 
 
-def _topological(selected: set[AssetKey], upstream: Mapping[AssetKey, list[AssetKey]]) -> list[AssetKey]:
+def _topological(
+    selected: set[AssetKey], upstream: Mapping[AssetKey, list[AssetKey]]
+) -> list[AssetKey]:
     """The selected models, each after the models it depends on."""
     order: list[AssetKey] = []
     seen: set[AssetKey] = set()

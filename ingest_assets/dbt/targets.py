@@ -30,7 +30,7 @@ def remove_ended_run_targets(target: Path, running_run_ids: Iterable[str]) -> li
     running = {run_id[:7] for run_id in running_run_ids}
     removed = []
     for folder in target.glob(f"{PREFIX}*"):
-        parts = folder.name[len(PREFIX):].split("-")
+        parts = folder.name[len(PREFIX) :].split("-")
         if len(parts) != 2 or len(parts[0]) != 7 or parts[0] in running or not folder.is_dir():
             continue
         shutil.rmtree(folder, ignore_errors=True)
@@ -49,4 +49,7 @@ def running_run_ids(instance) -> list[str]:
         DagsterRunStatus.STARTED,
         DagsterRunStatus.CANCELING,
     ]
-    return [record.dagster_run.run_id for record in instance.get_run_records(filters=RunsFilter(statuses=statuses))]
+    return [
+        record.dagster_run.run_id
+        for record in instance.get_run_records(filters=RunsFilter(statuses=statuses))
+    ]

@@ -221,7 +221,9 @@ def recover_on_definitions_load() -> None:
         if _executing_command(sys.argv) and threading.current_thread() is threading.main_thread():
             _install_watchdog(run_ids=None, grace_seconds=DEFAULT_GRACE_SECONDS)
     except Exception as error:  # noqa: BLE001 - must never break definitions load
-        logger.warning(f"could not check for runs whose process died: {type(error).__name__}: {error}")
+        logger.warning(
+            f"could not check for runs whose process died: {type(error).__name__}: {error}"
+        )
 
 
 def describe(run: RecoveredRun) -> str:
@@ -296,9 +298,7 @@ class _Watchdog:
                     self.signals += 1
                     if self.signals == 1:
                         self.watch.signal = signo
-                        threading.Thread(
-                            target=self._cancel, args=(signo,), daemon=True
-                        ).start()
+                        threading.Thread(target=self._cancel, args=(signo,), daemon=True).start()
                     else:
                         self._end_and_exit(signo)
 
@@ -330,7 +330,8 @@ class _Watchdog:
             with DagsterInstance.get() as instance:
                 for run in self._runs(instance):
                     instance.report_run_canceled(
-                        run, message=f"Received {name}: the run was canceled and its process exited."
+                        run,
+                        message=f"Received {name}: the run was canceled and its process exited.",
                     )
                     _free_slots(instance, run.run_id)
                     print(f"run {run.run_id} canceled ({name})", file=sys.stderr, flush=True)
@@ -345,7 +346,9 @@ class _Watchdog:
             host, pid = socket.gethostname(), os.getpid()
             runs = [
                 record.dagster_run
-                for record in instance.get_run_records(filters=RunsFilter(statuses=list(IN_PROGRESS)))
+                for record in instance.get_run_records(
+                    filters=RunsFilter(statuses=list(IN_PROGRESS))
+                )
                 if record.dagster_run.tags.get(RUN_HOST_TAG, host) == host
                 and run_pid(instance, record.dagster_run.run_id, record.dagster_run.tags) == pid
             ]

@@ -143,7 +143,10 @@ def build_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> DltS
 
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
-    arguments = {**instance_arguments(config.name, function, skip=block.function_kwargs), **block.function_kwargs}
+    arguments = {
+        **instance_arguments(config.name, function, skip=block.function_kwargs),
+        **block.function_kwargs,
+    }
     missing: list[MissingKey] = []
     try:
         built = function(**arguments)
@@ -178,8 +181,16 @@ def describe_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> D
 
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
-    arguments = {**instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False)}
-    arguments.update({key: SECRET_PLACEHOLDER for key in _secret_arguments(function) if key not in block.function_kwargs})
+    arguments = {
+        **instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False)
+    }
+    arguments.update(
+        {
+            key: SECRET_PLACEHOLDER
+            for key in _secret_arguments(function)
+            if key not in block.function_kwargs
+        }
+    )
     arguments.update(block.function_kwargs)
     problem: str
     try:
@@ -189,19 +200,25 @@ def describe_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> D
     except ConfigFieldMissingException as error:
         problem = missing_message(config, _missing_keys(config.name, function, error))
     except Exception as error:  # noqa: BLE001 - user code: any failure falls back, with a warning
-        problem = f"calling {block.source_module}.{block.source_function} failed: {type(error).__name__}"
+        problem = (
+            f"calling {block.source_module}.{block.source_function} failed: {type(error).__name__}"
+        )
     if block.resources is not None:
         return _declared_source(config)
     stored = _last_run_source(config, paths)
     if stored is not None:
         logger.warning(
             "source '%s': its assets come from the tables of its last run, as they cannot be known "
-            "without its secrets (%s)", config.name, problem
+            "without its secrets (%s)",
+            config.name,
+            problem,
         )
         return stored
     logger.warning(
         "source '%s': it has no assets until this is fixed, or its tables are declared with "
-        "dlt_native.resources in sources.yml: %s", config.name, problem
+        "dlt_native.resources in sources.yml: %s",
+        config.name,
+        problem,
     )
     return DltSource.from_data(_as_schema(config.name), config.name, [])
 
@@ -220,12 +237,17 @@ def missing_config(config: DltNativeSourceConfig, paths: ProjectPaths) -> list[M
     spec = _spec(function)
     if spec is None:
         return []
-    given = {**instance_arguments(config.name, function, skip=block.function_kwargs), **block.function_kwargs}
+    given = {
+        **instance_arguments(config.name, function, skip=block.function_kwargs),
+        **block.function_kwargs,
+    }
     try:
         from dlt.common.configuration import resolve_configuration
 
         resolve_configuration(
-            spec(), sections=("sources", function.ref.section, function.ref.name), explicit_value=given
+            spec(),
+            sections=("sources", function.ref.section, function.ref.name),
+            explicit_value=given,
         )
     except ConfigFieldMissingException as error:
         return _missing_keys(config.name, function, error)
@@ -246,7 +268,9 @@ def check_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> list
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     arguments = {key: SECRET_PLACEHOLDER for key in _secret_arguments(function)}
-    arguments.update(instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False))
+    arguments.update(
+        instance_arguments(config.name, function, skip=block.function_kwargs, secrets=False)
+    )
     arguments.update(block.function_kwargs)
     try:
         built = function(**arguments)
@@ -263,7 +287,9 @@ def missing_message(config: DltNativeSourceConfig, missing: list[MissingKey]) ->
     for item in missing:
         kind = "secret" if item.secret else "setting"
         home = ".dlt/secrets.toml" if item.secret else ".dlt/config.toml (or .dlt/secrets.toml)"
-        also = ", ".join(f"[{section}]" for section in item.looked_up if section != f"sources.{config.name}")
+        also = ", ".join(
+            f"[{section}]" for section in item.looked_up if section != f"sources.{config.name}"
+        )
         parts.append(
             f"the {kind} '{item.key}' is not set: add {item.key} = \"...\" under "
             f"[sources.{config.name}] in {home}, or set the environment variable "
@@ -349,7 +375,11 @@ def _missing_keys(name: str, function: Any, error: ConfigFieldMissingException) 
             section = ".".join(sections)
             if section not in looked_up:
                 looked_up.append(section)
-        missing.append(MissingKey(key=key, secret=is_secret_hint(hints.get(key, str)), looked_up=tuple(looked_up)))
+        missing.append(
+            MissingKey(
+                key=key, secret=is_secret_hint(hints.get(key, str)), looked_up=tuple(looked_up)
+            )
+        )
     return missing
 
 
@@ -359,8 +389,10 @@ def _finish(config: DltNativeSourceConfig, built: Any) -> DltSource:
     from dlt.extract.source import DltSource
 
     block = config.dlt_native
-    source = built if isinstance(built, DltSource) else DltSource.from_data(
-        _as_schema(config.name), config.name, built
+    source = (
+        built
+        if isinstance(built, DltSource)
+        else DltSource.from_data(_as_schema(config.name), config.name, built)
     )
     if source.name != config.name:
         source = source.clone(with_name=config.name)
@@ -445,7 +477,9 @@ def _use_project_custom_sources(paths: ProjectPaths) -> None:
     loaded = sys.modules.get("custom_sources")
     loaded_from = getattr(loaded, "__path__", None) or []
     if loaded is not None and str(paths.custom_sources_dir) not in loaded_from:
-        for name in [n for n in sys.modules if n == "custom_sources" or n.startswith("custom_sources.")]:
+        for name in [
+            n for n in sys.modules if n == "custom_sources" or n.startswith("custom_sources.")
+        ]:
             del sys.modules[name]
     importlib.invalidate_caches()
 

@@ -86,7 +86,9 @@ class FileReadError(Exception):
         self.column = column
 
 
-DLT_COLUMNS = frozenset({"_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx"})
+DLT_COLUMNS = frozenset(
+    {"_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx"}
+)
 """Columns dlt writes itself; a file column with one of these names (after dlt's name
 normalization) would be overwritten or mistaken for dlt's own, so such a file is refused."""
 
@@ -106,7 +108,9 @@ def canonical_type(type_text: str) -> str:
     try:
         return str(duckdb.sqltype(type_text))
     except duckdb.Error as error:
-        raise ValueError(f"{type_text!r} is not a DuckDB type: {str(error).splitlines()[0]}") from None
+        raise ValueError(
+            f"{type_text!r} is not a DuckDB type: {str(error).splitlines()[0]}"
+        ) from None
 
 
 class CsvOptions(StrictModel):
@@ -143,7 +147,9 @@ class CsvOptions(StrictModel):
         try:
             return codecs.lookup(value).name
         except LookupError:
-            raise ValueError(f"unknown encoding {value!r}; use e.g. utf-8, utf-16, latin-1, cp1252") from None
+            raise ValueError(
+                f"unknown encoding {value!r}; use e.g. utf-8, utf-16, latin-1, cp1252"
+            ) from None
 
 
 class JsonOptions(StrictModel):
@@ -200,7 +206,9 @@ class LoadFile:
     schema: pa.Schema
 
 
-def write_load_file(file: FileItemDict, spec: ReadSpec, target: Path, load_id: str | None) -> LoadFile:
+def write_load_file(
+    file: FileItemDict, spec: ReadSpec, target: Path, load_id: str | None
+) -> LoadFile:
     """Convert one file to the parquet file `target`, with column `_dlt_load_id` = `load_id`.
 
     Args:
@@ -225,7 +233,9 @@ def write_load_file(file: FileItemDict, spec: ReadSpec, target: Path, load_id: s
         try:
             local = _local_copy(file, spec, target.parent, stack)
         except (UnicodeError, gzip.BadGzipFile, EOFError) as error:
-            raise FileReadError(f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}") from error
+            raise FileReadError(
+                f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}"
+            ) from error
         with duckdb.connect() as conn:
             for setting in CONVERT_SETTINGS:
                 conn.execute(setting)
@@ -298,7 +308,18 @@ def duckdb_type_of(column: Mapping[str, Any]) -> str:
 
 
 _INTEGER_TYPES = frozenset(
-    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    }
 )
 _DUCKDB_TYPES = {
     "text": "VARCHAR",
@@ -347,7 +368,8 @@ def _relation(
         source = _reader_call(local, spec, targets)
         return conn.sql(f"SELECT * FROM {source}"), {}, source
     columns = [
-        f"CAST({_quote(n)} AS {targets[n]}) AS {_quote(n)}" if n in targets else _quote(n) for n in names
+        f"CAST({_quote(n)} AS {targets[n]}) AS {_quote(n)}" if n in targets else _quote(n)
+        for n in names
     ]
     return relation.project(", ".join(columns)), targets, source
 
@@ -414,7 +436,9 @@ def _reader_call(local: str, spec: ReadSpec, types: Mapping[str, str]) -> str:
             "decimal_separator": csv.decimal_separator,
             "types": dict(types) or None,
         }
-        arguments += [f"{key} = {_literal(value)}" for key, value in options.items() if value is not None]
+        arguments += [
+            f"{key} = {_literal(value)}" for key, value in options.items() if value is not None
+        ]
         return f"read_csv({', '.join(arguments)})"
     if spec.format in ("jsonl", "json"):
         layout = spec.json.format or ("newline_delimited" if spec.format == "jsonl" else "auto")
@@ -450,10 +474,13 @@ def _read_error(
             text = f"value {value} does not fit the column's type {target}"
     unit = "row" if spec.format in ("parquet", "json") else "line"
     where = ", ".join(
-        ([f"{unit} {line}"] if line is not None else []) + ([f"column {column!r}"] if column else [])
+        ([f"{unit} {line}"] if line is not None else [])
+        + ([f"column {column!r}"] if column else [])
     )
     return FileReadError(
-        f"cannot read {name} as {spec.format}{f' ({where})' if where else ''}: {text}", line=line, column=column
+        f"cannot read {name} as {spec.format}{f' ({where})' if where else ''}: {text}",
+        line=line,
+        column=column,
     )
 
 
@@ -583,11 +610,17 @@ def count_rows(file: FileItemDict, spec: ReadSpec) -> int:
         try:
             local = _local_copy(file, spec, Path(work), stack)
         except (UnicodeError, gzip.BadGzipFile, EOFError) as error:
-            raise FileReadError(f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}") from error
+            raise FileReadError(
+                f"cannot read {name} as {spec.format} in {spec.csv.encoding}: {error}"
+            ) from error
         with duckdb.connect() as conn:
             for setting in CONVERT_SETTINGS:
                 conn.execute(setting)
             try:
-                return int(conn.execute(f"SELECT count(*) FROM {_reader_call(local, spec, {})}").fetchone()[0])
+                return int(
+                    conn.execute(
+                        f"SELECT count(*) FROM {_reader_call(local, spec, {})}"
+                    ).fetchone()[0]
+                )
             except (duckdb.Error, UnicodeDecodeError) as error:
                 raise FileReadError(f"cannot read {name} as {spec.format}: {error}") from error

@@ -92,7 +92,9 @@ class FileTableConfig(LoadOptions):
     @classmethod
     def _glob_stays_inside(cls, value: str) -> str:
         if problem := _path_escape(value, allow_absolute=False):
-            raise ValueError(f"file_glob {value!r} {problem}; it is relative to bucket_url and must stay inside it")
+            raise ValueError(
+                f"file_glob {value!r} {problem}; it is relative to bucket_url and must stay inside it"
+            )
         return value
 
     @field_validator("columns")
@@ -228,7 +230,9 @@ def build_dlt_source(
     return files()
 
 
-def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig) -> list[FileItem]:
+def list_files(
+    config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig
+) -> list[FileItem]:
     """List the files matching `table.file_glob` under the source's bucket, sorted by path.
 
     Each item has `relative_path`, `file_url`, `size_in_bytes` and `modification_date` (see
@@ -238,7 +242,9 @@ def list_files(config: FilesystemSourceConfig, paths: ProjectPaths, table: FileT
 
     bucket_url = bucket_url_of(config, paths)
     filesystem = source_filesystem(config.name, bucket_url)
-    return sorted(glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"])
+    return sorted(
+        glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
+    )
 
 
 def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[str]:
@@ -262,7 +268,9 @@ def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[s
     for table in config.filesystem.tables:
         # listed as dlt's `glob_files` lists a local folder (Python's recursive glob, files
         # only), without importing dlt
-        files = sorted(f for f in glob.glob(str(folder / table.file_glob), recursive=True) if os.path.isfile(f))
+        files = sorted(
+            f for f in glob.glob(str(folder / table.file_glob), recursive=True) if os.path.isfile(f)
+        )
         if not files:
             warnings.append(
                 f"source '{config.name}': table '{table.name}': file_glob {table.file_glob!r} "
@@ -324,7 +332,9 @@ def bucket_url_of(config: FilesystemSourceConfig, paths: ProjectPaths) -> str:
 
 def _path_escape(path: str, allow_absolute: bool) -> str | None:
     """Why `path` (a local path, glob, or the path of a URL) may leave its folder, or None."""
-    if not allow_absolute and (path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path) or "://" in path):
+    if not allow_absolute and (
+        path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path) or "://" in path
+    ):
         return "is an absolute path"
     if ".." in re.split(r"[/\\]+", path):
         return "has a '..' segment"
@@ -365,7 +375,9 @@ def _table_resource(
                 if (real := outside_folder(bucket_url, file)) is not None:
                     run.file_problems.append(
                         FileProblem(
-                            table.name, path, file["file_url"],
+                            table.name,
+                            path,
+                            file["file_url"],
                             f"refused {path}: it links to {real}, outside the source's folder {bucket_url}",
                         )
                     )
@@ -373,7 +385,9 @@ def _table_resource(
                 item = FileItemDict(file, filesystem)
                 # per file: the schema grows with each file dlt has taken in, so the files of a
                 # first load are typed like the first one that brought a column
-                spec = table.read_spec(keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name))
+                spec = table.read_spec(
+                    keep_dlt_columns=keep_dlt_columns, **_table_columns(table.name)
+                )
                 try:
                     if not import_files:
                         yield from read_arrow_batches(item, spec)
@@ -382,7 +396,9 @@ def _table_resource(
                         load_file = write_load_file(item, spec, work / "load.parquet", _load_id())
                 except FileReadError as error:
                     run.file_problems.append(
-                        FileProblem(table.name, path, file["file_url"], str(error), error.line, error.column)
+                        FileProblem(
+                            table.name, path, file["file_url"], str(error), error.line, error.column
+                        )
                     )
                     continue
                 if import_files and load_file.rows:

@@ -54,8 +54,12 @@ def build_projection_source(
                     name=table,
                     file_glob=f"{table}/*.parquet",
                     format="parquet",
-                    write_disposition=options.write_disposition if options.write_disposition in ("merge", "replace") else "append",
-                    primary_key=options.primary_key if options.write_disposition == "merge" else None,
+                    write_disposition=options.write_disposition
+                    if options.write_disposition in ("merge", "replace")
+                    else "append",
+                    primary_key=options.primary_key
+                    if options.write_disposition == "merge"
+                    else None,
                 )
                 for table, options in tables.items()
             ],
@@ -65,7 +69,11 @@ def build_projection_source(
     for resource in dlt_source.resources.values():
         resource.add_map(_keep_lake_load_id)
         # replaying several load packages at once: for a key, the row of the newest package wins
-        resource.apply_hints(columns={LAKE_LOAD_ID: {"name": LAKE_LOAD_ID, "data_type": "text", "dedup_sort": "desc"}})
+        resource.apply_hints(
+            columns={
+                LAKE_LOAD_ID: {"name": LAKE_LOAD_ID, "data_type": "text", "dedup_sort": "desc"}
+            }
+        )
     return dlt_source
 
 

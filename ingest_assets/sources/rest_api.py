@@ -64,7 +64,9 @@ AUTH_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "api_key": (frozenset({"location", "name"}), frozenset({"api_key"})),
     "http_basic": (frozenset({"username"}), frozenset({"password"})),
     "oauth2_client_credentials": (
-        frozenset({"access_token_request_data", "access_token_url", "default_token_expiration", "session"}),
+        frozenset(
+            {"access_token_request_data", "access_token_url", "default_token_expiration", "session"}
+        ),
         frozenset({"access_token", "client_id", "client_secret"}),
     ),
 }
@@ -73,7 +75,19 @@ AUTH_OPTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 not import dlt; `tests/test_fixed_costs.py` checks them against dlt's."""
 
 SENSITIVE_PARAMS = frozenset(
-    {"access-token", "access_token", "api-key", "api_key", "apikey", "client_secret", "key", "password", "pwd", "secret", "token"}
+    {
+        "access-token",
+        "access_token",
+        "api-key",
+        "api_key",
+        "apikey",
+        "client_secret",
+        "key",
+        "password",
+        "pwd",
+        "secret",
+        "token",
+    }
 )
 """Query parameter names that carry credentials: dlt's own list
 (`dlt.sources.helpers.rest_client.redaction.SENSITIVE_PARAMS`, checked by a test)."""
@@ -85,7 +99,14 @@ access token that dlt obtains itself)."""
 SECRET_HEADER = re.compile(r"authorization|token|secret|api[-_]?key|password|cookie", re.IGNORECASE)
 """Header names whose values are credentials: they belong in an `auth` block, not `headers`."""
 
-PROJECT_RESOURCE_OPTIONS = {"description", "allow_empty", "allow_empty_replace", "max_shrink", "allow_shrink", "freshness"}
+PROJECT_RESOURCE_OPTIONS = {
+    "description",
+    "allow_empty",
+    "allow_empty_replace",
+    "max_shrink",
+    "allow_shrink",
+    "freshness",
+}
 """Resource options of this project, not dlt's: kept out of the config given to dlt."""
 
 Loc = tuple[str | int, ...]
@@ -369,11 +390,20 @@ def missing_secrets(config: RestApiSourceConfig) -> list[str]:
         auths.append(SecretsAuth(config.name, ("client", "auth"), block.client.auth))
     defaults = block.resource_defaults
     if defaults is not None and defaults.endpoint is not None and defaults.endpoint.auth:
-        auths.append(SecretsAuth(config.name, ("resource_defaults", "endpoint", "auth"), defaults.endpoint.auth))
+        auths.append(
+            SecretsAuth(
+                config.name, ("resource_defaults", "endpoint", "auth"), defaults.endpoint.auth
+            )
+        )
     for index, resource in enumerate(block.resources):
         if resource.endpoint is not None and resource.endpoint.auth:
             auths.append(
-                SecretsAuth(config.name, ("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name)
+                SecretsAuth(
+                    config.name,
+                    ("resources", index, "endpoint", "auth"),
+                    resource.endpoint.auth,
+                    resource.name,
+                )
             )
     problems = []
     for auth in auths:
@@ -467,7 +497,9 @@ def _status_error(source_name: str, method: str | None, url: str, response: Resp
             f"[sources.{source_name}.credentials] (or its *_env variables)",
             response=response,
         )
-    return ApiHttpError(f"source '{source_name}': {method} {url} answered {status}", response=response)
+    return ApiHttpError(
+        f"source '{source_name}': {method} {url} answered {status}", response=response
+    )
 
 
 def _register_secret_query_params(block: RestApiBlock) -> None:
@@ -485,11 +517,19 @@ def _auth_blocks(block: RestApiBlock) -> list[tuple[Loc, AuthBlock, str | None]]
     found: list[tuple[Loc, AuthBlock, str | None]] = []
     if block.client.auth:
         found.append((("client", "auth"), block.client.auth, None))
-    if block.resource_defaults and block.resource_defaults.endpoint and block.resource_defaults.endpoint.auth:
-        found.append((("resource_defaults", "endpoint", "auth"), block.resource_defaults.endpoint.auth, None))
+    if (
+        block.resource_defaults
+        and block.resource_defaults.endpoint
+        and block.resource_defaults.endpoint.auth
+    ):
+        found.append(
+            (("resource_defaults", "endpoint", "auth"), block.resource_defaults.endpoint.auth, None)
+        )
     for index, resource in enumerate(block.resources):
         if resource.endpoint and resource.endpoint.auth:
-            found.append((("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name))
+            found.append(
+                (("resources", index, "endpoint", "auth"), resource.endpoint.auth, resource.name)
+            )
     return found
 
 
@@ -552,7 +592,9 @@ def _auth_problems(loc: Loc, auth: AuthBlock, section: str) -> list[tuple[Loc, s
     problems: list[tuple[Loc, str]] = []
     for key, value in auth.options.items():
         if key in secrets:
-            via_env = f", or name an environment variable with {key}_env" if key in configurable else ""
+            via_env = (
+                f", or name an environment variable with {key}_env" if key in configurable else ""
+            )
             problems.append(
                 (
                     (*loc, key),
@@ -593,7 +635,9 @@ def _dlt_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, str]
         validate_dict(RESTAPIConfig, config, path=".")
     except DictValidationException as error:
         return [_located(_most_specific(error))]
-    paginators: list[tuple[Loc, Any]] = [(("client", "paginator"), config["client"].get("paginator"))]
+    paginators: list[tuple[Loc, Any]] = [
+        (("client", "paginator"), config["client"].get("paginator"))
+    ]
     for loc, _ in _endpoints(block):
         endpoint = _at(config, loc)
         paginators.append(((*loc, "paginator"), endpoint.get("paginator")))
@@ -607,9 +651,7 @@ def _dlt_problems(block: RestApiBlock, source_name: str) -> list[tuple[Loc, str]
         except (TypeError, ValueError) as error:
             return [(loc, str(error))]
     try:
-        build_resource_dependency_graph(
-            config.get("resource_defaults") or {}, config["resources"]
-        )
+        build_resource_dependency_graph(config.get("resource_defaults") or {}, config["resources"])
     except (TypeError, ValueError) as error:
         # dlt appends the internal repr of the parameter; the placeholder is already named
         return [(("resources",), re.sub(r" on param `ResolvedParam\(.*$", "", str(error)))]

@@ -115,7 +115,7 @@ def _password_hint() -> str:
     """Where a password goes instead of sources.yml, naming the source when it is known."""
     name = _SOURCE_NAME.get() or "<source name>"
     return (
-        "name an environment variable with password_env, or put password = \"...\" under "
+        'name an environment variable with password_env, or put password = "..." under '
         f"[sources.{name}.credentials] in .dlt/secrets.toml (or set "
         f"SOURCES__{name.upper()}__CREDENTIALS__PASSWORD)"
     )
@@ -210,7 +210,17 @@ def _forbidden_nodes() -> tuple[type, ...]:
     subquery)."""
     from sqlglot import exp
 
-    return (exp.Query, exp.Command, exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Drop, exp.Create, exp.Alter)
+    return (
+        exp.Query,
+        exp.Command,
+        exp.Insert,
+        exp.Update,
+        exp.Delete,
+        exp.Merge,
+        exp.Drop,
+        exp.Create,
+        exp.Alter,
+    )
 
 
 _QUERY_FILTER_HELP = "must be one SQL condition (like status = 'open')"
@@ -280,8 +290,10 @@ def _filter_problem_in(text: str, dialect: str | None) -> str | None:
     if len(expressions) != 1:
         return f"{_QUERY_FILTER_HELP}, not {len(expressions)} statements"
     condition = expressions[0]
-    if isinstance(condition, exp.Query) and not isinstance(condition, exp.Subquery) or isinstance(
-        condition, _forbidden_nodes()[1:]
+    if (
+        isinstance(condition, exp.Query)
+        and not isinstance(condition, exp.Subquery)
+        or isinstance(condition, _forbidden_nodes()[1:])
     ):
         return f"{_QUERY_FILTER_HELP}, not a query or statement ({condition.key.upper()})"
     statement = next((n for n in condition.walk() if isinstance(n, _forbidden_nodes()[1:])), None)
@@ -295,7 +307,9 @@ def _outside_quotes(tokens: list[Any]) -> str:
     import sqlglot
 
     return " ".join(
-        t.text for t in tokens if t.token_type not in (sqlglot.TokenType.STRING, sqlglot.TokenType.IDENTIFIER)
+        t.text
+        for t in tokens
+        if t.token_type not in (sqlglot.TokenType.STRING, sqlglot.TokenType.IDENTIFIER)
     )
 
 
@@ -477,7 +491,11 @@ def _source_credentials_spec() -> type:
     from dlt.common.configuration.specs import BaseConfiguration, ConnectionStringCredentials
 
     # annotations as objects, not strings (this module defers annotations; dlt resolves them)
-    namespace = {"__annotations__": {"credentials": ConnectionStringCredentials}, "credentials": None, "__module__": __name__}
+    namespace = {
+        "__annotations__": {"credentials": ConnectionStringCredentials},
+        "credentials": None,
+        "__module__": __name__,
+    }
     return configspec(type("_SourceCredentials", (BaseConfiguration,), namespace))
 
 
@@ -496,9 +514,11 @@ def build_dlt_source(config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> "D
     import dlt
 
     block = config.sql_database
-    tables = block.tables if not block.all_tables else [
-        SqlTableConfig(name=name) for name in list_tables(config, paths)
-    ]
+    tables = (
+        block.tables
+        if not block.all_tables
+        else [SqlTableConfig(name=name) for name in list_tables(config, paths)]
+    )
 
     @dlt.source(name=config.name, max_table_nesting=0)
     def database() -> list[DltResource]:
