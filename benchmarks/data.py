@@ -76,7 +76,16 @@ def tpch(sf: float, work: Path, small_rows: int) -> TpchFiles:
         if not target.exists():
             print(f"  generating lineitem SF{sf:g} as {file_format} with tpchgen-cli", flush=True)
             subprocess.run(
-                [tpchgen_cli(), file_format, "-s", f"{sf:g}", "-T", "lineitem", "-o", str(target.parent)],
+                [
+                    tpchgen_cli(),
+                    file_format,
+                    "-s",
+                    f"{sf:g}",
+                    "-T",
+                    "lineitem",
+                    "-o",
+                    str(target.parent),
+                ],
                 check=True,
             )
     with duckdb.connect() as conn:
@@ -124,7 +133,21 @@ def large_project(root: Path, sources: int = 100, models: int = 300) -> Path:
     landing = root / "data" / "landing"
     configs, tables_of = [], {}
     for n in range(sources):
-        name, kind = f"src_{n:03d}", ("filesystem", "filesystem", "filesystem", "dlt_native", "rest_api", "filesystem", "filesystem", "sql_database", "filesystem", "filesystem")[n % 10]
+        name, kind = (
+            f"src_{n:03d}",
+            (
+                "filesystem",
+                "filesystem",
+                "filesystem",
+                "dlt_native",
+                "rest_api",
+                "filesystem",
+                "filesystem",
+                "sql_database",
+                "filesystem",
+                "filesystem",
+            )[n % 10],
+        )
         config, tables = _source(name, kind, landing)
         configs.append(config)
         tables_of[name] = tables
@@ -137,7 +160,12 @@ def large_project(root: Path, sources: int = 100, models: int = 300) -> Path:
 
 
 def _source(name: str, kind: str, landing: Path) -> tuple[dict[str, Any], list[str]]:
-    base = {"name": name, "type": kind, "description": f"generated {kind} source {name}", "schedule": "0 * * * *"}
+    base = {
+        "name": name,
+        "type": kind,
+        "description": f"generated {kind} source {name}",
+        "schedule": "0 * * * *",
+    }
     if kind == "filesystem":
         folder = landing / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -145,7 +173,13 @@ def _source(name: str, kind: str, landing: Path) -> tuple[dict[str, Any], list[s
         base["filesystem"] = {
             "bucket_url": f"data/landing/{name}",
             "tables": [
-                {"name": t, "file_glob": f"{t}*.csv", "format": "csv", "write_disposition": "merge", "primary_key": "id"}
+                {
+                    "name": t,
+                    "file_glob": f"{t}*.csv",
+                    "format": "csv",
+                    "write_disposition": "merge",
+                    "primary_key": "id",
+                }
                 if t == "customers"
                 else {"name": t, "file_glob": f"{t}*.csv", "format": "csv"}
                 for t in tables
@@ -153,13 +187,23 @@ def _source(name: str, kind: str, landing: Path) -> tuple[dict[str, Any], list[s
         }
         return base, tables
     if kind == "dlt_native":
-        base["dlt_native"] = {"source_module": "example_shop", "source_function": "example_shop", "function_kwargs": {"day": 1}}
+        base["dlt_native"] = {
+            "source_module": "example_shop",
+            "source_function": "example_shop",
+            "function_kwargs": {"day": 1},
+        }
         return base, ["products", "orders"]
     if kind == "rest_api":
         base["rest_api"] = {
-            "client": {"base_url": "http://127.0.0.1:9/api/", "paginator": {"type": "json_link", "next_url_path": "next"}},
+            "client": {
+                "base_url": "http://127.0.0.1:9/api/",
+                "paginator": {"type": "json_link", "next_url_path": "next"},
+            },
             "resource_defaults": {"endpoint": {"data_selector": "data"}},
-            "resources": [{"name": "items", "endpoint": {"path": "items"}}, {"name": "users", "endpoint": {"path": "users"}}],
+            "resources": [
+                {"name": "items", "endpoint": {"path": "items"}},
+                {"name": "users", "endpoint": {"path": "users"}},
+            ],
         }
         return base, ["items", "users"]
     base["sql_database"] = {
@@ -188,7 +232,13 @@ def _dbt_models(dbt_dir: Path, tables_of: dict[str, list[str]], models: int) -> 
     names = list(tables_of)
     dbt_sources, staging, staging_of = [], [], {}
     for name in names:
-        dbt_sources.append({"name": f"raw_{name}", "schema": f"raw_{name}", "tables": [{"name": t} for t in tables_of[name]]})
+        dbt_sources.append(
+            {
+                "name": f"raw_{name}",
+                "schema": f"raw_{name}",
+                "tables": [{"name": t} for t in tables_of[name]],
+            }
+        )
     n = 0
     while len(staging) < staging_count:
         name = names[n % len(names)]
@@ -198,21 +248,38 @@ def _dbt_models(dbt_dir: Path, tables_of: dict[str, list[str]], models: int) -> 
             (staging_dir / f"{model}.sql").write_text(
                 f"select *, current_timestamp as loaded_at\nfrom {{{{ source('raw_{name}', '{table}') }}}}\n"
             )
-            staging.append({"name": model, "description": f"{table} of {name}", "columns": [{"name": "id", "data_tests": ["not_null"]}]})
+            staging.append(
+                {
+                    "name": model,
+                    "description": f"{table} of {name}",
+                    "columns": [{"name": "id", "data_tests": ["not_null"]}],
+                }
+            )
             staging_of[model] = name
         n += 1
-    (staging_dir / "_sources.yml").write_text(yaml.safe_dump({"version": 2, "sources": dbt_sources}, sort_keys=False))
-    (staging_dir / "_models.yml").write_text(yaml.safe_dump({"version": 2, "models": staging}, sort_keys=False))
+    (staging_dir / "_sources.yml").write_text(
+        yaml.safe_dump({"version": 2, "sources": dbt_sources}, sort_keys=False)
+    )
+    (staging_dir / "_models.yml").write_text(
+        yaml.safe_dump({"version": 2, "models": staging}, sort_keys=False)
+    )
     staging_names = [m["name"] for m in staging]
     marts = []
     for m in range(models - staging_count):
-        left, right = staging_names[m % len(staging_names)], staging_names[(m * 7 + 3) % len(staging_names)]
+        left, right = (
+            staging_names[m % len(staging_names)],
+            staging_names[(m * 7 + 3) % len(staging_names)],
+        )
         (marts_dir / f"mart_{m:03d}.sql").write_text(
             f"select l.id, count(*) as matches\nfrom {{{{ ref('{left}') }}}} as l\n"
             f"left join {{{{ ref('{right}') }}}} as r on l.id = r.id\ngroup by l.id\n"
         )
-        marts.append({"name": f"mart_{m:03d}", "columns": [{"name": "id", "data_tests": ["unique"]}]})
-    (marts_dir / "_models.yml").write_text(yaml.safe_dump({"version": 2, "models": marts}, sort_keys=False))
+        marts.append(
+            {"name": f"mart_{m:03d}", "columns": [{"name": "id", "data_tests": ["unique"]}]}
+        )
+    (marts_dir / "_models.yml").write_text(
+        yaml.safe_dump({"version": 2, "models": marts}, sort_keys=False)
+    )
 
 
 # --- a local REST API --------------------------------------------------------------------------
@@ -290,8 +357,13 @@ def rest_source(name: str, base_url: str) -> dict[str, Any]:
         "name": name,
         "type": "rest_api",
         "rest_api": {
-            "client": {"base_url": base_url, "paginator": {"type": "json_link", "next_url_path": "next"}},
-            "resources": [{"name": "items", "endpoint": {"path": "items", "data_selector": "data"}}],
+            "client": {
+                "base_url": base_url,
+                "paginator": {"type": "json_link", "next_url_path": "next"},
+            },
+            "resources": [
+                {"name": "items", "endpoint": {"path": "items", "data_selector": "data"}}
+            ],
         },
     }
 
@@ -312,7 +384,13 @@ def wait_for(predicate, timeout: float = 10) -> None:
 def jaffle_landing(project: Path) -> None:
     """The demo's data: `ingest demo-data` in the project copy (jafgen CSVs into its landing)."""
     env = {**os.environ, "INGEST_PROJECT_DIR": str(project)}
-    subprocess.run([str(Path(sys.executable).parent / "ingest"), "demo-data"], env=env, cwd=project, check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "ingest"), "demo-data"],
+        env=env,
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
 
 
 def repo_sources_yml() -> Path:

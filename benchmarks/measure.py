@@ -67,9 +67,10 @@ def run_measured(
         result_file = Path(tmp) / "result.json"
         run_env = {**(env or os.environ), "BENCH_RESULT": str(result_file)}
         if cmd[1:3] == ["-m", "benchmarks.workers"]:  # importable from any working directory
-            run_env["PYTHONPATH"] = os.pathsep.join(filter(None, [run_env.get("PYTHONPATH"), str(REPO)]))
-        out = open(log, "wb") if log else open(os.devnull, "wb")
-        with out:
+            run_env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [run_env.get("PYTHONPATH"), str(REPO)])
+            )
+        with open(log or os.devnull, "wb") as out:
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
             proc = subprocess.Popen(cmd, env=run_env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
@@ -200,7 +201,8 @@ def summarize(samples: list[Sample], extra_keys: list[str] = ()) -> dict[str, An
     for key in extra_keys:
         summary[key] = median([s.result.get(key) for s in samples])
     summary["samples"] = [
-        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(s).items()} for s in samples
+        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(s).items()}
+        for s in samples
     ]
     return summary
 

@@ -64,19 +64,23 @@ def plain_dlt_files(args: argparse.Namespace) -> None:
     )
     files = filesystem(bucket_url=str(file.parent), file_glob=file.name)
     if args.reader == "import":
-        import pyarrow.parquet as pq
-
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         metadata = pq.read_metadata(file)
         # dlt takes the columns from an Arrow schema but rejects view types: give it plain ones
         schema = pa.schema(
-            [f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f for f in pq.read_schema(file)]
+            [
+                f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f
+                for f in pq.read_schema(file)
+            ]
         )
 
         @dlt.resource(name="lineitem")
         def imported():
-            yield dlt.mark.with_file_import(str(file), "parquet", items_count=metadata.num_rows, hints=schema.empty_table())
+            yield dlt.mark.with_file_import(
+                str(file), "parquet", items_count=metadata.num_rows, hints=schema.empty_table()
+            )
 
         data = imported()
     else:
@@ -93,8 +97,18 @@ def plain_dlt_files(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     info = pipeline.run(data, loader_file_format=args.loader_file_format)
     done = time.perf_counter()
-    formats = sorted({job.job_file_info.file_format for package in info.load_packages for job in package.jobs["completed_jobs"]})
-    report(work_s=done - started, rows=_count(args.db, "lineitem", "raw_plain"), loader_file_formats=formats)
+    formats = sorted(
+        {
+            job.job_file_info.file_format
+            for package in info.load_packages
+            for job in package.jobs["completed_jobs"]
+        }
+    )
+    report(
+        work_s=done - started,
+        rows=_count(args.db, "lineitem", "raw_plain"),
+        loader_file_formats=formats,
+    )
 
 
 def _plain_strings(batch):
@@ -102,7 +116,14 @@ def _plain_strings(batch):
 
     if not any(pa.types.is_string_view(f.type) for f in batch.schema):
         return batch
-    return batch.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f for f in batch.schema]))
+    return batch.cast(
+        pa.schema(
+            [
+                f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f
+                for f in batch.schema
+            ]
+        )
+    )
 
 
 def plain_dlt_dicts(args: argparse.Namespace) -> None:
@@ -134,8 +155,16 @@ def _run_plain(args: argparse.Namespace, pipeline_name: str, source, table: str)
     started = time.perf_counter()
     info = pipeline.run(source)
     done = time.perf_counter()
-    formats = sorted({job.job_file_info.file_format for package in info.load_packages for job in package.jobs["completed_jobs"]})
-    report(work_s=done - started, rows=_count(args.db, table, "raw_plain"), loader_file_formats=formats)
+    formats = sorted(
+        {
+            job.job_file_info.file_format
+            for package in info.load_packages
+            for job in package.jobs["completed_jobs"]
+        }
+    )
+    report(
+        work_s=done - started, rows=_count(args.db, table, "raw_plain"), loader_file_formats=formats
+    )
 
 
 def defs_load(args: argparse.Namespace) -> None:
@@ -179,13 +208,12 @@ def defs_load(args: argparse.Namespace) -> None:
 def sensor_tick(args: argparse.Namespace) -> None:
     from dagster import DagsterInstance, build_sensor_context
 
-    from ingest_assets.orchestration.jobs import build_source_job
     from ingest_assets.orchestration.sensors import build_file_sensor
     from ingest_assets.project import load_project
 
     project = load_project(Path(args.root))
     source = next(s for s in project.config.enabled_sources if s.name == args.source)
-    sensor = build_file_sensor(source, project.paths, build_source_job(source))
+    sensor = build_file_sensor(source, project.paths)
     cursor = Path(args.cursor).read_text() if args.cursor else None
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(cursor=cursor, instance=instance)
@@ -200,7 +228,9 @@ def sensor_tick(args: argparse.Namespace) -> None:
     new_cursor = getattr(result, "cursor", None)
     if args.write_cursor and new_cursor is not None:
         Path(args.write_cursor).write_text(new_cursor)
-    skip = getattr(result, "skip_reason", None) or (result if type(result).__name__ == "SkipReason" else None)
+    skip = getattr(result, "skip_reason", None) or (
+        result if type(result).__name__ == "SkipReason" else None
+    )
     report(
         work_s=done - started,
         run_requests=len(run_requests),
@@ -256,7 +286,9 @@ def run_timings(home: Path) -> dict:
                 "start": span["start"],
                 "end": span["end"],
                 "first_materialization_s": (
-                    first_materialization[key] - span["start"] if key in first_materialization else None
+                    first_materialization[key] - span["start"]
+                    if key in first_materialization
+                    else None
                 ),
             }
     end = timings.get("run_success") or timings.get("run_failure")
@@ -331,7 +363,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--load-id", action="store_true", help="add a constant _dlt_load_id column")
     p.set_defaults(func=native)
     p = sub.add_parser("plain-dlt-files")
-    p.add_argument("--reader", required=True, choices=["read_parquet_arrow", "read_csv_duckdb", "read_jsonl", "import"])
+    p.add_argument(
+        "--reader",
+        required=True,
+        choices=["read_parquet_arrow", "read_csv_duckdb", "read_jsonl", "import"],
+    )
     p.add_argument("--loader-file-format", help="dlt's loader_file_format (default: dlt's choice)")
     p.add_argument("--file", required=True)
     p.add_argument("--db", required=True)

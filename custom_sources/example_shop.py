@@ -12,11 +12,11 @@ Advance `day` in `sources.yml` (`function_kwargs: {day: 2}`) to simulate the nex
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dlt
 
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 PRODUCTS = ["jaffle", "toastie", "flat white", "chai", "brownie"]
 ORDERS_PER_DAY = 10
 

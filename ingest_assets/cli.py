@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +24,7 @@ from rich.table import Table
 
 from ingest_assets.config import ConfigError, load_project_config
 from ingest_assets.config.loader import job_sheet_location
+from ingest_assets.names import job_name, schedule_name
 from ingest_assets.settings import ProjectPaths, project_dir
 
 if TYPE_CHECKING:
@@ -104,7 +105,9 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
     try:
         yield
     except _raised_by("duckdb", "IOException") as error:
-        if "lock" not in str(error).lower():
+        from ingest_assets.errors import is_transient
+
+        if not is_transient(error):  # by type, in the one place that classifies errors
             raise
         if verbose:
             errors.print_exception()
@@ -159,8 +162,6 @@ def validate(
 
     Warnings (`VALIDATE_WARNINGS`, e.g. a folder that does not exist) are printed with `!`
     and do not fail the check."""
-    from ingest_assets.sources import build_dlt_source
-
     paths = _paths(project)
     with user_errors(verbose):
         config = load_project_config(paths.sources_file)
@@ -171,31 +172,22 @@ def validate(
         # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
         export_runtime_environment(paths, warehouse_path(paths, config.warehouse))
 
-        from ingest_assets.sources.dlt_native import (
-            DltNativeSourceConfig,
-            check_dlt_source,
-            missing_message,
-        )
-        from ingest_assets.sources.secrets_check import missing_secrets_of
+        from ingest_assets.sources.registry import source_type
 
         for source in config.enabled_sources:
             try:
                 # missing secrets are warnings naming the key to add (no value is printed)
-                if isinstance(source, DltNativeSourceConfig):
-                    missing = check_dlt_source(source, paths)
-                    unset = [missing_message(source, missing)] if missing else []
-                elif _local_files(source):
+                if _local_files(source):
                     continue  # nothing to resolve beyond the config model: no dlt import
-                else:
-                    build_dlt_source(source, paths)
-                    unset = missing_secrets_of(source, paths)
+                unset = source_type(source).check(source, paths)
                 for text in unset:
                     warning(f"{config.source_origin(source.name)}: {text}")
-            except Exception as error:  # report every source, not only the first
+            except Exception as error:  # noqa: BLE001 - report every source, not only the first
                 if verbose:
                     errors.print_exception()
+                origin = config.source_origin(source.name)
                 problems.append(
-                    f"{config.source_origin(source.name)}: source '{source.name}': {_without_source(error, source.name)}"
+                    f"{origin}: source '{source.name}': {_without_source(error, source.name)}"
                 )
     for text in problems:
         problem(text)
@@ -240,7 +232,10 @@ def excel_template(
         None,
         "--output",
         "-o",
-        help="Workbook to write (default: ingestion_config.example.xlsx at the project root, which the project does not read).",
+        help=(
+            "Workbook to write (default: ingestion_config.example.xlsx at the project root, "
+            "which the project does not read)."
+        ),
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
     project: ProjectOption = None,
@@ -294,23 +289,6 @@ def demo_data(
         say(f"wrote {len(written)} files to {landing}")
     else:
         say(f"{landing} already has the demo files; kept them (use --force for new ones)")
-
-
-@app.command()
-def prepare(project: ProjectOption = None, verbose: VerboseOption = False) -> None:
-    """Re-parse the dbt project now (dbt parse). Not needed after editing models: every
-    definitions load re-parses when the dbt project's files changed."""
-    from dagster_dbt import DbtProject
-
-    from ingest_assets.dbt.project import prepare_manifest
-
-    loaded = _load(project, verbose)
-    dbt_project = DbtProject(
-        project_dir=loaded.paths.dbt_project_dir, profiles_dir=loaded.paths.dbt_project_dir
-    )
-    with user_errors(verbose):
-        prepare_manifest(dbt_project, force=True)
-    say(f"dbt manifest written to {dbt_project.manifest_path}")
 
 
 @app.command()
@@ -437,7 +415,7 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
         failed = [r for r in runs if r["status"] not in ("success", "rewound")]
         state = None
         if source.schedule:
-            state = states.get(f"{source.name}_schedule", source.schedule_status)
+            state = states.get(schedule_name(source.name), source.schedule_status)
         upcoming = (
             next_run(source.schedule, loaded.config.timezone)
             if source.enabled and state == "running"
@@ -447,7 +425,7 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
             {
                 "source": source.name,
                 "enabled": source.enabled,
-                "last_run": max(r["finished_at"] for r in runs).astimezone(timezone.utc).isoformat()
+                "last_run": max(r["finished_at"] for r in runs).astimezone(UTC).isoformat()
                 if runs
                 else None,
                 "status": ("failed" if failed else "success")
@@ -565,7 +543,7 @@ def sync(
         raise typer.Exit(1)
     os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
     with user_errors(verbose):
-        job = build_definitions(loaded).resolve_job_def(f"{source}_job")
+        job = build_definitions(loaded).resolve_job_def(job_name(source))
     config = next(s for s in loaded.config.enabled_sources if s.name == source)
     if config.destination == "both":
         # the lake is the raw history: a full refresh replays it into the warehouse, it is
@@ -730,7 +708,8 @@ def rewind(
     verbose: VerboseOption = False,
 ) -> None:
     """Undo every load after --to: delete their rows and put back the dlt state (cursors, loaded files) of that load."""
-    from ingest_assets.dlt.rewind import RewindError, completed_loads, rewind as rewind_source
+    from ingest_assets.dlt.rewind import RewindError, completed_loads
+    from ingest_assets.dlt.rewind import rewind as rewind_source
 
     loaded = _load(project, verbose)
     match = [s for s in loaded.config.sources if s.name == source]
@@ -743,9 +722,7 @@ def rewind(
         table.add_column("load id")
         table.add_column("loaded at (UTC)")
         for load_id, at in loads:
-            table.add_row(
-                escape(load_id), at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            )
+            table.add_row(escape(load_id), at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
         console.print(table)
         if to is None and not list_loads:
             problem("give the load to go back to with --to <load id>")

@@ -1,9 +1,22 @@
-"""Dagster entry point (`[tool.dagster] module_name`): the definitions of this checkout."""
+"""Dagster entry point (`[tool.dagster] module_name`, `[tool.dg.project]
+code_location_target_module`, workspace.yaml): the definitions of the defs folder
+`ingest_assets/defs/` (the sources component, the dbt component, the project policy)."""
 
-from ingest_assets.orchestration.run_recovery import recover_on_definitions_load
-from ingest_assets.project import build_definitions, load_project
+from pathlib import Path
 
-defs = build_definitions(load_project())
-# runs whose process died release their pool slots; `dagster asset materialize` ends its run on
-# SIGTERM/SIGINT (never raises)
-recover_on_definitions_load()
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Load every component and definitions file under `ingest_assets/defs/`.
+
+    Raises:
+        ConfigError: `sources.yml` is invalid. It is read first, so the code location's error
+            starts with its first problem (file, line, field) instead of the component that
+            happened to read it first.
+    """
+    from ingest_assets.project import load_project
+
+    load_project()
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -94,7 +94,8 @@ def record(warehouse: Path, rows: list[LedgerRow]) -> None:
 def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
     """Append one JSON line per row to `path` (created with its folder if needed).
 
-    Each line: `job_id` (the table's `job_id`, e.g. the job sheet's; else `<source>.<table>`), `run_id`, `source`, `table`, `destination`,
+    Each line: `job_id` (the table's `job_id`, e.g. the job sheet's; else `<source>.<table>`),
+    `run_id`, `source`, `table`, `destination`,
     `status`, `rows_extracted`, `rows_written`, `duration_seconds`, `started_at`, `finished_at`
     (ISO 8601, UTC), `watermark_before`, `watermark_after`, `load_id`, `error` (redacted).
     """
@@ -112,7 +113,9 @@ def append_audit_log(path: Path, rows: list[LedgerRow]) -> None:
                         "status": row.status,
                         "rows_extracted": row.rows_extracted,
                         "rows_written": row.rows_loaded,
-                        "duration_seconds": round((row.finished_at - row.started_at).total_seconds(), 3),
+                        "duration_seconds": round(
+                            (row.finished_at - row.started_at).total_seconds(), 3
+                        ),
                         "started_at": row.started_at.isoformat(),
                         "finished_at": row.finished_at.isoformat(),
                         "watermark_before": row.cursor_before,

@@ -34,14 +34,18 @@ class Project:
     warehouse: Path
 
 
-def load_project(root: Path | None = None) -> Project:
+def load_project(root: Path | None = None, sources_file: Path | None = None) -> Project:
     """Load the project at `root` (default: `settings.project_dir()`) and export its environment.
+
+    Args:
+        root: the project root.
+        sources_file: the sources file (default: `<root>/sources.yml`).
 
     Raises:
         ConfigError: `sources.yml` is invalid; one message per problem.
     """
     paths = ProjectPaths(root or project_dir())
-    config = load_project_config(paths.sources_file)
+    config = load_project_config(sources_file or paths.sources_file)
     warehouse = warehouse_path(paths, config.warehouse)
     export_runtime_environment(paths, warehouse)
     return Project(paths=paths, config=config, warehouse=warehouse)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 from dagster_duckdb import DuckDBResource
 
@@ -23,14 +23,27 @@ __all__ = ["Project", "build_definitions", "load_project"]
 
 
 def build_definitions(project: Project) -> Definitions:
-    """Return the Dagster definitions of `project`.
+    """Return all Dagster definitions of `project` in one object (tests, the CLI, benchmarks).
 
-    One asset group per enabled source (its dlt assets), the dbt models downstream of them, a
-    job per source (its group and the models downstream), its cron schedule when configured, a
-    file-arrival sensor per filesystem source, the alert sensors when `alerts:` is set, and the resources: `dlt`, `dbt` (profile reads the warehouse path from the environment) and
-    `warehouse` (a `DuckDBResource` on the same file, for readers and checks).
+    The same definitions as the dg defs folder (`ingest_assets/defs/`) loads piecewise: the
+    sources (`build_source_definitions`), the dbt models (`build_dbt_definitions`) and the
+    project-wide policy (`build_policy_definitions`).
     """
-    dbt_project = load_dbt_project(project.paths.dbt_project_dir)
+    return Definitions.merge(
+        build_source_definitions(project),
+        build_dbt_definitions(load_dbt_project(project.paths.dbt_project_dir)),
+        build_policy_definitions(project),
+    )
+
+
+def build_source_definitions(project: Project) -> Definitions:
+    """Return the definitions of `project`'s enabled sources (what `SourcesComponent` builds).
+
+    One asset group per enabled source (its dlt assets), its asset checks (row count, schema,
+    reconcile, load-time freshness), a job per source (its group and the models downstream),
+    its cron schedule when configured, a file-arrival sensor per filesystem source, and the
+    alert sensors when `alerts:` is set.
+    """
     sources = project.config.enabled_sources
     audit_log = (
         project.paths.resolve(project.config.audit_log) if project.config.audit_log else None
@@ -39,9 +52,9 @@ def build_definitions(project: Project) -> Definitions:
         build_source_assets(s, project.paths, project.warehouse, audit_log) for s in sources
     ]
     jobs = {source.name: build_source_job(source) for source in sources}
-    schedules = [build_schedule(s, jobs[s.name], project.config.timezone) for s in sources]
+    schedules = [build_schedule(s, project.config.timezone) for s in sources]
     sensors = [
-        build_file_sensor(source, project.paths, jobs[source.name])
+        build_file_sensor(source, project.paths)
         for source in sources
         if source.type == "filesystem"
     ]
@@ -58,11 +71,30 @@ def build_definitions(project: Project) -> Definitions:
     alerts = project.config.alerts
     alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
     return Definitions(
-        assets=[*(a for assets in source_assets for a in assets), build_dbt_assets(dbt_project)],
+        assets=[a for assets in source_assets for a in assets],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=list(jobs.values()),
         schedules=[schedule for schedule in schedules if schedule],
         sensors=[*sensors, *freshness_sensors, *alert_sensors],
+    )
+
+
+def build_dbt_definitions(dbt_project: DbtProject) -> Definitions:
+    """Return the dbt models of `dbt_project` (its manifest current) as one multi-asset."""
+    return Definitions(assets=[build_dbt_assets(dbt_project)])
+
+
+def build_policy_definitions(project: Project) -> Definitions:
+    """Return what holds for the whole project: the in-process executor and the resources.
+
+    Resources: `dlt`, `dbt` (profile reads the warehouse path from the environment; its dbt
+    subprocess dies with the step's process) and `warehouse` (a `DuckDBResource` on the same
+    file, for readers and checks).
+    """
+    dbt_project = DbtProject(
+        project_dir=project.paths.dbt_project_dir, profiles_dir=project.paths.dbt_project_dir
+    )
+    return Definitions(
         # Every step writes DuckDB, so the duckdb pool runs them one at a time anyway; in-process
         # execution saves a Python start and definitions load per step (measured: see README).
         executor=in_process_executor,

@@ -36,7 +36,10 @@ _QUERY_SECRET_WORDS = (
 
 _PATTERNS = [
     # scheme://user:password@host -> scheme://user:***@host
-    (re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"), r"\g<head>***\g<tail>"),
+    (
+        re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?P<tail>@)"),
+        r"\g<head>***\g<tail>",
+    ),
     # Authorization: <scheme> <credentials> (Bearer, Basic, Token, Digest, AWS4-HMAC-SHA256, ...),
     # in a header line, a dict repr or JSON; the scheme is kept
     (
@@ -62,7 +65,10 @@ _PATTERNS = [
         r"\g<key>***",
     ),
     # a bare `Bearer xyz` / `Basic xyz` credential outside an Authorization header
-    (re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=\-]{8,}"), r"\g<scheme> ***"),
+    (
+        re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=\-]{8,}"),
+        r"\g<scheme> ***",
+    ),
 ]
 
 _known: set[str] = set()
@@ -84,10 +90,15 @@ def remember_secrets(values: Iterable[Any]) -> None:
         text = str(value)
         if len(text) < MIN_SECRET_LENGTH:
             continue
-        new.update({text, quote(text, safe=""), quote_plus(text)})
+        new.update(secret_forms(text))
     if new:
         with _lock:
             _known.update(new)
+
+
+def secret_forms(value: str) -> set[str]:
+    """`value` and its URL-encoded forms (`quote`, `quote_plus`): a secret in a URL is encoded."""
+    return {value, quote(value, safe=""), quote_plus(value)}
 
 
 def known_secrets() -> frozenset[str]:
@@ -108,8 +119,8 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     Args:
         text: any message (an exception's text, a URL, a log line).
         secrets: exact secret values known to the caller (e.g. resolved credentials), replaced
-            wherever they occur, as are the values registered with `remember_secrets`. Values
-            shorter than `MIN_SECRET_LENGTH` are ignored.
+            wherever they occur (URL-encoded forms included), as are the values registered with
+            `remember_secrets`. Values shorter than `MIN_SECRET_LENGTH` are ignored.
 
     Redacts, whatever `secrets` holds: passwords in URLs (`scheme://user:pw@host`), the
     credentials of `Authorization:` headers of any scheme, secret query parameters (`?key=`,
@@ -120,7 +131,9 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     if not text:
         return text
     values = set(known_secrets())
-    values.update(s for s in (secrets or []) if s and len(s) >= MIN_SECRET_LENGTH)
+    for secret in secrets or []:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            values.update(secret_forms(secret))
     # longest first, so a secret containing another is replaced whole
     for secret in sorted(values, key=len, reverse=True):
         if secret in text:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ingest_assets.cron import next_fire_time
+from croniter import croniter
 
 
 def next_run(cron: str | None, timezone: str) -> str | None:
     """The next time `cron` fires after now, as `YYYY-MM-DD HH:MM <tz>`; None without a cron.
 
-    Uses croniter (no Dagster import), with Dagster's cron rules (see `ingest_assets.cron`).
+    Uses croniter, the library Dagster's schedules evaluate cron strings with, on a
+    time-zone-aware "now", so daylight-saving changes are taken as the schedule takes them.
     """
     if not cron:
         return None
-    upcoming = next_fire_time(cron, timezone, datetime.now(ZoneInfo(timezone)))
+    upcoming = croniter(cron, datetime.now(ZoneInfo(timezone))).get_next(datetime)
     return f"{upcoming.strftime('%Y-%m-%d %H:%M')} {timezone}"

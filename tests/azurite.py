@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 AZURITE_VERSION = "3.37.0"
 INSTALL_DIR = REPO / ".cache" / "azurite"
 ACCOUNT = "devstoreaccount1"
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 """Azurite's well-known development account key (documented by Microsoft; not a secret)."""
 
 
@@ -89,21 +91,35 @@ def azurite_blob_binary() -> Path:
     # one install at a time: pytest-xdist workers each start their own Azurite
     with (INSTALL_DIR.parent / "azurite.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if binary.exists() and installed.exists() and f'"version": "{AZURITE_VERSION}"' in installed.read_text():
+        if (
+            binary.exists()
+            and installed.exists()
+            and f'"version": "{AZURITE_VERSION}"' in installed.read_text()
+        ):
             return binary
         return _npm_install(npm, binary)
 
 
 def _npm_install(npm: str, binary: Path) -> Path:
     result = subprocess.run(
-        [npm, "install", "--prefix", str(INSTALL_DIR), "--no-audit", "--no-fund", "--loglevel=error",
-         f"azurite@{AZURITE_VERSION}"],
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(INSTALL_DIR),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            f"azurite@{AZURITE_VERSION}",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     if result.returncode != 0 or not binary.exists():
-        _unavailable(f"npm install azurite@{AZURITE_VERSION} failed: {result.stderr.strip()[-500:]}")
+        _unavailable(
+            f"npm install azurite@{AZURITE_VERSION} failed: {result.stderr.strip()[-500:]}"
+        )
     return binary
 
 
@@ -116,8 +132,17 @@ def azurite() -> Iterator[Azurite]:
         log = Path(location) / "azurite.log"
         with log.open("w") as output:
             process = subprocess.Popen(
-                [str(binary), "--silent", "--location", location, "--blobHost", "127.0.0.1",
-                 "--blobPort", str(port), "--skipApiVersionCheck"],
+                [
+                    str(binary),
+                    "--silent",
+                    "--location",
+                    location,
+                    "--blobHost",
+                    "127.0.0.1",
+                    "--blobPort",
+                    str(port),
+                    "--skipApiVersionCheck",
+                ],
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
@@ -129,7 +154,9 @@ def azurite() -> Iterator[Azurite]:
                     break
                 except OSError:
                     if process.poll() is not None or time.monotonic() > deadline:
-                        _unavailable(f"Azurite did not start on port {port}: {log.read_text()[-500:]}")
+                        _unavailable(
+                            f"Azurite did not start on port {port}: {log.read_text()[-500:]}"
+                        )
                     time.sleep(0.2)
             yield Azurite(port)
         finally:

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import copy_project_files, dbt_parse, read_csv, require_service, write_csv, write_sources
+from helpers import (
+    copy_project_files,
+    dbt_parse,
+    moto_s3,  # noqa: F401 - the one S3 emulator fixture, for every test
+    read_csv,
+    require_service,
+    write_csv,
+    write_sources,
+)
 
 SMALL_ORDER_COUNT = 1500
 
@@ -112,3 +120,24 @@ def pg_schema() -> Iterator[tuple[Any, str]]:
     with engine.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
+
+
+TEST_KINDS = ("unit", "integration", "e2e")
+"""The markers of pyproject.toml's [tool.pytest.ini_options]; every test has exactly one."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: a full run and `-m unit` check alike
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fail the collection when a test has none or more than one of the `TEST_KINDS` markers,
+    naming each such test (`pytestmark = pytest.mark.unit` at a module's top, or
+    `@pytest.mark.unit` on a test, and the same for integration and e2e)."""
+    wrong = []
+    for item in items:
+        kinds = sorted({mark.name for mark in item.iter_markers() if mark.name in TEST_KINDS})
+        if len(kinds) != 1:
+            wrong.append(f"  {item.nodeid}: {', '.join(kinds) or 'no marker'}")
+    if wrong:
+        raise pytest.UsageError(
+            f"each test needs exactly one of the markers {', '.join(TEST_KINDS)} "
+            f"(see pyproject.toml):\n" + "\n".join(wrong)
+        )

@@ -1,5 +1,6 @@
-"""Plain helpers for tests (and the benchmarks' project copies): project copies, CSV files,
-warehouse queries, in-process runs, service checks."""
+"""Plain helpers for tests (and the benchmarks' project copies): project copies, the one
+`sources.yml` entry factory `source(...)`, CSV files, warehouse queries, in-process runs, service
+checks, and the one S3 emulator fixture `moto_s3` (registered for every test by conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,11 @@ def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
     warehouse connection."""
     from ingest_assets.dbt.project import write_fingerprint
 
-    env = {**os.environ, "INGEST_WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "INGEST_WAREHOUSE_PATH": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--profiles-dir", "."],
         cwd=dbt_project_dir,
@@ -54,10 +61,50 @@ def dbt_parse(dbt_project_dir: Path, warehouse: Path) -> None:
 
 def write_sources(root: Path, sources: list[dict[str, Any]] | str) -> None:
     """Write `root/sources.yml`: the `sources:` list (dicts) or a whole YAML document."""
-    text = sources if isinstance(sources, str) else yaml.safe_dump(
-        {"version": 1, "sources": sources}, sort_keys=False
+    text = (
+        sources
+        if isinstance(sources, str)
+        else yaml.safe_dump({"version": 1, "sources": sources}, sort_keys=False)
     )
     (root / "sources.yml").write_text(text)
+
+
+def source(
+    name: str,
+    type: str = "filesystem",
+    *,
+    block: dict[str, Any] | None = None,
+    tables: list[dict[str, Any]] | None = None,
+    bucket_url: str | Path | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """One `sources.yml` entry (a dict, as `make_project`/`write_sources` take them).
+
+    Args:
+        name: the source's name (its dataset is `raw_<name>`).
+        type: the source type; its block goes under the key of the same name.
+        block: the whole type block (e.g. `{"schema": ..., "tables": [...]}` for sql_database).
+            For `filesystem` it may be left out: then it is `bucket_url` (default
+            `data/landing/<name>`, relative to the project) with `tables` (default one table
+            `rows` of `*.csv`; see `file_table`).
+        **settings: source-level fields (`sensor`, `schedule`, `settle_seconds`, ...).
+
+    Raises:
+        ValueError: a type other than filesystem without a `block`.
+    """
+    if block is None:
+        if type != "filesystem":
+            raise ValueError(f"source({name!r}, {type!r}): give the {type} block")
+        block = {
+            "bucket_url": str(bucket_url or f"data/landing/{name}"),
+            "tables": tables or [file_table("rows", "*.csv")],
+        }
+    return {"name": name, "type": type, type: block, **settings}
+
+
+def file_table(name: str, file_glob: str, format: str = "csv", **options: Any) -> dict[str, Any]:
+    """One table of a filesystem source: `{"name", "file_glob", "format", **options}`."""
+    return {"name": name, "file_glob": file_glob, "format": format, **options}
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -87,7 +134,10 @@ def scalar(project_root: Path, sql: str, params: list | None = None) -> Any:
 
 
 def materialize_project(
-    project_root: Path, selection: str | None = None, raise_on_error: bool = True, checks: bool = True
+    project_root: Path,
+    selection: str | None = None,
+    raise_on_error: bool = True,
+    checks: bool = True,
 ):
     """Load the project at `project_root` and materialize `selection` (default: every asset)
     in this process, as a fresh definitions load would; returns dagster's execution result.
@@ -107,7 +157,6 @@ def materialize_project(
         selection=_selection(selection, checks),
         raise_on_error=raise_on_error,
     )
-
 
 
 def execute_job(
@@ -130,6 +179,7 @@ def execute_job(
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )
+
 
 def service_available(host: str, port: int) -> bool:
     """True when a TCP server accepts connections at host:port."""
@@ -164,3 +214,55 @@ def execute_sql(engine: sa.Engine, *statements: str, params: list[dict] | None =
         for index, statement in enumerate(statements):
             last = index == len(statements) - 1
             conn.execute(sa.text(statement), params if (last and params) else {})
+
+
+MOTO_ACCESS_KEY = "AKIATESTKEY"
+MOTO_SECRET_KEY = "s3cr3t-never-shown"
+"""The emulator's credentials; tests assert the secret shows up in no message."""
+
+
+@dataclass
+class MotoS3:
+    """A running S3 emulator. `client` is a boto3 S3 client on `endpoint`."""
+
+    endpoint: str
+    client: Any
+
+    def credentials_env(self, source_name: str) -> dict[str, str]:
+        """The environment variables from which dlt reads source `source_name`'s S3
+        credentials (`SOURCES__<NAME>__CREDENTIALS__...`) for this emulator."""
+        values = {
+            "AWS_ACCESS_KEY_ID": MOTO_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": MOTO_SECRET_KEY,
+            "ENDPOINT_URL": self.endpoint,
+            "REGION_NAME": "us-east-1",
+        }
+        return {f"SOURCES__{source_name.upper()}__CREDENTIALS__{k}": v for k, v in values.items()}
+
+
+@pytest.fixture
+def moto_s3() -> Iterator[MotoS3]:
+    """An S3 API on 127.0.0.1 (moto's server in a thread, a free port): the code under test talks
+    real S3 HTTP to it. Create buckets with `moto_s3.client.create_bucket(Bucket=...)`; point a
+    source at it with `monkeypatch.setenv` over `moto_s3.credentials_env(name)`. Moto's state
+    (buckets, objects) is reset afterwards."""
+    import boto3
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=MOTO_ACCESS_KEY,
+        aws_secret_access_key=MOTO_SECRET_KEY,
+        region_name="us-east-1",
+    )
+    try:
+        yield MotoS3(endpoint=endpoint, client=client)
+    finally:
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+        server.stop()

@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import read_csv, scalar
 from jaffle import jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 
@@ -37,10 +40,15 @@ def test_validate_ok_and_errors(make_project):
     )
     bad = _run(project, str(BIN / "ingest"), "validate")
     assert bad.returncode == 1
-    assert "sources.yml:5: source 'crm': schedule: '61 * * * *' is not a valid cron expression" in bad.stderr
+    assert (
+        "sources.yml:5: source 'crm': schedule: '61 * * * *' is not a valid cron expression"
+        in bad.stderr
+    )
 
 
-def test_config_error_is_one_line_per_problem_in_every_command_and_v_shows_the_traceback(make_project):
+def test_config_error_is_one_line_per_problem_in_every_command_and_v_shows_the_traceback(
+    make_project,
+):
     project = make_project(
         "version: 1\nsources:\n  - name: shop\n    type: sql_database\n    sql_database:\n"
         "      credentials: {drivername: postgresql, host: db, database: shop, username: u, password: x}\n"
@@ -51,7 +59,7 @@ def test_config_error_is_one_line_per_problem_in_every_command_and_v_shows_the_t
         "where it is indented: did you mean 'chunk_size'?",
         # Rich markup in a message is printed as it is: [sources.shop.credentials] stays
         "✗ sources.yml:6: source 'shop': sql_database.credentials.password: do not put passwords in "
-        "sources.yml: name an environment variable with password_env, or put password = \"...\" under "
+        'sources.yml: name an environment variable with password_env, or put password = "..." under '
         "[sources.shop.credentials] in .dlt/secrets.toml (or set SOURCES__SHOP__CREDENTIALS__PASSWORD)",
     ]
     # every command reports config errors through the same handler: two of them are run here
@@ -77,7 +85,10 @@ def test_validate_reports_missing_custom_module(make_project):
     )
     result = _run(project, str(BIN / "ingest"), "validate")
     assert result.returncode == 1
-    assert "source 'crm': dlt_native.source_module: no module custom_sources.no_such_module or no_such_module" in result.stderr
+    assert (
+        "source 'crm': dlt_native.source_module: no module custom_sources.no_such_module or no_such_module"
+        in result.stderr
+    )
 
 
 def test_dagster_cli_materializes_everything_with_project_instance(make_project, jaffle_small):
@@ -85,7 +96,14 @@ def test_dagster_cli_materializes_everything_with_project_instance(make_project,
     shutil.copytree(jaffle_small, project / "data" / "landing" / "jaffle_shop")
 
     run = _run(
-        project, str(BIN / "dagster"), "asset", "materialize", "-m", "ingest_assets.definitions", "--select", "*"
+        project,
+        str(BIN / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "ingest_assets.definitions",
+        "--select",
+        "*",
     )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -119,16 +137,21 @@ def test_sync_full_refresh_then_status(make_project, jaffle_small):
     # a short summary instead of the run's log: rows per table, dbt models and tests
     assert len(again.stdout.splitlines()) < 20, again.stdout
     assert f"raw_jaffle_shop.orders: {orders:,} rows loaded" in again.stdout
-    dbt_line = next(l for l in again.stdout.splitlines() if l.startswith("dbt models:"))
-    assert dbt_line.startswith("dbt models: 13 success; dbt tests: ") and dbt_line.endswith(" pass"), dbt_line
-    assert "DEBUG" not in again.stdout + again.stderr and "STEP_START" not in again.stdout + again.stderr
+    dbt_line = next(line for line in again.stdout.splitlines() if line.startswith("dbt models:"))
+    assert dbt_line.startswith("dbt models: 13 success; dbt tests: ") and dbt_line.endswith(
+        " pass"
+    ), dbt_line
+    assert (
+        "DEBUG" not in again.stdout + again.stderr
+        and "STEP_START" not in again.stdout + again.stderr
+    )
 
     # an 80-column terminal: columns are left out or wrapped, no value is cut
     status = _run(project, str(BIN / "ingest"), "status", columns=80)
     assert status.returncode == 0, status.stderr
     assert "…" not in status.stdout
-    assert all(len(l) <= 80 for l in status.stdout.splitlines())
-    line = next(l for l in status.stdout.splitlines() if "jaffle_shop" in l)
+    assert all(len(line) <= 80 for line in status.stdout.splitlines())
+    line = next(line for line in status.stdout.splitlines() if "jaffle_shop" in line)
     # the schedule starts stopped (schedule_status default): no next run is shown
     assert "success" in line and "stopped" in line and "06:00" not in line and "no" in line
     total = sum(len(read_csv(jaffle_small / f)) for f in [p.name for p in jaffle_small.iterdir()])
@@ -136,14 +159,26 @@ def test_sync_full_refresh_then_status(make_project, jaffle_small):
 
     as_json = json.loads(_run(project, str(BIN / "ingest"), "status", "--json").stdout)
     (entry,) = as_json
-    assert entry["source"] == "jaffle_shop" and entry["status"] == "success" and not entry["failing"]
+    assert (
+        entry["source"] == "jaffle_shop" and entry["status"] == "success" and not entry["failing"]
+    )
     assert entry["rows_in_warehouse"] == total
     assert entry["schedule"] == {"cron": "0 6 * * *", "state": "stopped", "next_run": None}
 
     # started in the instance (as in the UI): the next run is shown
-    start = _run(project, str(BIN / "dagster"), "schedule", "start", "jaffle_shop_schedule", "-m", "ingest_assets.definitions")
+    start = _run(
+        project,
+        str(BIN / "dagster"),
+        "schedule",
+        "start",
+        "jaffle_shop_schedule",
+        "-m",
+        "ingest_assets.definitions",
+    )
     assert start.returncode == 0, start.stdout + start.stderr
-    running = json.loads(_run(project, str(BIN / "ingest"), "status", "--json").stdout)[0]["schedule"]
+    running = json.loads(_run(project, str(BIN / "ingest"), "status", "--json").stdout)[0][
+        "schedule"
+    ]
     assert running["state"] == "running" and running["next_run"].endswith("06:00 UTC")
 
     missing = _run(project, str(BIN / "ingest"), "sync", "nope")
@@ -151,7 +186,7 @@ def test_sync_full_refresh_then_status(make_project, jaffle_small):
     assert "no enabled source named 'nope'" in missing.stderr
 
 
-BOOM = '''
+BOOM = """
 import dlt
 
 
@@ -163,7 +198,7 @@ def boom():
         raise ValueError("the upstream API said no")
 
     return orders
-'''
+"""
 
 
 def test_sync_summary_names_the_failing_source_once(make_project):
@@ -172,14 +207,23 @@ def test_sync_summary_names_the_failing_source_once(make_project):
     from ingest_assets.cli import sync_summary
 
     project = make_project(
-        [{"name": "boom", "type": "dlt_native", "dlt_native": {"source_module": "boom", "source_function": "boom"}, "max_retries": 0}]
+        [
+            {
+                "name": "boom",
+                "type": "dlt_native",
+                "dlt_native": {"source_module": "boom", "source_function": "boom"},
+                "max_retries": 0,
+            }
+        ]
     )
     (project / "custom_sources" / "boom.py").write_text(BOOM)
     result = execute_job(project, "boom_job", raise_on_error=False)
     assert not result.success
     lines, failures = sync_summary(result, "boom", project / "dbt_project")
     assert len(failures) == 1, failures
-    assert failures[0].startswith("source 'boom': ") and failures[0].count("boom'") == 1, failures[0]
+    assert failures[0].startswith("source 'boom': ") and failures[0].count("boom'") == 1, failures[
+        0
+    ]
     assert "the upstream API said no" in failures[0]
     assert not any(line.startswith("dbt models") for line in lines)  # dbt did not run
 
@@ -188,15 +232,19 @@ def test_config_error_is_the_first_line_of_the_code_location_error(make_project)
     project = make_project([jaffle_source("data/landing/jaffle_shop")])
     text = (project / "sources.yml").read_text().replace("file_glob:", "file_glb:", 1)
     (project / "sources.yml").write_text(text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "file_glb:" in l)
+    line = next(i for i, line in enumerate(text.splitlines(), 1) if "file_glb:" in line)
 
-    result = _run(project, str(BIN / "dagster"), "definitions", "validate", "-m", "ingest_assets.definitions")
+    result = _run(
+        project, str(BIN / "dagster"), "definitions", "validate", "-m", "ingest_assets.definitions"
+    )
     assert result.returncode != 0
     output = (result.stdout + result.stderr).splitlines()
-    start = next(i for i, l in enumerate(output) if "Validation failed for code location" in l)
-    first = next(l for l in output[start + 1 :] if l.strip())
+    start = next(
+        i for i, line in enumerate(output) if "Validation failed for code location" in line
+    )
+    first = next(line for line in output[start + 1 :] if line.strip())
     assert first == (
-        f"ingest_assets.config.loader.ConfigError: sources.yml:{line}: source 'jaffle_shop': "
+        f"ingest_assets.config.errors.ConfigError: sources.yml:{line}: source 'jaffle_shop': "
         "filesystem.tables[0].file_glb: unknown field; check its spelling and where it is indented: "
         "did you mean 'file_glob'?"
     )

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from helpers import execute_job
 from jaffle import jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 
@@ -38,7 +38,10 @@ def _dbt_processes(dbt_project_dir: Path) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            if Path(os.readlink(entry / "cwd")) == dbt_project_dir and "dbt" in (entry / "cmdline").read_text():
+            if (
+                Path(os.readlink(entry / "cwd")) == dbt_project_dir
+                and "dbt" in (entry / "cmdline").read_text()
+            ):
                 status = (entry / "status").read_text()
                 if "\nState:\tZ" not in status:
                     found.append(int(entry.name))
@@ -53,14 +56,18 @@ def _assert_warehouse_writable(project: Path) -> None:
         "import duckdb, sys; conn = duckdb.connect(sys.argv[1]); "
         "conn.execute('create or replace table main.after_cancel as select 1 as x'); conn.close()"
     )
-    subprocess.run([sys.executable, "-c", script, str(project / "warehouse.duckdb")], check=True, timeout=30)
+    subprocess.run(
+        [sys.executable, "-c", script, str(project / "warehouse.duckdb")], check=True, timeout=30
+    )
 
 
 def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if process.poll() is not None:
-            raise AssertionError(f"exited before dbt started the model: {process.stdout.read()[-3000:]}")
+            raise AssertionError(
+                f"exited before dbt started the model: {process.stdout.read()[-3000:]}"
+            )
         if time.monotonic() > deadline:
             raise AssertionError("dbt never started the slow model")
         time.sleep(0.2)
@@ -84,7 +91,15 @@ def test_sigterm_mid_dbt_build_leaves_no_dbt_process(make_project, tmp_path):
     for signum in (signal.SIGTERM,):
         marker.unlink(missing_ok=True)
         run = subprocess.Popen(
-            [str(BIN / "dagster"), "asset", "materialize", "-m", "ingest_assets.definitions", "--select", "slow_model"],
+            [
+                str(BIN / "dagster"),
+                "asset",
+                "materialize",
+                "-m",
+                "ingest_assets.definitions",
+                "--select",
+                "slow_model",
+            ],
             cwd=project,
             env=env,
             stdout=subprocess.PIPE,
@@ -130,7 +145,9 @@ def test_failing_dbt_step_stops_dbt_and_says_to_reload(make_project, tmp_path, m
     # every dbt model and test (source tests included): dbt runs `--select fqn:*`, which takes
     # in the new models
     dbt_models = next(a for a in defs.assets if a.op.name == "dbt_models")
-    selection = AssetSelection.assets(*dbt_models.keys) | AssetSelection.checks(*dbt_models.check_keys)
+    selection = AssetSelection.assets(*dbt_models.keys) | AssetSelection.checks(
+        *dbt_models.check_keys
+    )
     result = materialize(
         [*defs.assets, *defs.asset_checks],
         resources=defs.resources,
@@ -149,8 +166,12 @@ def test_failing_dbt_step_stops_dbt_and_says_to_reload(make_project, tmp_path, m
     assert not list((dbt_dir / "target").glob("dbt_models-*"))
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="dbt dies with its parent through Linux's prctl")
-def test_kill_9_mid_dbt_build_leaves_no_dbt_and_the_next_sync_loads_exactly(make_project, tmp_path, jaffle_small):
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="dbt dies with its parent through Linux's prctl"
+)
+def test_kill_9_mid_dbt_build_leaves_no_dbt_and_the_next_sync_loads_exactly(
+    make_project, tmp_path, jaffle_small
+):
     """`ingest sync` is killed with -9 while dbt runs a model: dbt dies with it (no orphan keeps
     the warehouse locked), and the next `ingest sync` (which ends the dead run and frees its
     pool slot) finishes with exactly the files' rows, no manual step."""
@@ -174,8 +195,12 @@ def test_kill_9_mid_dbt_build_leaves_no_dbt_and_the_next_sync_loads_exactly(make
         "SLOW_MODEL_MARKER": str(marker),
     }
     run = subprocess.Popen(
-        [str(BIN / "ingest"), "sync", "jaffle_shop"], cwd=project, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        [str(BIN / "ingest"), "sync", "jaffle_shop"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         _wait_for(marker, run)
@@ -193,7 +218,11 @@ def test_kill_9_mid_dbt_build_leaves_no_dbt_and_the_next_sync_loads_exactly(make
 
     slow.unlink()
     rerun = subprocess.run(
-        [str(BIN / "ingest"), "sync", "jaffle_shop"], cwd=project, env=env, capture_output=True, text=True,
+        [str(BIN / "ingest"), "sync", "jaffle_shop"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]

@@ -10,6 +10,8 @@ from dagster import AssetKey
 
 from ingest_assets.project import build_definitions, load_project
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parent.parent
 JAFFLE_TABLES = {"customers", "orders", "items", "products", "stores", "supplies", "tweets"}
 

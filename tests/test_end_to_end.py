@@ -6,8 +6,11 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from helpers import materialize_project, query, read_csv, scalar, write_csv
 from jaffle import JAFFLE_TABLES, jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 
 def _landing(project: Path, jaffle_small: Path) -> Path:
@@ -67,14 +70,21 @@ def test_second_run_loads_nothing_new_file_loads_only_its_rows(make_project, jaf
     third = materialize_project(project, "group:jaffle_shop", checks=False)
 
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders_before + 25
-    assert scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'late-%'") == 25
+    assert (
+        scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'late-%'") == 25
+    )
     materializations = {
         m.asset_key.path[-1]: m.metadata
-        for m in (e.event_specific_data.materialization for e in third.get_asset_materialization_events())
+        for m in (
+            e.event_specific_data.materialization for e in third.get_asset_materialization_events()
+        )
     }
     assert materializations["orders"]["rows_loaded"].value == 25
     assert materializations["orders"]["dagster/row_count"].value == orders_before + 25
-    assert materializations["orders"]["dlt_load_id"].value.strip() not in ("", "(nothing new to load)")
+    assert materializations["orders"]["dlt_load_id"].value.strip() not in (
+        "",
+        "(nothing new to load)",
+    )
 
     materialize_project(project, "group:jaffle_shop", checks=False)
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders_before + 25
@@ -116,5 +126,11 @@ def test_two_sources_of_one_type_land_in_two_datasets(make_project, jaffle_small
     assert scalar(project, "select count(*) from raw_west_shop.stores") == len(
         read_csv(jaffle_small / "raw_stores.csv")
     )
-    tables = {row[0] for row in query(project, "select table_name from information_schema.tables where table_schema = 'raw_west_shop'")}
+    tables = {
+        row[0]
+        for row in query(
+            project,
+            "select table_name from information_schema.tables where table_schema = 'raw_west_shop'",
+        )
+    }
     assert "orders" not in tables

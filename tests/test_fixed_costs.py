@@ -101,33 +101,6 @@ def test_rest_api_auth_options_match_dlt():
     assert SENSITIVE_PARAMS >= set(dlt_params) - {"authorization"}
 
 
-def test_cron_rules_match_dagster():
-    from datetime import datetime, timezone
-
-    from dagster._utils.schedules import cron_string_iterator, is_valid_cron_string
-
-    from ingest_assets.cron import is_valid_cron, next_fire_time
-
-    for cron in [
-        "0 6 * * *",
-        "@daily",
-        "@hourly",
-        "*/15 9-17 * * 1-5",
-        "0 0 30 2 *",
-        "0 0 31 2 *",
-        "0 0 * * * *",
-        "61 * * * *",
-        "bad",
-        "0 0 29 2 *",
-    ]:
-        assert is_valid_cron(cron) == is_valid_cron_string(cron), cron
-    start = datetime(2026, 3, 28, 23, 30, tzinfo=timezone.utc)
-    for cron in ["0 6 * * *", "30 2 * * *", "*/15 9-17 * * 1-5", "0 0 1 * *"]:
-        for zone in ["UTC", "Europe/Berlin", "America/New_York"]:
-            expected = next(cron_string_iterator(start.timestamp(), cron, zone))
-            assert next_fire_time(cron, zone, start) == expected, (cron, zone)
-
-
 def test_schedule_states_without_dagster_match_the_instance(tmp_path):
     """The SQLite reader of `ingest status` sees what Dagster's own API sees."""
     from ingest_assets.instance_state import _dagster_states, _sqlite_states

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey, MetadataValue, TableSchema
 
 from ingest_assets.project import build_definitions, load_project
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -16,7 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 def _table_names(defs) -> dict[AssetKey, str]:
     names = {}
     for assets_def in defs.assets:
-        for key, spec in zip(assets_def.keys, [assets_def.specs_by_key[k] for k in assets_def.keys]):
+        for key, spec in zip(
+            assets_def.keys, [assets_def.specs_by_key[k] for k in assets_def.keys]
+        ):
             name = spec.metadata.get("dagster/table_name")
             if name is not None:
                 names[key] = name.text if isinstance(name, MetadataValue) else name
@@ -50,4 +55,8 @@ def test_raw_table_names_match_dbt_sources_and_are_unique(make_project):
                 continue  # dbt's specs carry dagster-dbt's serializable manifest wrapper
             for name, value in spec.metadata.items():
                 assert not name.startswith("dagster_dlt/"), (spec.key, name)
-                assert isinstance(value, (str, int, float, bool, MetadataValue, TableSchema)), (spec.key, name, value)
+                assert isinstance(value, (str, int, float, bool, MetadataValue, TableSchema)), (
+                    spec.key,
+                    name,
+                    value,
+                )

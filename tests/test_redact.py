@@ -6,6 +6,8 @@ import pytest
 
 from ingest_assets.redact import redact
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("text", "secret"),
@@ -14,7 +16,10 @@ from ingest_assets.redact import redact
         ("mysql+pymysql://root:hunter22@127.0.0.1/test: Access denied", "hunter22"),
         ("request failed: password=topsecret&user=a", "topsecret"),
         ("config {'api_key': 'abcd1234efgh'} rejected", "abcd1234efgh"),
-        ("401 Unauthorized with headers Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload", "eyJhbGciOiJIUzI1NiJ9.payload"),
+        (
+            "401 Unauthorized with headers Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload",
+            "eyJhbGciOiJIUzI1NiJ9.payload",
+        ),
         ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "wJalrXUtnFEMI/K7MDENG"),
     ],
 )
@@ -25,7 +30,10 @@ def test_known_secret_shapes_are_removed(text, secret):
 
 
 def test_known_secret_values_are_removed_anywhere():
-    assert redact("token rotated: value xyz-987-abc was bad", secrets=["xyz-987-abc"]) == "token rotated: value *** was bad"
+    assert (
+        redact("token rotated: value xyz-987-abc was bad", secrets=["xyz-987-abc"])
+        == "token rotated: value *** was bad"
+    )
 
 
 def test_ordinary_text_is_kept():
@@ -43,10 +51,19 @@ def test_ordinary_text_is_kept():
         ("https://h/x?partner_key=PK-55443322", "PK-55443322"),
         ("https://h/x?password=pw-4433&user=a", "pw-4433"),
         ("https://h/x?client_secret=cs-11223344", "cs-11223344"),
-        ("https://bucket.s3.amazonaws.com/f?X-Amz-Signature=f00dbabe1234&X-Amz-Expires=60", "f00dbabe1234"),
-        ("https://storage.googleapis.com/b/f?X-Goog-Credential=svc%40p.iam&X-Goog-Signature=abc123def", "abc123def"),
+        (
+            "https://bucket.s3.amazonaws.com/f?X-Amz-Signature=f00dbabe1234&X-Amz-Expires=60",
+            "f00dbabe1234",
+        ),
+        (
+            "https://storage.googleapis.com/b/f?X-Goog-Credential=svc%40p.iam&X-Goog-Signature=abc123def",
+            "abc123def",
+        ),
         ("https://acct.blob.core.windows.net/c/f?sv=2022&sig=Zm9vYmFy%3D&se=2024", "Zm9vYmFy%3D"),
-        ("headers: Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"),
+        (
+            "headers: Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+            "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+        ),
         ("{'Authorization': 'Basic dXNlcjpwYXNz'}", "dXNlcjpwYXNz"),
         ('{"authorization": "Bearer abc.def.ghi"}', "abc.def.ghi"),
         ("Authorization: Digest-ish deadbeefcafe", "deadbeefcafe"),

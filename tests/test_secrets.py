@@ -14,9 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import query
 
-LEAKY_SOURCE = '''
+LEAKY_SOURCE = """
 import dlt
 import requests
 
@@ -30,7 +31,7 @@ def leaky(api_key: str = dlt.secrets.value, partner: str = dlt.secrets.value, ba
         yield response.json()
 
     return items
-'''
+"""
 
 SECRET = "Zq8xLeakyApiKey7731"
 ENV_SECRET = "EnvOnlyPartnerTok9942"
@@ -48,6 +49,7 @@ def _files_with(root: Path, needles: list[str]) -> dict[str, int]:
     return found
 
 
+@pytest.mark.integration
 def test_leaky_custom_source_leaves_no_secret_anywhere(make_project, httpserver, tmp_path):
     httpserver.expect_request("/items").respond_with_data("boom", status=500)
     project = make_project(
@@ -61,12 +63,16 @@ def test_leaky_custom_source_leaves_no_secret_anywhere(make_project, httpserver,
             }
         ]
     )
-    (project / "sources.yml").write_text("audit_log: metadata/audit_log.jsonl\n" + (project / "sources.yml").read_text())
+    (project / "sources.yml").write_text(
+        "audit_log: metadata/audit_log.jsonl\n" + (project / "sources.yml").read_text()
+    )
     (project / "custom_sources" / "leaky_api.py").write_text(LEAKY_SOURCE)
     (project / ".dlt" / "secrets.toml").write_text(f'[sources.leaky]\napi_key = "{SECRET}"\n')
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text((project / "dagster_home" / "dagster.yaml").read_text())
+    (dagster_home / "dagster.yaml").write_text(
+        (project / "dagster_home" / "dagster.yaml").read_text()
+    )
     env = {
         **os.environ,
         "DAGSTER_HOME": str(dagster_home),
@@ -76,7 +82,10 @@ def test_leaky_custom_source_leaves_no_secret_anywhere(make_project, httpserver,
     }
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ingest"), "sync", "leaky"],
-        env=env, capture_output=True, text=True, timeout=240,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
 
     assert result.returncode == 1, result.stdout + result.stderr
@@ -97,6 +106,7 @@ def test_leaky_custom_source_leaves_no_secret_anywhere(make_project, httpserver,
     assert "***" in (project / "metadata" / "audit_log.jsonl").read_text()
 
 
+@pytest.mark.unit
 def test_run_secrets_are_the_credentials_not_the_where_and_who(tmp_path, monkeypatch):
     from dlt.common.configuration.container import Container
     from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
@@ -117,12 +127,22 @@ def test_run_secrets_are_the_credentials_not_the_where_and_who(tmp_path, monkeyp
     monkeypatch.setenv("SHOP_DB_PASSWORD", "named-env-pw-3456")
     Container()[PluggableRunContext].reload(str(tmp_path))
     try:
-        source = SqlDatabaseSourceConfig.model_validate({
-            "name": "shop", "type": "sql_database",
-            "sql_database": {"credentials": {"drivername": "postgresql", "host": "db.internal", "database": "shop",
-                                             "username": "loader", "password_env": "SHOP_DB_PASSWORD"},
-                             "tables": ["orders"]},
-        })
+        source = SqlDatabaseSourceConfig.model_validate(
+            {
+                "name": "shop",
+                "type": "sql_database",
+                "sql_database": {
+                    "credentials": {
+                        "drivername": "postgresql",
+                        "host": "db.internal",
+                        "database": "shop",
+                        "username": "loader",
+                        "password_env": "SHOP_DB_PASSWORD",
+                    },
+                    "tables": ["orders"],
+                },
+            }
+        )
         remember_run_secrets(source, fresh=True)
         known = known_secrets()
     finally:

@@ -38,16 +38,16 @@ from dagster import (
 
 from ingest_assets.alerts.channels import Alert, AlertDeliveryError, deliver
 from ingest_assets.config.alerts import AlertsConfig
-from ingest_assets.dlt.checks import CURSOR_FRESHNESS
+from ingest_assets.names import CURSOR_FRESHNESS_CHECK as CURSOR_FRESHNESS
+from ingest_assets.names import RUN_FAILURE_SENSOR, RUN_SUCCESS_SENSOR, source_of_job
 
 FRESHNESS_CHECKS = {CURSOR_FRESHNESS, "freshness_check"}
 """Check names that mean freshness: ours on the cursor column, Dagster's last-update check."""
 
-RUN_FAILURE_SENSOR = "alerts_on_run_failure"
-RUN_SUCCESS_SENSOR = "alerts_on_run_success"
 
-
-def build_alert_sensors(config: AlertsConfig, keys_by_source: Mapping[str, Sequence[AssetKey]]) -> list[SensorDefinition]:
+def build_alert_sensors(
+    config: AlertsConfig, keys_by_source: Mapping[str, Sequence[AssetKey]]
+) -> list[SensorDefinition]:
     """The two alert sensors for `config`.
 
     Args:
@@ -64,26 +64,41 @@ def build_alert_sensors(config: AlertsConfig, keys_by_source: Mapping[str, Seque
             errors = [
                 event.event_specific_data.error.message.strip()
                 for event in context.get_step_failure_events()
-                if event.event_specific_data is not None and event.event_specific_data.error is not None
+                if event.event_specific_data is not None
+                and event.event_specific_data.error is not None
             ]
-            alerts.append(run_failure_alert(context.dagster_run, source_of, errors or [context.failure_event.message or ""]))
+            alerts.append(
+                run_failure_alert(
+                    context.dagster_run, source_of, errors or [context.failure_event.message or ""]
+                )
+            )
         alerts += run_event_alerts(context.instance, context.dagster_run.run_id, config, source_of)
         _deliver_all(context, alerts, config)
 
-    @run_status_sensor(run_status=DagsterRunStatus.SUCCESS, name=RUN_SUCCESS_SENSOR, default_status=DefaultSensorStatus.RUNNING)
+    @run_status_sensor(
+        run_status=DagsterRunStatus.SUCCESS,
+        name=RUN_SUCCESS_SENSOR,
+        default_status=DefaultSensorStatus.RUNNING,
+    )
     def alerts_on_run_success(context: RunStatusSensorContext) -> None:
-        _deliver_all(context, run_event_alerts(context.instance, context.dagster_run.run_id, config, source_of), config)
+        _deliver_all(
+            context,
+            run_event_alerts(context.instance, context.dagster_run.run_id, config, source_of),
+            config,
+        )
 
     return [alerts_on_run_failure, alerts_on_run_success]
 
 
-def run_failure_alert(run: DagsterRun, source_of: Mapping[AssetKey, str], errors: list[str]) -> Alert:
+def run_failure_alert(
+    run: DagsterRun, source_of: Mapping[AssetKey, str], errors: list[str]
+) -> Alert:
     """The alert for failed run `run`: its sources and tables (from the run's asset selection,
     else from its job `<source>_job`) and the failed steps' `errors`."""
     keys = list(run.asset_selection or [])
     sources = sorted({source_of[k] for k in keys if k in source_of})
-    if not sources and run.job_name.endswith("_job") and run.job_name[:-4] in set(source_of.values()):
-        sources = [run.job_name[:-4]]
+    if not sources and source_of_job(run.job_name) in set(source_of.values()):
+        sources = [source_of_job(run.job_name)]
         keys = [k for k, s in source_of.items() if s == sources[0]]
     tables = tuple(sorted(k.path[-1] for k in keys if source_of.get(k) in sources))
     return Alert(
@@ -103,7 +118,8 @@ def run_event_alerts(
     asks: failed ERROR checks, failed freshness checks, schema drift."""
     alerts = []
     entries = instance.all_logs(
-        run_id, of_type={DagsterEventType.ASSET_CHECK_EVALUATION, DagsterEventType.ASSET_MATERIALIZATION}
+        run_id,
+        of_type={DagsterEventType.ASSET_CHECK_EVALUATION, DagsterEventType.ASSET_MATERIALIZATION},
     )
     for entry in entries:
         event = entry.dagster_event
@@ -119,14 +135,19 @@ def run_event_alerts(
 
 
 def _check_alert(
-    evaluation: AssetCheckEvaluation, run_id: str, config: AlertsConfig, source_of: Mapping[AssetKey, str]
+    evaluation: AssetCheckEvaluation,
+    run_id: str,
+    config: AlertsConfig,
+    source_of: Mapping[AssetKey, str],
 ) -> Alert | None:
     if evaluation.passed:
         return None
     freshness = evaluation.check_name in FRESHNESS_CHECKS
     if freshness and "freshness" not in config.events:
         return None
-    if not freshness and ("check_failure" not in config.events or evaluation.severity != AssetCheckSeverity.ERROR):
+    if not freshness and (
+        "check_failure" not in config.events or evaluation.severity != AssetCheckSeverity.ERROR
+    ):
         return None
     metadata = {k: getattr(v, "value", v) for k, v in (evaluation.metadata or {}).items()}
     details = [evaluation.description or ""]
@@ -143,7 +164,9 @@ def _check_alert(
     )
 
 
-def _drift_alert(materialization, run_id: str, config: AlertsConfig, source_of: Mapping[AssetKey, str]) -> Alert | None:
+def _drift_alert(
+    materialization, run_id: str, config: AlertsConfig, source_of: Mapping[AssetKey, str]
+) -> Alert | None:
     if materialization is None or "schema_drift" not in config.events:
         return None
     changes = materialization.metadata.get("schema_changes")

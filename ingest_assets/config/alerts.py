@@ -73,9 +73,11 @@ class AlertsConfig(StrictModel):
     email: EmailChannel | None = None
 
     @model_validator(mode="after")
-    def _one_channel(self) -> "AlertsConfig":
+    def _one_channel(self) -> AlertsConfig:
         if self.webhook is None and self.email is None:
-            raise ValueError("alerts needs a channel: add webhook (url_secret) and/or email (host, from, to)")
+            raise ValueError(
+                "alerts needs a channel: add webhook (url_secret) and/or email (host, from, to)"
+            )
         return self
 
     def run_url(self, run_id: str) -> str:

@@ -6,9 +6,8 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
+from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from ingest_assets.cron import is_valid_cron
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 """Source and table names: lower-case snake case, so they are valid dataset, table and key parts."""
@@ -107,7 +106,7 @@ class LoadOptions(StrictModel):
     reconcile: bool | None = None
 
     @model_validator(mode="after")
-    def _merge_needs_key(self) -> "LoadOptions":
+    def _merge_needs_key(self) -> LoadOptions:
         if self.write_disposition == "merge" and not self.primary_key:
             raise ValueError("write_disposition 'merge' needs a primary_key")
         return self
@@ -187,7 +186,7 @@ class SourceBase(StrictModel):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        if value is not None and not is_valid_cron(value):
+        if value is not None and not valid_cron(value):
             raise ValueError(f"{value!r} is not a valid cron expression")
         return value
 
@@ -201,7 +200,7 @@ class SourceBase(StrictModel):
         return {}
 
     @model_validator(mode="after")
-    def _projection_reads_parquet(self) -> "SourceBase":
+    def _projection_reads_parquet(self) -> SourceBase:
         if self.destination == "both" and self.lake.format != "parquet":
             raise ValueError(
                 "destination 'both' projects the lake into the warehouse from parquet files; "
@@ -224,3 +223,18 @@ class SourceBase(StrictModel):
     def dataset_name(self) -> str:
         """The warehouse dataset (DuckDB schema) this source loads into: `raw_<name>`."""
         return f"raw_{self.name}"
+
+
+def valid_cron(expression: str) -> bool:
+    """True when `expression` is a five-field cron expression a Dagster schedule accepts.
+
+    Checked with croniter (what Dagster's schedules evaluate with): a valid expression of
+    exactly five fields (no seconds field) that names a day that exists (not February 30).
+    """
+    if not croniter.is_valid(expression):
+        return False
+    fields, *_ = croniter.expand(expression)
+    if len(fields) != 5:
+        return False
+    days, months = fields[2], fields[3]
+    return not (len(months) == 1 and months[0] == 2 and len(days) == 1 and days[0] in {30, 31})

@@ -15,46 +15,17 @@ import difflib
 import types
 import typing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ingest_assets.config.errors import ConfigError, field_message
+from ingest_assets.config.job_sheet import JobSheet, read_job_sheet
 from ingest_assets.config.project import ProjectConfig, SourceConfig
 from ingest_assets.settings import ProjectPaths, job_sheet_path
 
-if TYPE_CHECKING:
-    from ingest_assets.config.job_sheet import JobSheet
-
 _SOURCE_ADAPTER: TypeAdapter = TypeAdapter(SourceConfig)
-
-
-class ConfigError(Exception):
-    """`sources.yml` is invalid.
-
-    Attributes:
-        problems: one message per problem, in file order, each starting with the file's name
-            (`sources.yml: source 'crm': schedule: ...`).
-        lines: the 1-based YAML line of each problem, None where unknown (job sheet rows, a
-            missing file).
-        located: the messages as shown to people, the line after the file name
-            (`sources.yml:14: source 'crm': schedule: ...`, as compilers and editors write
-            it); `str(error)` is these, one per line, so the first line of a traceback shows
-            the first problem.
-    """
-
-    def __init__(self, problems: list[str], lines: list[int | None] | None = None, label: str | None = None):
-        self.problems = problems
-        self.lines = list(lines) if lines is not None else [None] * len(problems)
-        self.located = [_located(p, line, label) for p, line in zip(problems, self.lines)]
-        super().__init__("\n".join(self.located))
-
-
-def _located(problem: str, line: int | None, label: str | None) -> str:
-    """`problem` with `:<line>` after its file name `label`."""
-    if line is None or not label or not problem.startswith(f"{label}: "):
-        return problem
-    return f"{label}:{line}: {problem[len(label) + 2:]}"
 
 
 def load_project_config(path: Path, job_sheet: Path | None = None) -> ProjectConfig:
@@ -126,15 +97,16 @@ def job_sheet_location(path: Path, document: Any = None) -> tuple[Path, bool]:
     return job_sheet_path(paths, configured if isinstance(configured, str) else None)
 
 
-def _read_job_sheet(sheet_file: Path, document: Any, label: str) -> tuple["JobSheet | None", list[str]]:
+def _read_job_sheet(
+    sheet_file: Path, document: Any, label: str
+) -> tuple[JobSheet | None, list[str]]:
     """The job sheet at `sheet_file`, or its problems; a source name also in the YAML
     `document` (whose file is `label`) is a problem too."""
-    # imported here: job_sheet builds on this module's ConfigError and `field_message`
-    from ingest_assets.config.job_sheet import read_job_sheet
-
     lake_base = document.get("lake_base") if isinstance(document, dict) else None
     try:
-        sheet = read_job_sheet(sheet_file, lake_base=lake_base if isinstance(lake_base, str) else None)
+        sheet = read_job_sheet(
+            sheet_file, lake_base=lake_base if isinstance(lake_base, str) else None
+        )
     except ConfigError as error:
         return None, error.problems
     problems = sheet.conflicts(_source_names(document), label)
@@ -146,16 +118,20 @@ def _source_names(document: Any) -> list[str]:
     raw_sources = document.get("sources") if isinstance(document, dict) else None
     if not isinstance(raw_sources, list):
         return []
-    return [s["name"] for s in raw_sources if isinstance(s, dict) and isinstance(s.get("name"), str)]
+    return [
+        s["name"] for s in raw_sources if isinstance(s, dict) and isinstance(s.get("name"), str)
+    ]
 
 
 def _merge_job_sheet(
-    config: ProjectConfig, document: dict, label: str, sheet: "JobSheet | None"
+    config: ProjectConfig, document: dict, label: str, sheet: JobSheet | None
 ) -> ProjectConfig:
     """`config` with the sheet's sources appended and every source's origin recorded."""
     origins = {source.name: label for source in config.sources}
     if sheet is not None and sheet.sources:
-        config = ProjectConfig.model_validate({**document, "sources": [*config.sources, *sheet.sources]})
+        config = ProjectConfig.model_validate(
+            {**document, "sources": [*config.sources, *sheet.sources]}
+        )
         origins.update({source.name: sheet.origin(source.name) for source in sheet.sources})
     config._origins = origins
     return config
@@ -185,7 +161,7 @@ def validate_document(document: Any, label: str, nodes: yaml.Node | None = None)
         ProjectConfig.model_validate({**document, "sources": []})
     except ValidationError as error:
         for e in _with_suggestions(error.errors(), ProjectConfig, document):
-            problems.append(f"{label}: {_field_path(e['loc'])}: {_message(e)}")
+            problems.append(f"{label}: {_field_path(e['loc'])}: {field_message(e)}")
             lines.append(_line(nodes, e["loc"]))
 
     sources = []
@@ -350,7 +326,9 @@ def _line(nodes: yaml.Node | None, loc: tuple | list) -> int | None:
                 continue  # a validator or union tag, or a missing key
             line = match[0].start_mark.line + 1
             node = match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
     return line
@@ -371,7 +349,7 @@ def _source_problem(label: str, where: str, raw: Any, error: dict) -> str:
         )
     if error["type"] == "union_tag_not_found":
         return f"{label}: {where}: type: missing; every source needs a type"
-    return f"{label}: {where}: {_field_path(loc)}: {_message(error)}"
+    return f"{label}: {where}: {_field_path(loc)}: {field_message(error)}"
 
 
 def _field_path(loc: list | tuple) -> str:
@@ -384,31 +362,3 @@ def _field_path(loc: list | tuple) -> str:
         else:
             path += f".{part}" if path else str(part)
     return path or "(top level)"
-
-
-def _message(error: dict) -> str:
-    message = error["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    if error["type"] == "extra_forbidden":
-        if error.get("suggestion"):
-            return (
-                "unknown field; check its spelling and where it is indented: did you mean "
-                f"{error['suggestion']!r}?"
-            )
-        return "unknown field; check its spelling and where it is indented"
-    if error["type"] == "missing":
-        return "required field is missing"
-    if error["type"] == "string_pattern_mismatch":
-        return f"{error['input']!r} must be lower-case letters, digits and _ and start with a letter"
-    return message
-
-
-def field_message(error: dict) -> str:
-    """The text of one pydantic error of a config model as this module words it (an unknown
-    field, a missing field, a bad name, a validator's message); the job sheet uses it too.
-
-    Args:
-        error: one item of `pydantic.ValidationError.errors()`.
-    """
-    return _message(error)

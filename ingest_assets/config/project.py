@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator
 
 from ingest_assets.config.alerts import AlertsConfig
 from ingest_assets.config.common import StrictModel
-from ingest_assets.sources.dlt_native import DltNativeSourceConfig
-from ingest_assets.sources.filesystem import FilesystemSourceConfig
-from ingest_assets.sources.sql_database import SqlDatabaseSourceConfig
-from ingest_assets.sources.rest_api import RestApiSourceConfig
-
-SourceConfig = Annotated[
-    FilesystemSourceConfig | DltNativeSourceConfig | SqlDatabaseSourceConfig | RestApiSourceConfig,
-    Field(discriminator="type"),
-]
-"""Any source; pydantic picks the model from the `type` field."""
+from ingest_assets.sources.registry import SourceConfig
 
 
 class ProjectConfig(StrictModel):
@@ -61,7 +51,9 @@ class ProjectConfig(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin") from error
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as UTC or Europe/Berlin"
+            ) from error
         return value
 
     @property

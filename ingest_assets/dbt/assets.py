@@ -25,7 +25,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from ingest_assets.dbt.selection import plan_dbt_selection
 from ingest_assets.dbt.targets import remove_ended_run_targets, running_run_ids
 from ingest_assets.dbt.translator import ModelTranslator
-from ingest_assets.dlt.assets import DUCKDB_POOL
+from ingest_assets.names import DBT_OP, DUCKDB_POOL
 
 GRACE_SECONDS = 5.0
 """How long a cancelled `dbt` gets to stop after SIGINT (it closes its connections) before it
@@ -50,7 +50,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
         project=project,
         dagster_dbt_translator=ModelTranslator(),
         pool=DUCKDB_POOL,
-        name="dbt_models",
+        name=DBT_OP,
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)
@@ -75,8 +75,7 @@ def build_dbt_assets(project: DbtProject) -> AssetsDefinition:
             # a plain loop, not `yield from`: when this step is closed early, the dbt event
             # generator is not closed mid-read (it would ignore GeneratorExit); it is drained
             # below once the process is stopped
-            for event in events:
-                yield event
+            yield from events
         except KeyError as error:
             raise _stale_manifest_failure(error) from None
         finally:

@@ -4,12 +4,13 @@ The manifest (`target/manifest.json`) is kept current by a fingerprint of the db
 files (`target/manifest.fingerprint`, next to it): every definitions load (`dagster dev`, its
 runs, `dagster asset materialize`, the `ingest` CLI, a test) compares the fingerprint of the
 files on disk with the stored one and runs `dbt parse` only when they differ, so a model added
-or edited without `ingest prepare` is an asset at the next load, and an unchanged project costs
+or edited is an asset at the next load, and an unchanged project costs
 no dbt start at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from importlib.metadata import PackageNotFoundError, version
@@ -86,10 +87,9 @@ def _parsed_files(dbt_project_dir: Path) -> list[Path]:
     configured resource folders (`target/`, `logs/` and installed packages excluded)."""
     files = [dbt_project_dir / name for name in PROJECT_FILES if (dbt_project_dir / name).is_file()]
     settings: dict = {}
-    try:
+    # dbt parse reports a broken dbt_project.yml; its content is hashed above
+    with contextlib.suppress(OSError, yaml.YAMLError):
         settings = yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        pass  # dbt parse reports a broken dbt_project.yml; its content is hashed above
     folders: set[str] = set()
     for key, default in _PATH_KEYS.items():
         configured = settings.get(key) if isinstance(settings, dict) else None
@@ -137,7 +137,7 @@ def prepare_manifest(project: DbtProject, force: bool = False) -> bool:
 
     Args:
         project: the dbt project.
-        force: parse even when the fingerprint matches (`ingest prepare`).
+        force: parse even when the fingerprint matches.
 
     Returns:
         True when dbt parse ran, False when the manifest was current.
@@ -159,7 +159,9 @@ def prepare_manifest(project: DbtProject, force: bool = False) -> bool:
             f"loaded; fix the file dbt names below, then reload the definitions.\n{error}"
         ) from None
     if not project.manifest_path.exists():
-        raise DbtParseError(f"{project.project_dir.name}/: dbt parse wrote no {project.manifest_path}")
+        raise DbtParseError(
+            f"{project.project_dir.name}/: dbt parse wrote no {project.manifest_path}"
+        )
     fingerprint_path(project).write_text(fingerprint + "\n")
     return True
 

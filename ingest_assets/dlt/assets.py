@@ -15,6 +15,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.dlt.lake import build_projection_source
 from ingest_assets.dlt.load import LoadTarget, run_load
 from ingest_assets.dlt.pipeline import (
     describing_pipeline,
@@ -26,19 +27,18 @@ from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
+from ingest_assets.names import DUCKDB_POOL
 from ingest_assets.redact import redact
 from ingest_assets.settings import ProjectPaths, warehouse_catalog
-from ingest_assets.sources import build_dlt_source
+from ingest_assets.sources.base import Extract
 from ingest_assets.sources.dlt_native import (
     DltNativeSourceConfig,
     MissingConfigError,
     SourceImportError,
     describe_dlt_source,
 )
-from ingest_assets.sources.lake_projection import build_projection_source
-from ingest_assets.sources.run_options import RunOptions
+from ingest_assets.sources.registry import build_dlt_source, build_extract
 
-DUCKDB_POOL = "duckdb"
 """Concurrency pool of every asset that writes the warehouse (limit 1 in dagster.yaml)."""
 
 
@@ -62,7 +62,7 @@ def build_source_assets(
             _load_assets(
                 source,
                 load_op_name(source.name),
-                lambda run: build_dlt_source(source, paths, run),
+                lambda files: build_extract(source, paths, files),
                 lambda: make_pipeline(source, warehouse, paths.pipelines_dir),
                 describe_source(source, paths),
                 describing_pipeline("duckdb", paths.pipelines_dir),
@@ -74,7 +74,7 @@ def build_source_assets(
     lake = _load_assets(
         source,
         load_op_name(source.name),
-        lambda run: _in_table_format(build_dlt_source(source, paths, run), source.lake.format),
+        lambda files: _in_table_format(build_extract(source, paths, files), source.lake.format),
         lambda: make_lake_pipeline(source, paths),
         described,
         describing_pipeline("filesystem", paths.pipelines_dir),
@@ -87,9 +87,9 @@ def build_source_assets(
     projection = _load_assets(
         source,
         f"project_{source.name}",
-        lambda run: build_projection_source(source, paths, tables, run),
+        lambda files: build_projection_source(source, paths, tables),
         lambda: make_projection_pipeline(source, warehouse, paths.pipelines_dir),
-        build_projection_source(source, paths, tables),
+        build_projection_source(source, paths, tables).dlt_source,
         describing_pipeline("duckdb", paths.pipelines_dir),
         RawTableTranslator(source, stage="projection", database=warehouse_catalog(warehouse)),
         LoadTarget(paths, warehouse, "projection", audit_log),
@@ -106,7 +106,9 @@ def describe_source(source: SourceBase, paths: ProjectPaths) -> DltSource:
     return build_dlt_source(source, paths)
 
 
-def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) -> dict[str, LoadOptions]:
+def _projection_options(
+    source: SourceBase, dlt_source: DltSource, lake_keys
+) -> dict[str, LoadOptions]:
     """How each lake table is projected: its options in sources.yml, else the write disposition
     and primary key the resource declares in code (a `merge` resource stays `merge`)."""
     configured = source.table_options()
@@ -115,10 +117,14 @@ def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) ->
         schema = resource.compute_table_schema()
         disposition = schema.get("write_disposition")
         disposition = disposition if isinstance(disposition, str) else None
-        keys = [name for name, column in schema.get("columns", {}).items() if column.get("primary_key")]
+        keys = [
+            name for name, column in schema.get("columns", {}).items() if column.get("primary_key")
+        ]
         if disposition == "merge" and not keys:
             disposition = "append"
-        declared[schema["name"]] = LoadOptions(write_disposition=disposition, primary_key=keys or None)
+        declared[schema["name"]] = LoadOptions(
+            write_disposition=disposition, primary_key=keys or None
+        )
     tables = {}
     for key in lake_keys:
         table = key.path[-1]
@@ -126,18 +132,18 @@ def _projection_options(source: SourceBase, dlt_source: DltSource, lake_keys) ->
     return tables
 
 
-def _in_table_format(dlt_source: DltSource, table_format: str) -> DltSource:
+def _in_table_format(extract: Extract, table_format: str) -> Extract:
     """Ask dlt's filesystem destination for delta tables instead of plain parquet files."""
     if table_format == "delta":
-        for resource in dlt_source.resources.values():
+        for resource in extract.dlt_source.resources.values():
             resource.apply_hints(table_format="delta")
-    return dlt_source
+    return extract
 
 
 def _load_assets(
     source: SourceBase,
     op_name: str,
-    new_source: Callable[[RunOptions | None], DltSource],
+    new_source: Callable[[dict[str, dict[str, str]] | None], Extract],
     new_pipeline: Callable[[], Pipeline],
     described: DltSource,
     described_with: Pipeline,
@@ -146,7 +152,8 @@ def _load_assets(
 ) -> AssetsDefinition:
     """The `@dlt_assets` of one stage of `source`: specs from the describing source `described`
     and `described_with` (see `describing_pipeline`); each run builds its own source with
-    `new_source` and pipeline with `new_pipeline`, and loads through `run_load`. A source that
+    `new_source` (given the files a sensor selected, or None) and pipeline with `new_pipeline`,
+    and loads through `run_load`. A source that
     cannot be built for the run (a missing secret, a resource that does not exist) fails the
     run with its message, redacted."""
 
@@ -163,17 +170,19 @@ def _load_assets(
         if config.rewind_to:
             rewind_before_load(context, source, config.rewind_to, target)
         pipeline = new_pipeline()
-        run = RunOptions(selected_files=config.files)
         problem = None
         try:
-            dlt_source = new_source(run)
+            extract = new_source(config.files)
         except (MissingConfigError, SourceImportError) as error:
             problem = redact(str(error))
         except Exception as error:  # noqa: BLE001 - user code: its text may quote a secret
-            problem = redact(f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}")
+            problem = redact(
+                f"source '{source.name}': building the dlt source failed: {type(error).__name__}: {error}"
+            )
         if problem is not None:
             raise Failure(description=problem, allow_retries=False)
         remember_run_secrets(source)  # and what dlt resolved as secrets for the source
+        dlt_source = extract.dlt_source
         keys_by_resource = {
             resource.name: translator.get_asset_spec(
                 DltResourceTranslatorData(resource=resource, pipeline=pipeline)
@@ -181,16 +190,18 @@ def _load_assets(
             for resource in dlt_source.selected_resources.values()
         }
         selected = {
-            name: key for name, key in keys_by_resource.items() if key in context.selected_asset_keys
+            name: key
+            for name, key in keys_by_resource.items()
+            if key in context.selected_asset_keys
         }
-        extract = list(selected)
+        extracted = list(selected)
         if config.files is not None:
             # a sensor's run names the tables it has files for; extracting the others would
             # replace a `replace` table with nothing (they still report 0 rows loaded)
-            extract = [name for name in selected if name in config.files]
-        if context.is_subset or len(extract) < len(keys_by_resource):
-            dlt_source = dlt_source.with_resources(*extract)
+            extracted = [name for name in selected if name in config.files]
+        if context.is_subset or len(extracted) < len(keys_by_resource):
+            extract.dlt_source = dlt_source.with_resources(*extracted)
         tables_by_key = {key: key.path[-1] for key in selected.values()}
-        yield from run_load(context, source, dlt_source, tables_by_key, pipeline, run, config, target)
+        yield from run_load(context, source, extract, tables_by_key, pipeline, config, target)
 
     return _load

@@ -7,16 +7,16 @@
   freshness check, evaluated by the `freshness_checks_sensor` between runs too.
 """
 
-
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     AssetKey,
     DefaultSensorStatus,
     SensorDefinition,
@@ -24,13 +24,13 @@ from dagster import (
     build_sensor_for_freshness_checks,
     multi_asset_check,
 )
-import duckdb
 from dagster_duckdb import DuckDBResource
 
+from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
 
-ROW_COUNT = "row_count"
-CURSOR_FRESHNESS = "cursor_freshness"
+ROW_COUNT = names.ROW_COUNT_CHECK
+CURSOR_FRESHNESS = names.CURSOR_FRESHNESS_CHECK
 
 
 def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChecksDefinition:
@@ -47,18 +47,30 @@ def build_table_checks(source: SourceBase, keys: Sequence[AssetKey]) -> AssetChe
     specs = []
     for key in keys:
         table_options = options.get(key.path[-1], LoadOptions())
-        specs.append(AssetCheckSpec(ROW_COUNT, asset=key, description=_row_count_text(table_options)))
+        specs.append(
+            AssetCheckSpec(ROW_COUNT, asset=key, description=_row_count_text(table_options))
+        )
         if table_options.freshness and table_options.freshness.cursor:
             specs.append(
                 AssetCheckSpec(
                     CURSOR_FRESHNESS,
                     asset=key,
-                    description=f"max({table_options.freshness.cursor}) is at most {table_options.freshness.max_lag} old",
+                    description=(
+                        f"max({table_options.freshness.cursor}) is at most "
+                        f"{table_options.freshness.max_lag} old"
+                    ),
                 )
             )
 
-    @multi_asset_check(specs=specs, name=f"{source.name}_table_checks", can_subset=True, pool="duckdb")
-    def _checks(context: AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[AssetCheckResult]:
+    @multi_asset_check(
+        specs=specs,
+        name=names.table_checks_name(source.name),
+        can_subset=True,
+        pool=names.DUCKDB_POOL,
+    )
+    def _checks(
+        context: AssetCheckExecutionContext, warehouse: DuckDBResource
+    ) -> Iterator[AssetCheckResult]:
         with warehouse.get_connection() as conn:
             for check in context.selected_asset_check_keys:
                 table_options = options.get(check.asset_key.path[-1], LoadOptions())
@@ -82,10 +94,16 @@ def build_load_time_freshness(
         for key in keys_by_source[source.name]:
             freshness = options.get(key.path[-1], LoadOptions()).freshness
             if freshness and not freshness.cursor:
-                checks.extend(build_last_update_freshness_checks(assets=[key], lower_bound_delta=freshness.max_lag_delta))
+                checks.extend(
+                    build_last_update_freshness_checks(
+                        assets=[key], lower_bound_delta=freshness.max_lag_delta
+                    )
+                )
     if not checks:
         return [], []
-    sensor = build_sensor_for_freshness_checks(freshness_checks=checks, default_status=DefaultSensorStatus.RUNNING)
+    sensor = build_sensor_for_freshness_checks(
+        freshness_checks=checks, default_status=DefaultSensorStatus.RUNNING
+    )
     return checks, [sensor]
 
 
@@ -103,23 +121,33 @@ def _row_count(conn, key: AssetKey, qualified: str, options: LoadOptions) -> Ass
         check_name=ROW_COUNT,
         passed=bool(rows) or options.allow_empty,
         metadata={"row_count": int(rows)},
-        description=None if rows or options.allow_empty else "the table is empty; set allow_empty: true if that is expected",
+        description=None
+        if rows or options.allow_empty
+        else "the table is empty; set allow_empty: true if that is expected",
     )
 
 
-def _cursor_freshness(conn, key: AssetKey, qualified: str, options: LoadOptions) -> AssetCheckResult:
+def _cursor_freshness(
+    conn, key: AssetKey, qualified: str, options: LoadOptions
+) -> AssetCheckResult:
     freshness = options.freshness
     assert freshness and freshness.cursor
     newest = conn.execute(f'SELECT max("{freshness.cursor}") FROM {qualified}').fetchone()[0]
     if newest is None:
-        return AssetCheckResult(asset_key=key, check_name=CURSOR_FRESHNESS, passed=False, metadata={"newest": "none"})
+        return AssetCheckResult(
+            asset_key=key, check_name=CURSOR_FRESHNESS, passed=False, metadata={"newest": "none"}
+        )
     if isinstance(newest, datetime) and newest.tzinfo is None:
-        newest = newest.replace(tzinfo=timezone.utc)
-    lag = datetime.now(timezone.utc) - newest
+        newest = newest.replace(tzinfo=UTC)
+    lag = datetime.now(UTC) - newest
     return AssetCheckResult(
         asset_key=key,
         check_name=CURSOR_FRESHNESS,
         passed=lag <= freshness.max_lag_delta,
         severity=AssetCheckSeverity.WARN,
-        metadata={"newest": str(newest), "lag_seconds": round(lag.total_seconds(), 1), "max_lag": freshness.max_lag},
+        metadata={
+            "newest": str(newest),
+            "lag_seconds": round(lag.total_seconds(), 1),
+            "max_lag": freshness.max_lag,
+        },
     )

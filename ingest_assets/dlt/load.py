@@ -16,11 +16,8 @@ stages one by one instead, so that it can:
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from dagster import (
@@ -30,61 +27,35 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RetryRequested,
-    TableColumn,
-    TableSchema,
 )
-from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
 from dlt.common.pipeline import ExtractInfo
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
-from dlt.extract.source import DltSource
 from dlt.pipeline.pipeline import Pipeline
 
 from ingest_assets import ledger
-from ingest_assets.config.common import LoadOptions, SourceBase
+from ingest_assets.config.common import SourceBase
 from ingest_assets.dlt import packages
 from ingest_assets.dlt.errors import fix_hint, is_transient, root_message
-from ingest_assets.dlt.file_probe import unloadable_files
+from ingest_assets.dlt.load_target import LoadTarget
 from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT
+from ingest_assets.dlt.replace_guard import guard_replace
 from ingest_assets.dlt.run_config import LoadConfig
+from ingest_assets.dlt.table_report import (
+    TableState,
+    problems_text,
+    row_counts,
+    table_metadata,
+    table_states,
+)
 from ingest_assets.redact import redact
-from ingest_assets.settings import ProjectPaths, warehouse_catalog
-from ingest_assets.sources.filesystem import LOADED_FILES_STATE_KEY
-from ingest_assets.sources.run_options import FileProblem, RunOptions
-
-
-@dataclass(frozen=True)
-class LoadTarget:
-    """Where a load step writes and reports.
-
-    Attributes:
-        paths: project paths (quarantine folder, relative paths).
-        warehouse: the DuckDB file holding the load ledger.
-        destination: `warehouse`, `lake` or `projection` (lake -> warehouse), for the ledger.
-        audit_log: optional JSON-lines file that gets one line per table per run.
-    """
-
-    paths: ProjectPaths
-    warehouse: Path
-    destination: str = "warehouse"
-    audit_log: Path | None = None
-
-
-@dataclass
-class TableState:
-    """What the warehouse knew about one table at one moment: its columns and its cursor."""
-
-    columns: dict[str, str] = field(default_factory=dict)
-    cursor: str | None = None
-    files: dict[str, str] = field(default_factory=dict)
+from ingest_assets.sources.base import Extract, FileProblem
 
 
 def run_load(
     context: AssetExecutionContext,
     source: SourceBase,
-    dlt_source: DltSource,
+    extract: Extract,
     tables_by_key: Mapping[AssetKey, str],
     pipeline: Pipeline,
-    run: RunOptions,
     config: LoadConfig,
     target: LoadTarget,
 ) -> Iterator[MaterializeResult]:
@@ -98,10 +69,11 @@ def run_load(
     Args:
         context: the step's context (run id, retry number, logging).
         source: the source config (contract, retries, table options).
-        dlt_source: a fresh dlt source, already narrowed to the selected resources.
+        extract: a fresh dlt source, already narrowed to the selected resources, with the
+            report its extraction fills (unreadable items, per-table metadata) and the source
+            type whose hooks read its position and set refused items aside.
         tables_by_key: asset key -> warehouse table name, for the selected assets.
         pipeline: a fresh pipeline of the source (dataset `raw_<source>` of `warehouse`).
-        run: per-run options given to the source, and the unreadable files it reports back.
         config: the step's run config (`full_refresh`, `files`).
         target: where the ledger and audit log go, and which stage this is.
 
@@ -109,11 +81,13 @@ def run_load(
         RetryRequested: a transient failure (connection reset, HTTP 429/5xx, warehouse locked)
             while retries are left; the step reruns after an exponential backoff.
         Failure: a permanent failure, an empty or shrinking replace, a load job the warehouse
-            refuses (the file is named and, with `quarantine_dir`, moved), or unreadable files
+            refuses (the file is named and set aside by its source type: a filesystem source
+            with `quarantine_dir` moves it there), or unreadable files
             (the readable files are loaded and materialized first). Messages name the source
             and the table or file, with secrets redacted. Its metadata has `transient: false`.
     """
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
+    dlt_source, report, kind = extract.dlt_source, extract.report, extract.source_type
     tables = list(tables_by_key.values())
     warehouse = target.destination != "lake"
     before: dict[str, TableState] = {}
@@ -124,7 +98,7 @@ def run_load(
         # half-loaded (jobs already loaded are not loaded twice), or drop it when it cannot be
         recovered = packages.finish_pending(pipeline, warehouse=warehouse)
         _log_recovery(context, recovered)
-        before = _table_states(pipeline, dlt_source.name, tables)
+        before = table_states(pipeline, kind, dlt_source.name, tables)
         extract_info = pipeline.extract(
             dlt_source,
             loader_file_format=LOADER_FILE_FORMAT,
@@ -133,34 +107,57 @@ def run_load(
             **_workers(source),
         )
         extracted = _extracted_rows(extract_info)
-        extracted_state = _table_states(pipeline, dlt_source.name, tables)
+        extracted_state = table_states(pipeline, kind, dlt_source.name, tables)
         if warehouse:  # the lake is append-only history
             extracted_tables = [t for t in tables if t in dlt_source.selected_resources]
-            _guard_replace(pipeline, source, target, extracted_tables, extracted, run, config.full_refresh)
+            guard_replace(
+                pipeline, source, extract, target, extracted_tables, extracted, config.full_refresh
+            )
         normalize_info = pipeline.normalize()
         load_info = pipeline.load()
         load_info.raise_on_failed_jobs()
     except Failure as failure:
         _drop_failed_package(context, pipeline, warehouse)
-        _record_failure(context, pipeline, source, tables, before, started, target, recovered, failure.description or "")
+        _record_failure(
+            context,
+            pipeline,
+            source,
+            tables,
+            before,
+            started,
+            target,
+            recovered,
+            failure.description or "",
+        )
         raise
     except Exception as error:  # noqa: BLE001 - every failure is classified and reported
         _drop_failed_package(context, pipeline, warehouse)
         raise _classified_failure(
-            context, source, pipeline, config, target, error, tables, started, before, extracted_state, recovered
+            context,
+            source,
+            extract,
+            pipeline,
+            config,
+            target,
+            error,
+            tables,
+            started,
+            before,
+            extracted_state,
+            recovered,
         ) from None
 
     rows = normalize_info.row_counts if normalize_info else {}
-    after = _table_states(pipeline, dlt_source.name, tables)
+    after = table_states(pipeline, kind, dlt_source.name, tables)
     load_ids = [*recovered.loaded, *load_info.loads_ids]
     load_id = ", ".join(load_ids)
     # counting lake files would scan them (and dlt's filesystem SQL client trips on duckdb 2.0
     # over fsspec): totals are for warehouse tables only
-    totals = {} if not warehouse else _row_counts(pipeline, tables)
+    totals = {} if not warehouse else row_counts(pipeline, tables)
     committed = _committed(pipeline, tables, load_ids, rows, warehouse)
     _prune(context, pipeline)
-    finished = datetime.now(timezone.utc)
-    problems = run.file_problems
+    finished = datetime.now(UTC)
+    problems = report.unreadable
     ledger_rows = []
     for key, table in tables_by_key.items():
         table_problems = [p for p in problems if p.table == table]
@@ -179,21 +176,34 @@ def run_load(
                 cursor_before=before.get(table, TableState()).cursor,
                 cursor_after=after[table].cursor,
                 status="failed" if table_problems else "success",
-                error=_problems_text(table_problems) or None,
+                error=problems_text(table_problems) or None,
             )
         )
-        metadata = _metadata(
-            pipeline, table, committed, totals, load_id, before.get(table, TableState()), after[table], target
+        metadata = table_metadata(
+            pipeline,
+            table,
+            committed,
+            totals,
+            load_id,
+            before.get(table, TableState()),
+            after[table],
+            target,
         )
-        metadata.update(_files_matched(context, source, run, table))
+        if table in report.warnings:
+            context.log.warning(report.warnings[table])
+        metadata.update(report.table_metadata.get(table, {}))
         yield MaterializeResult(asset_key=key, metadata=metadata)
     _write_ledger(context, target, ledger_rows)
     if problems:
-        moved = _quarantine(source, target.paths, problems)
+        moved = kind.set_aside(extract.config, target.paths, problems)
         raise Failure(
             description=f"source '{source.name}': {len(problems)} file(s) could not be read and were not loaded "
-            f"(the other files were):\n{_problems_text(problems)}"
-            + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"),
+            f"(the other files were):\n{problems_text(problems)}"
+            + (
+                f"\nmoved to {moved}"
+                if moved
+                else "\nfix or remove them; the next run retries them"
+            ),
             metadata={
                 "unreadable_files": MetadataValue.json([p.__dict__ for p in problems]),
                 "transient": MetadataValue.bool(False),
@@ -205,6 +215,7 @@ def run_load(
 def _classified_failure(
     context: AssetExecutionContext,
     source: SourceBase,
+    extract: Extract,
     pipeline: Pipeline,
     config: LoadConfig,
     target: LoadTarget,
@@ -217,24 +228,32 @@ def _classified_failure(
 ) -> RetryRequested | Failure:
     """The exception a failed load step raises, after its package was dropped: RetryRequested
     for a transient failure with retries left, else a Failure whose message names the source,
-    the table whose load job the warehouse refused and the files whose rows it refused (moved
-    to `quarantine_dir` when set); the ledger gets the failure first."""
+    the table whose load job the warehouse refused and the items whose rows it refused (set
+    aside by the source type: moved to `quarantine_dir` when set); the ledger gets the failure
+    first."""
     hint = fix_hint(error)
     failed_jobs = packages.failed_job_tables(error)
     cause = (
-        "; ".join(f"the warehouse refused the load job of table '{t}': {m}" for t, m in failed_jobs.items())
+        "; ".join(
+            f"the warehouse refused the load job of table '{t}': {m}"
+            for t, m in failed_jobs.items()
+        )
         if failed_jobs
         else root_message(error)
     )
     message = redact(f"source '{source.name}': {cause}" + (f"\n{hint}" if hint else ""))
-    refused = _refused_files(source, target, pipeline, error, before, extracted_state)
+    refused = _refused_files(extract, target, pipeline, error, before, extracted_state)
     transient = is_transient(error) and not refused
     if refused:
-        moved = _quarantine(source, target.paths, refused)
+        moved = extract.source_type.set_aside(extract.config, target.paths, refused)
         message += "\n" + redact(
             f"nothing of this run's load package was kept; the file(s) whose rows were refused:\n"
-            f"{_problems_text(refused)}"
-            + (f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them")
+            f"{problems_text(refused)}"
+            + (
+                f"\nmoved to {moved}"
+                if moved
+                else "\nfix or remove them; the next run retries them"
+            )
         )
     if config.full_refresh and extracted_state:
         message += (
@@ -244,13 +263,19 @@ def _classified_failure(
     _record_failure(context, pipeline, source, tables, before, started, target, recovered, message)
     if transient and context.retry_number < source.max_retries:
         wait = source.retry_backoff_seconds * 2**context.retry_number
-        context.log.warning(f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)")
+        context.log.warning(
+            f"{message} (transient; retry {context.retry_number + 1} of {source.max_retries} in {wait:.1f} s)"
+        )
         return RetryRequested(max_retries=source.max_retries, seconds_to_wait=wait)
     return Failure(
         description=message,
         metadata={
             "transient": MetadataValue.bool(transient),
-            **({"refused_files": MetadataValue.json([p.__dict__ for p in refused])} if refused else {}),
+            **(
+                {"refused_files": MetadataValue.json([p.__dict__ for p in refused])}
+                if refused
+                else {}
+            ),
         },
         allow_retries=False,
     )
@@ -268,7 +293,11 @@ SCHEMA_CONTRACTS = {
 
 
 def _contract(source: SourceBase) -> dict[str, Any]:
-    return {"schema_contract": SCHEMA_CONTRACTS[source.schema_contract]} if source.schema_contract else {}
+    return (
+        {"schema_contract": SCHEMA_CONTRACTS[source.schema_contract]}
+        if source.schema_contract
+        else {}
+    )
 
 
 def _workers(source: SourceBase) -> dict[str, Any]:
@@ -292,233 +321,6 @@ def _extracted_rows(extract_info: ExtractInfo) -> dict[str, int]:
     return rows
 
 
-def _guard_replace(
-    pipeline: Pipeline,
-    source: SourceBase,
-    target: LoadTarget,
-    tables: list[str],
-    extracted: dict[str, int],
-    run: RunOptions,
-    full_refresh: bool,
-) -> None:
-    """Drop the extracted package, keeping every table as it is, when a replacing load would
-    lose rows it should not:
-
-    - a `replace` table one of whose files could not be read (it would shrink to the others);
-    - a `replace` or full-refresh load that brings 0 rows for a table that has rows, unless the
-      table sets `allow_empty_replace: true`;
-    - a `replace` load that brings fewer than `(1 - max_shrink)` times the table's rows
-      (default `max_shrink: 0.5`: half), unless the table sets `allow_shrink: true`.
-
-    Raises:
-        Failure: naming each table, its rows now and the rows the load brought, and the option
-            that allows it; unreadable files are moved to `quarantine_dir` when set.
-    """
-    schema = pipeline.default_schema
-    options = source.table_options()
-    refused: list[str] = []
-    unreadable: list[FileProblem] = []
-    for table in tables:
-        table_options = options.get(table) or LoadOptions()
-        replace = table in schema.tables and schema.tables[table].get("write_disposition") == "replace"
-        if not (replace or full_refresh):
-            continue
-        problems = [p for p in run.file_problems if p.table == table] if replace else []
-        new = extracted.get(table, 0)
-        existing = _row_counts(pipeline, [table]).get(table, 0)
-        if problems:
-            unreadable += problems
-            refused.append(
-                f"'{table}' ({existing} rows) would be replaced by the {new} rows of its readable files only, "
-                f"because {len(problems)} of its files could not be read"
-            )
-        elif new == 0 and existing and not table_options.allow_empty_replace:
-            how = "full refresh" if full_refresh else "replace load"
-            refused.append(
-                f"the {how} brought 0 rows for '{table}' ({existing} rows); if the source really is "
-                "empty now, set `allow_empty_replace: true` on the table in sources.yml"
-            )
-        elif (
-            replace
-            and existing
-            and not table_options.allow_shrink
-            and new < existing * (1 - table_options.max_shrink)
-        ):
-            refused.append(
-                f"the replace load brought {new} rows for '{table}', which has {existing}: more than "
-                f"{table_options.max_shrink:.0%} fewer; if that is right, set `allow_shrink: true` (or a "
-                "larger `max_shrink`) on the table in sources.yml"
-            )
-    if not refused:
-        return
-    pipeline.abort_packages()
-    text = f"source '{source.name}': nothing was loaded and the tables were kept as they are:\n" + "\n".join(
-        f"- {r}" for r in refused
-    )
-    if unreadable:
-        moved = _quarantine(source, target.paths, unreadable)
-        text += "\n" + _problems_text(unreadable)
-        text += f"\nmoved to {moved}" if moved else "\nfix or remove them; the next run retries them"
-    raise Failure(
-        description=text,
-        metadata={
-            "transient": MetadataValue.bool(False),
-            **({"unreadable_files": MetadataValue.json([p.__dict__ for p in unreadable])} if unreadable else {}),
-        },
-        allow_retries=False,
-    )
-
-
-def _table_states(pipeline: Pipeline, source_name: str, tables: list[str]) -> dict[str, TableState]:
-    """Columns and incremental position of each table, from the pipeline's schema and the dlt
-    state of the dlt source `source_name` (its own name: a dlt_native function's, or the lake
-    projection's `<source>_lake`, not necessarily the sources.yml name)."""
-    schema = pipeline.default_schema if pipeline.default_schema_name else None
-    resources = pipeline.state.get("sources", {}).get(source_name, {}).get("resources", {})
-    states = {}
-    for table in tables:
-        columns = {}
-        if schema is not None and table in schema.tables:
-            columns = {
-                name: column.get("data_type", "unknown")
-                for name, column in schema.get_table_columns(table).items()
-            }
-        states[table] = TableState(columns=columns, **_cursor(resources.get(table, {})))
-    return states
-
-
-def _cursor(resource_state: Mapping[str, Any]) -> dict[str, Any]:
-    """The incremental position of one resource, from its dlt resource state."""
-    if LOADED_FILES_STATE_KEY in resource_state:
-        files = dict(resource_state[LOADED_FILES_STATE_KEY])
-        return {"cursor": f"{len(files)} files", "files": files}
-    incremental = resource_state.get("incremental", {})
-    values = [f"{path}={state.get('last_value')}" for path, state in incremental.items()]
-    return {"cursor": ", ".join(values) or None}
-
-
-def _row_counts(pipeline: Pipeline, tables: list[str]) -> dict[str, int]:
-    """Rows in each table of the pipeline's dataset; tables not created yet are left out."""
-    counts: dict[str, int] = {}
-    with pipeline.sql_client() as client:
-        for table in tables:
-            try:
-                with client.execute_query(
-                    f"SELECT count(*) FROM {client.make_qualified_table_name(table)}"
-                ) as cursor:
-                    counts[table] = int(cursor.fetchone()[0])
-            except DatabaseUndefinedRelation:
-                continue
-    return counts
-
-
-def _metadata(
-    pipeline: Pipeline,
-    table: str,
-    rows: Mapping[str, int],
-    totals: Mapping[str, int],
-    load_id: str,
-    before: TableState,
-    after: TableState,
-    target: LoadTarget | None = None,
-) -> dict[str, Any]:
-    # the definition's table name (see RawTableTranslator): a lake table has none
-    table_name = None
-    if target is None or target.destination != "lake":
-        catalog = warehouse_catalog(target.warehouse) if target else None
-        table_name = ".".join(p for p in (catalog, pipeline.dataset_name, table) if p)
-    metadata: dict[str, Any] = {
-        "rows_loaded": MetadataValue.int(rows.get(table, 0)),
-        "dlt_load_id": MetadataValue.text(load_id or "(nothing new to load)"),
-        "dataset_name": MetadataValue.text(pipeline.dataset_name),
-        **TableMetadataSet(
-            table_name=table_name,
-            column_schema=TableSchema(
-                columns=[TableColumn(name=n, type=t) for n, t in after.columns.items()]
-            ),
-        ),
-    }
-    if table in totals:
-        metadata["dagster/row_count"] = MetadataValue.int(totals[table])
-    if after.cursor is not None:
-        metadata["cursor"] = MetadataValue.text(after.cursor)
-    new_files = sorted(path for path, fp in after.files.items() if before.files.get(path) != fp)
-    if after.files:
-        metadata["files_loaded"] = MetadataValue.json(new_files)  # all: the reconcile check recounts them
-    changes = schema_changes(before.columns, after.columns) if before.columns else {}
-    if changes:
-        metadata["schema_changes"] = MetadataValue.json(changes)
-    child_rows = {t: n for t, n in rows.items() if t.startswith(f"{table}__")}
-    if child_rows:
-        metadata["child_tables_rows_loaded"] = MetadataValue.json(child_rows)
-    schema = pipeline.default_schema
-    for child in schema.data_table_names():
-        if child.startswith(f"{table}__"):
-            metadata[f"child_table/{child}"] = MetadataValue.table_schema(
-                TableSchema(
-                    columns=[
-                        TableColumn(name=name, type=column.get("data_type") or "unknown")
-                        for name, column in schema.get_table_columns(child).items()
-                    ]
-                )
-            )
-    return metadata
-
-
-def schema_changes(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
-    """Columns added, removed and retyped between two `{column: data_type}` snapshots.
-
-    dlt never changes a column's type in place: a value of a new type goes to a variant column
-    `<column>__v_<type>`, which is reported under `retyped`.
-    """
-    added = {c: t for c, t in after.items() if c not in before}
-    variants = {c: t for c, t in added.items() if "__v_" in c and c.split("__v_")[0] in before}
-    changes: dict[str, Any] = {}
-    if {c: t for c, t in added.items() if c not in variants}:
-        changes["added"] = {c: t for c, t in added.items() if c not in variants}
-    if removed := {c: t for c, t in before.items() if c not in after}:
-        changes["removed"] = removed
-    retyped = {c: {"from": before[c], "to": after[c]} for c in before if c in after and before[c] != after[c]}
-    retyped.update({c.split("__v_")[0]: {"from": before[c.split("__v_")[0]], "to": t, "variant_column": c} for c, t in variants.items()})
-    if retyped:
-        changes["retyped"] = retyped
-    return changes
-
-
-def _files_matched(context: AssetExecutionContext, source: SourceBase, run: RunOptions, table: str) -> dict[str, Any]:
-    """`files_matched` metadata of a filesystem table; a glob that matched no file is logged and
-    described (a first load then fails the table's row_count check)."""
-    if table not in run.files_matched:
-        return {}
-    if run.files_matched[table]:
-        return {"files_matched": MetadataValue.int(run.files_matched[table])}
-    message = f"source '{source.name}': table '{table}': its file_glob matched no file; nothing to load"
-    context.log.warning(message)
-    return {"files_matched": MetadataValue.int(0), "files_message": MetadataValue.text(message)}
-
-
-def _problems_text(problems: list[FileProblem]) -> str:
-    return "\n".join(f"- {p.table}: {p.relative_path}: {p.error}" for p in problems)
-
-
-def _quarantine(source: SourceBase, paths: ProjectPaths, problems: list[FileProblem]) -> Path | None:
-    """Move unreadable local files to the source's `quarantine_dir`, when it has one."""
-    folder = getattr(getattr(source, "filesystem", None), "quarantine_dir", None)
-    if not folder:
-        return None
-    target = paths.resolve(folder)
-    for problem in problems:
-        if not problem.file_url.startswith("file://"):
-            continue
-        from dlt.common.storages import FilesystemConfiguration
-
-        local = Path(FilesystemConfiguration.make_local_path(problem.file_url))
-        destination = target / problem.table / problem.relative_path
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(local), destination)
-    return target
-
-
 def _record_failure(
     context: AssetExecutionContext,
     pipeline: Pipeline,
@@ -537,8 +339,10 @@ def _record_failure(
         try:
             committed = packages.committed_rows(pipeline, tables, recovered.loaded) or {}
         except Exception as error:  # noqa: BLE001 - the ledger reports what it can
-            context.log.warning(f"could not count the rows of recovered load packages: {redact(str(error))}")
-    finished = datetime.now(timezone.utc)
+            context.log.warning(
+                f"could not count the rows of recovered load packages: {redact(str(error))}"
+            )
+    finished = datetime.now(UTC)
     rows = [
         ledger.LedgerRow(
             run_id=context.run.run_id,
@@ -563,9 +367,13 @@ def _record_failure(
 
 def _log_recovery(context: AssetExecutionContext, recovered: packages.PendingOutcome) -> None:
     if recovered.dead_extracts:
-        context.log.info(f"deleted the working folders of extracts that never finished: {', '.join(recovered.dead_extracts)}")
+        context.log.info(
+            f"deleted the working folders of extracts that never finished: {', '.join(recovered.dead_extracts)}"
+        )
     if recovered.loaded:
-        context.log.info(f"completed load package(s) an earlier run left: {', '.join(recovered.loaded)}")
+        context.log.info(
+            f"completed load package(s) an earlier run left: {', '.join(recovered.loaded)}"
+        )
     for load_id, reason in recovered.discarded.items():
         context.log.warning(
             f"dropped load package {load_id} an earlier run left, which cannot be loaded: {redact(reason)}; "
@@ -577,7 +385,9 @@ def _log_recovery(context: AssetExecutionContext, recovered: packages.PendingOut
         )
 
 
-def _drop_failed_package(context: AssetExecutionContext, pipeline: Pipeline, warehouse: bool) -> None:
+def _drop_failed_package(
+    context: AssetExecutionContext, pipeline: Pipeline, warehouse: bool
+) -> None:
     """Leave nothing of a failed run behind: abort its pending packages (rewinding the local
     dlt state) and remove rows they already wrote. If that fails too (warehouse locked), the
     next run's `finish_pending` does it."""
@@ -585,25 +395,32 @@ def _drop_failed_package(context: AssetExecutionContext, pipeline: Pipeline, war
         dropped = packages.discard_pending(pipeline)
         removed = packages.remove_orphan_rows(pipeline) if warehouse else {}
     except Exception as error:  # noqa: BLE001 - reported; the next run cleans up
-        context.log.warning(f"could not drop the failed load package now (the next run does): {redact(str(error))}")
+        context.log.warning(
+            f"could not drop the failed load package now (the next run does): {redact(str(error))}"
+        )
         return
     if dropped:
-        context.log.info(f"dropped load package(s) {', '.join(dropped)}: nothing of them is committed")
+        context.log.info(
+            f"dropped load package(s) {', '.join(dropped)}: nothing of them is committed"
+        )
     if removed:
-        context.log.warning(f"removed rows the failed load package had written: {packages.describe_orphans(removed)}")
+        context.log.warning(
+            f"removed rows the failed load package had written: {packages.describe_orphans(removed)}"
+        )
 
 
 def _refused_files(
-    source: SourceBase,
+    extract: Extract,
     target: LoadTarget,
     pipeline: Pipeline,
     error: BaseException,
     before: Mapping[str, TableState],
     extracted: Mapping[str, TableState],
 ) -> list[FileProblem]:
-    """The files of a filesystem source whose rows a terminally failed load job refused
-    (see `file_probe`); [] for other sources and other failures."""
-    if target.destination != "warehouse" or getattr(source, "filesystem", None) is None:
+    """The items whose rows a terminally failed load job refused, as the source type tells
+    (`SourceType.refused_items`: the files of a filesystem source); [] for the other types,
+    the lake and the lake projection, and other failures."""
+    if target.destination != "warehouse":
         return []
     refused: list[FileProblem] = []
     for table in packages.failed_job_tables(error):
@@ -611,14 +428,25 @@ def _refused_files(
         old = before.get(table, TableState()).files
         candidates = [path for path, fp in files.items() if old.get(path) != fp] or list(files)
         try:
-            refused += unloadable_files(source, target.paths, target.warehouse, pipeline.dataset_name, table, candidates)
+            refused += extract.source_type.refused_items(
+                extract.config,
+                target.paths,
+                target.warehouse,
+                pipeline.dataset_name,
+                table,
+                candidates,
+            )
         except Exception:  # noqa: BLE001 - naming the file is best effort; the failure is reported anyway
             continue
     return refused
 
 
 def _committed(
-    pipeline: Pipeline, tables: list[str], load_ids: list[str], normalized: Mapping[str, int], warehouse: bool
+    pipeline: Pipeline,
+    tables: list[str],
+    load_ids: list[str],
+    normalized: Mapping[str, int],
+    warehouse: bool,
 ) -> dict[str, int]:
     """Rows each table got from this run's committed packages (recovered ones included), counted
     in the warehouse; dlt's normalize counts for the lake, or where rows carry no load id."""
@@ -639,7 +467,9 @@ def _prune(context: AssetExecutionContext, pipeline: Pipeline) -> None:
         context.log.warning(f"could not delete finished load packages: {error}")
 
 
-def _write_ledger(context: AssetExecutionContext, target: LoadTarget, rows: list[ledger.LedgerRow]) -> None:
+def _write_ledger(
+    context: AssetExecutionContext, target: LoadTarget, rows: list[ledger.LedgerRow]
+) -> None:
     # every error text, whatever wrote it, redacted with the run's secrets before it is stored
     rows = [dataclasses.replace(row, error=redact(row.error)) if row.error else row for row in rows]
     try:

@@ -33,7 +33,8 @@ from dlt.load.exceptions import LoadClientJobFailed
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
-from ingest_assets.dlt.errors import exception_chain, is_transient, root_message
+from ingest_assets.dlt.errors import root_message
+from ingest_assets.errors import exception_chain, is_transient
 
 LOAD_ID_COLUMN = "_dlt_load_id"
 LOADS_TABLE = "_dlt_loads"
@@ -109,7 +110,7 @@ def finish_pending(pipeline: Pipeline, warehouse: bool = True) -> PendingOutcome
 
 DEAD_EXTRACT_PREFIXES = ("file_import_",)
 """Folders in a pipeline's working dir that only a running extract uses: the filesystem source's
-load-file work folders (`ingest_assets.sources.filesystem._work_dir`)."""
+load-file work folders (`ingest_assets.sources.filesystem.source._work_dir`)."""
 
 
 def remove_dead_extracts(pipeline: Pipeline) -> list[str]:
@@ -125,7 +126,9 @@ def remove_dead_extracts(pipeline: Pipeline) -> list[str]:
     """
     working = Path(pipeline.working_dir)
     dead = [f for f in (working / "normalize").glob("*") if f.is_dir() and f.name != "extracted"]
-    dead += [f for f in working.glob("*") if f.is_dir() and f.name.startswith(DEAD_EXTRACT_PREFIXES)]
+    dead += [
+        f for f in working.glob("*") if f.is_dir() and f.name.startswith(DEAD_EXTRACT_PREFIXES)
+    ]
     for folder in dead:
         shutil.rmtree(folder, ignore_errors=True)
     return [str(f.relative_to(working)) for f in dead]
@@ -199,8 +202,10 @@ def job_error_summary(failed_message: str) -> str:
     """The last exception line of a load job's failure text (dlt stores the traceback), e.g.
     `DatabaseTerminalException: Conversion Error: invalid timestamp field format: "notadate"`."""
     lines = [
-        line.strip() for line in (failed_message or "").splitlines()
-        if line.strip() and not line.startswith((" ", "\t", "Traceback", "The above exception", "During handling"))
+        line.strip()
+        for line in (failed_message or "").splitlines()
+        if line.strip()
+        and not line.startswith((" ", "\t", "Traceback", "The above exception", "During handling"))
     ]
     if not lines:
         return (failed_message or "").strip()
@@ -230,7 +235,9 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
     # tables the (possibly rewound) schema does not know were created by a package that never
     # committed: everything in them is such rows, whatever their disposition
     kept_tables = {
-        name for name in (schema.tables if schema else {}) if _disposition(schema, name) in ("merge", "replace")
+        name
+        for name in (schema.tables if schema else {})
+        if _disposition(schema, name) in ("merge", "replace")
     }
     pending = set(pipeline.list_normalized_load_packages()) if keep_pending else set()
     removed: dict[str, int] = {}
@@ -263,7 +270,9 @@ def remove_orphan_rows(pipeline: Pipeline, keep_pending: bool = True) -> dict[st
             if not orphans:
                 continue
             placeholders = ", ".join("%s" for _ in orphans)
-            client.execute_sql(f"DELETE FROM {name} WHERE {LOAD_ID_COLUMN} IN ({placeholders})", *orphans)
+            client.execute_sql(
+                f"DELETE FROM {name} WHERE {LOAD_ID_COLUMN} IN ({placeholders})", *orphans
+            )
             removed[table] = sum(orphans.values())
     return removed
 
@@ -275,7 +284,9 @@ def _disposition(schema, table: str) -> str | None:
         return None
 
 
-def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable[str]) -> dict[str, int] | None:
+def committed_rows(
+    pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable[str]
+) -> dict[str, int] | None:
     """Rows of each table that the finished packages `load_ids` wrote, counted in the warehouse
     by `_dlt_load_id` (rows a later merge replaced are not counted).
 
@@ -285,6 +296,12 @@ def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable
     """
     load_ids = [i for i in load_ids if i]
     counts: dict[str, int] = {}
+    schema = pipeline.default_schema if pipeline.default_schema_name else None
+    if schema is not None and any(
+        table in schema.tables and LOAD_ID_COLUMN not in schema.get_table_columns(table)
+        for table in tables
+    ):
+        return None  # rows without a load id (e.g. an arrow resource that does not add it)
     with pipeline.sql_client() as client:
         for table in tables:
             if not load_ids:
@@ -300,10 +317,6 @@ def committed_rows(pipeline: Pipeline, tables: Iterable[str], load_ids: Iterable
                     counts[table] = int(cursor.fetchone()[0])
             except DatabaseUndefinedRelation:
                 continue
-            except Exception as error:  # noqa: BLE001 - e.g. no _dlt_load_id column
-                if LOAD_ID_COLUMN in str(error):
-                    return None
-                raise
     return counts
 
 

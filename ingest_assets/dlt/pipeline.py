@@ -160,7 +160,9 @@ def describing_pipeline(destination: str, pipelines_dir: Path) -> Pipeline:
     if destination == "duckdb":
         factory = dlt.destinations.duckdb()  # never connected
     elif destination == "filesystem":
-        factory = dlt.destinations.filesystem(bucket_url=str(describing_pipelines_dir(pipelines_dir)))
+        factory = dlt.destinations.filesystem(
+            bucket_url=str(describing_pipelines_dir(pipelines_dir))
+        )
     else:
         raise ValueError(f"no describing pipeline for destination {destination!r}")
     pipeline = dlt.pipeline(

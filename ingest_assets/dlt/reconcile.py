@@ -19,23 +19,23 @@ A mismatch fails the check (ERROR severity) and names both counts, per file for 
 `merge` file tables are off by default: rows of several files with one key become one row.
 """
 
-
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     AssetKey,
     AssetRecordsFilter,
     multi_asset_check,
 )
-import duckdb
 from dagster_duckdb import DuckDBResource
 
+from ingest_assets import names
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.ledger import LEDGER_TABLE
 from ingest_assets.redact import redact
@@ -43,7 +43,7 @@ from ingest_assets.settings import ProjectPaths
 
 RECONCILE = "reconcile"
 NOTHING_LOADED = "(nothing new to load)"
-"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.load._metadata`)."""
+"""The `dlt_load_id` metadata of a load step that loaded nothing (see `dlt.table_report.table_metadata`)."""
 
 
 def reconciles(source: SourceBase, table: str) -> bool:
@@ -74,15 +74,24 @@ def build_reconcile_checks(
     if source.type not in ("filesystem", "sql_database") or source.writes_lake:
         return None
     specs = [
-        AssetCheckSpec(RECONCILE, asset=key, description="rows of the last load = rows in the source")
+        AssetCheckSpec(
+            RECONCILE, asset=key, description="rows of the last load = rows in the source"
+        )
         for key in keys
         if reconciles(source, key.path[-1])
     ]
     if not specs:
         return None
 
-    @multi_asset_check(specs=specs, name=f"{source.name}_reconcile", can_subset=True, pool="duckdb")
-    def _reconcile(context: AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[AssetCheckResult]:
+    @multi_asset_check(
+        specs=specs,
+        name=names.reconcile_checks_name(source.name),
+        can_subset=True,
+        pool=names.DUCKDB_POOL,
+    )
+    def _reconcile(
+        context: AssetCheckExecutionContext, warehouse: DuckDBResource
+    ) -> Iterator[AssetCheckResult]:
         for check in context.selected_asset_check_keys:
             key = check.asset_key
             with warehouse.get_connection() as conn:
@@ -94,7 +103,9 @@ def build_reconcile_checks(
     return _reconcile
 
 
-def _result(key: AssetKey, passed: bool, description: str, metadata: dict[str, Any], warn: bool = False) -> AssetCheckResult:
+def _result(
+    key: AssetKey, passed: bool, description: str, metadata: dict[str, Any], warn: bool = False
+) -> AssetCheckResult:
     return AssetCheckResult(
         asset_key=key,
         check_name=RECONCILE,
@@ -117,7 +128,9 @@ def _warehouse_rows(conn, key: AssetKey, load_id: str | None) -> int:
 # --- files --------------------------------------------------------------------------------
 
 
-def _reconcile_files(context: AssetCheckExecutionContext, conn, source, paths: ProjectPaths, key: AssetKey) -> AssetCheckResult:
+def _reconcile_files(
+    context: AssetCheckExecutionContext, conn, source, paths: ProjectPaths, key: AssetKey
+) -> AssetCheckResult:
     from ingest_assets.sources.filesystem import fingerprint, list_files, loaded_files
 
     table = next(t for t in source.filesystem.tables if t.name == key.path[-1])
@@ -127,7 +140,11 @@ def _reconcile_files(context: AssetCheckExecutionContext, conn, source, paths: P
         return _result(key, True, "no load has brought files yet", {})
     listed = {f["relative_path"]: f for f in list_files(source, paths, table)}
     recorded = loaded_files(source, paths).get(table.name, {})
-    names = sorted(p for p in listed if recorded.get(p) == fingerprint(listed[p])) if replace else new_files
+    names = (
+        sorted(p for p in listed if recorded.get(p) == fingerprint(listed[p]))
+        if replace
+        else new_files
+    )
     gone = [p for p in names if p not in listed or recorded.get(p) != fingerprint(listed[p])]
     if gone:
         return _result(
@@ -137,18 +154,30 @@ def _reconcile_files(context: AssetCheckExecutionContext, conn, source, paths: P
             {"load_id": load_id},
             warn=True,
         )
-    from ingest_assets.sources.file_readers import FileReadError
+    from ingest_assets.sources.filesystem.options import FileReadError
 
     try:
         per_file = {path: _file_rows(source, paths, table, listed[path]) for path in names}
     except FileReadError as error:
-        return _result(key, False, f"cannot recount the files of load {load_id}: {error}", {"load_id": load_id})
+        return _result(
+            key, False, f"cannot recount the files of load {load_id}: {error}", {"load_id": load_id}
+        )
     in_files = sum(per_file.values())
     loaded = _warehouse_rows(conn, key, None if replace else load_id)
     scope = "table" if replace else f"load {load_id}"
-    metadata = {"load_id": load_id, "rows_in_files": in_files, "rows_loaded": loaded, "rows_per_file": per_file}
+    metadata = {
+        "load_id": load_id,
+        "rows_in_files": in_files,
+        "rows_loaded": loaded,
+        "rows_per_file": per_file,
+    }
     if in_files == loaded:
-        return _result(key, True, f"{loaded} rows in the {scope} = {in_files} data rows in {len(names)} file(s)", metadata)
+        return _result(
+            key,
+            True,
+            f"{loaded} rows in the {scope} = {in_files} data rows in {len(names)} file(s)",
+            metadata,
+        )
     listing = "; ".join(f"{path}: {rows}" for path, rows in list(per_file.items())[:20])
     return _result(
         key,
@@ -159,10 +188,14 @@ def _reconcile_files(context: AssetCheckExecutionContext, conn, source, paths: P
     )
 
 
-def _last_file_load(context: AssetCheckExecutionContext, key: AssetKey, need_files: bool) -> tuple[str | None, list[str]]:
+def _last_file_load(
+    context: AssetCheckExecutionContext, key: AssetKey, need_files: bool
+) -> tuple[str | None, list[str]]:
     """The load id and new files of the latest materialization of `key` that loaded something
     (with `need_files`: that loaded new files; a run's load package can hold other tables only)."""
-    records = context.instance.fetch_materializations(AssetRecordsFilter(asset_key=key), limit=50).records
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=key), limit=50
+    ).records
     for record in records:
         materialization = record.asset_materialization
         if materialization is None:
@@ -179,10 +212,13 @@ def _file_rows(source, paths: ProjectPaths, table, file) -> int:
     """The data rows of one file, counted by the reader of the load step."""
     from dlt.common.storages.fsspec_filesystem import FileItemDict
 
-    from ingest_assets.sources.file_readers import count_rows
-    from ingest_assets.sources.filesystem import source_filesystem, bucket_url_of
+    from ingest_assets.sources.filesystem import bucket_url_of, source_filesystem
+    from ingest_assets.sources.filesystem.readers import count_rows
 
-    return count_rows(FileItemDict(file, source_filesystem(source.name, bucket_url_of(source, paths))), table.read_spec())
+    return count_rows(
+        FileItemDict(file, source_filesystem(source.name, bucket_url_of(source, paths))),
+        table.read_spec(),
+    )
 
 
 # --- SQL tables -----------------------------------------------------------------------------
@@ -192,7 +228,11 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
     import sqlalchemy as sa
     from dlt.sources.sql_database import engine_from_credentials
 
-    from ingest_assets.sources.sql_database import engine_kwargs, describe_location, resolve_credentials
+    from ingest_assets.sources.sql_database import (
+        describe_location,
+        engine_kwargs,
+        resolve_credentials,
+    )
 
     table_name = key.path[-1]
     table = source.table_options()[table_name]
@@ -200,7 +240,9 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
     if last is None:
         return _result(key, True, "no load has brought rows yet", {})
     load_id, cursor_before, cursor_after = last
-    query = sa.select(sa.func.count()).select_from(sa.table(table.name, schema=source.sql_database.schema_))
+    query = sa.select(sa.func.count()).select_from(
+        sa.table(table.name, schema=source.sql_database.schema_)
+    )
     if table.query_filter:
         query = query.where(sa.text(table.query_filter))
     window = "the whole table"
@@ -217,19 +259,34 @@ def _reconcile_sql(conn, source, paths: ProjectPaths, key: AssetKey) -> AssetChe
     credentials = resolve_credentials(source, paths)
     try:
         # the source's own connect timeout (sql_database.connect_timeout)
-        engine = engine_from_credentials(credentials, **engine_kwargs(credentials, source.sql_database))
+        engine = engine_from_credentials(
+            credentials, **engine_kwargs(credentials, source.sql_database)
+        )
         try:
             with engine.connect() as source_conn:
                 in_source = int(source_conn.execute(query).scalar_one())
         finally:
             engine.dispose()
     except Exception as error:  # noqa: BLE001 - a check result that says why, without secrets
-        message = redact(f"cannot count the rows of {table.name} in {describe_location(credentials)}: {error}", [str(credentials.password or "")])
+        message = redact(
+            f"cannot count the rows of {table.name} in {describe_location(credentials)}: {error}",
+            [str(credentials.password or "")],
+        )
         return _result(key, False, message, {"load_id": load_id})
     loaded = _warehouse_rows(conn, key, load_id)
-    metadata = {"load_id": load_id, "rows_in_source": in_source, "rows_loaded": loaded, "window": window}
+    metadata = {
+        "load_id": load_id,
+        "rows_in_source": in_source,
+        "rows_loaded": loaded,
+        "window": window,
+    }
     if in_source == loaded:
-        return _result(key, True, f"{loaded} rows loaded by load {load_id} = {in_source} rows in the source ({window})", metadata)
+        return _result(
+            key,
+            True,
+            f"{loaded} rows loaded by load {load_id} = {in_source} rows in the source ({window})",
+            metadata,
+        )
     return _result(
         key,
         False,

@@ -30,16 +30,17 @@ from __future__ import annotations
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from ingest_assets import ledger
 from ingest_assets.config.common import SourceBase
+from ingest_assets.errors import IngestError
 
 
-class RewindError(Exception):
+class RewindError(IngestError):
     """The rewind cannot be done (unknown load, lake source, no warehouse); nothing was changed."""
 
 
@@ -59,7 +60,11 @@ class RewindResult:
 
 
 def rewind(
-    source: SourceBase, to_load_id: str, warehouse: Path, pipelines_dir: Path, run_id: str | None = None
+    source: SourceBase,
+    to_load_id: str,
+    warehouse: Path,
+    pipelines_dir: Path,
+    run_id: str | None = None,
 ) -> RewindResult:
     """Rewind `source` to load `to_load_id` (see the module docstring).
 
@@ -78,11 +83,13 @@ def rewind(
         duckdb.Error: the warehouse is locked by another process (e.g. a running load).
     """
     if source.writes_lake:
-        raise RewindError(f"source '{source.name}': destination '{source.destination}' cannot be rewound; the lake is append-only")
+        raise RewindError(
+            f"source '{source.name}': destination '{source.destination}' cannot be rewound; the lake is append-only"
+        )
     dataset = source.dataset_name
     if not warehouse.exists():
         raise RewindError(f"source '{source.name}': the warehouse {warehouse} does not exist yet")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with duckdb.connect(str(warehouse)) as conn:
         loads = _completed_loads(conn, dataset)
         if to_load_id not in loads:
@@ -113,9 +120,10 @@ def rewind(
                 [to_load_id],
             )
             conn.execute(
-                f'DELETE FROM "{dataset}"._dlt_loads WHERE CAST(load_id AS DOUBLE) > CAST(? AS DOUBLE)', [to_load_id]
+                f'DELETE FROM "{dataset}"._dlt_loads WHERE CAST(load_id AS DOUBLE) > CAST(? AS DOUBLE)',
+                [to_load_id],
             )
-            finished = datetime.now(timezone.utc)
+            finished = datetime.now(UTC)
             ledger.insert(
                 conn,
                 [
@@ -162,7 +170,9 @@ def completed_loads(warehouse: Path, source: SourceBase) -> list[tuple[str, date
 
 def _completed_loads(conn: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     try:
-        rows = conn.execute(f'SELECT load_id FROM "{dataset}"._dlt_loads WHERE status = 0').fetchall()
+        rows = conn.execute(
+            f'SELECT load_id FROM "{dataset}"._dlt_loads WHERE status = 0'
+        ).fetchall()
     except duckdb.CatalogException as error:
         raise RewindError(f"dataset {dataset} has no loads yet") from error
     return sorted((row[0] for row in rows), key=float)
@@ -172,7 +182,8 @@ def _data_tables(conn: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, set
     """`{table: column names}` of the dataset's data tables (not dlt's `_dlt_*` tables)."""
     tables: dict[str, set[str]] = {}
     for table, column in conn.execute(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\'",
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name NOT LIKE '\\_dlt\\_%' ESCAPE '\\'",
         [dataset],
     ).fetchall():
         tables.setdefault(table, set()).add(column)
@@ -188,7 +199,13 @@ def _doomed_ids(dataset: str, table: str, tables: dict[str, set[str]]) -> str:
     return f'SELECT _dlt_id FROM "{dataset}"."{table}" WHERE _dlt_parent_id IN ({_doomed_ids(dataset, parent, tables)})'
 
 
-def _delete_rows(conn: duckdb.DuckDBPyConnection, dataset: str, table: str, tables: dict[str, set[str]], to_load_id: str) -> int:
+def _delete_rows(
+    conn: duckdb.DuckDBPyConnection,
+    dataset: str,
+    table: str,
+    tables: dict[str, set[str]],
+    to_load_id: str,
+) -> int:
     columns = tables[table]
     if "_dlt_load_id" in columns:
         where = "CAST(_dlt_load_id AS DOUBLE) > CAST($to AS DOUBLE)"
@@ -196,7 +213,9 @@ def _delete_rows(conn: duckdb.DuckDBPyConnection, dataset: str, table: str, tabl
         where = f"_dlt_parent_id IN ({_doomed_ids(dataset, table.rsplit('__', 1)[0], tables)})"
     else:
         return 0  # not a dlt table: left alone
-    count = conn.execute(f'SELECT count(*) FROM "{dataset}"."{table}" WHERE {where}', {"to": to_load_id}).fetchone()[0]
+    count = conn.execute(
+        f'SELECT count(*) FROM "{dataset}"."{table}" WHERE {where}', {"to": to_load_id}
+    ).fetchone()[0]
     conn.execute(f'DELETE FROM "{dataset}"."{table}" WHERE {where}', {"to": to_load_id})
     return int(count)
 
@@ -216,10 +235,13 @@ def rewind_before_load(context, source: SourceBase, to_load_id: str, target) -> 
     from dagster import Failure
 
     try:
-        result = rewind(source, to_load_id, target.warehouse, target.paths.pipelines_dir, context.run.run_id)
+        result = rewind(
+            source, to_load_id, target.warehouse, target.paths.pipelines_dir, context.run.run_id
+        )
     except RewindError as error:
         raise Failure(description=str(error), allow_retries=False) from None
     context.log.info(
-        f"source '{source.name}': rewound to load {to_load_id}: loads {', '.join(result.undone_loads) or 'none'} undone, "
+        f"source '{source.name}': rewound to load {to_load_id}: "
+        f"loads {', '.join(result.undone_loads) or 'none'} undone, "
         f"{sum(result.rows_deleted.values())} rows deleted"
     )

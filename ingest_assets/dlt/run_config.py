@@ -3,6 +3,8 @@
 from dagster import Config
 from pydantic import Field
 
+from ingest_assets import names
+
 
 class LoadConfig(Config):
     """Per-run choices for loading one source.
@@ -22,9 +24,8 @@ class LoadConfig(Config):
     rewind_to: str | None = Field(default=None)
 
 
-def load_op_name(source_name: str) -> str:
-    """The op (step) name of a source's `@dlt_assets`: `load_<source>`."""
-    return f"load_{source_name}"
+load_op_name = names.load_op_name
+"""The op (step) name of a source's `@dlt_assets`: `load_<source>` (spelled in `ingest_assets.names`)."""
 
 
 def load_run_config(source_name: str, config: LoadConfig) -> dict:

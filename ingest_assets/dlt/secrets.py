@@ -34,14 +34,22 @@ from dlt.common.configuration.utils import get_resolved_traces
 from dlt.common.runtime.collector import LogCollector
 
 from ingest_assets.config.common import SourceBase
-from ingest_assets.redact import forget_secrets, redact, redact_data, redact_logger, remember_secrets
+from ingest_assets.redact import (
+    forget_secrets,
+    redact,
+    redact_data,
+    redact_logger,
+    remember_secrets,
+)
 
 _DLT_ENV_SECTIONS = ("SOURCES", "DESTINATION", "CREDENTIALS", "STAGING")
 _SECRET_ENV_KEY = re.compile(
     r"(PASSWORD|PASSWD|PWD|SECRET|TOKEN|KEY|KEY_ID|SIG|SIGNATURE|CREDENTIALS|CONNECTION_STRING|DSN)$"
 )
 
-_NOT_SECRET_ENV_KEYS = frozenset({"PRIMARY_KEY", "MERGE_KEY", "ROOT_KEY", "PARTITION_KEY", "SORT_KEY", "CLUSTER_KEY"})
+_NOT_SECRET_ENV_KEYS = frozenset(
+    {"PRIMARY_KEY", "MERGE_KEY", "ROOT_KEY", "PARTITION_KEY", "SORT_KEY", "CLUSTER_KEY"}
+)
 """Key names that end like a credential but are table hints."""
 
 
@@ -78,14 +86,22 @@ def resolved_secret_values() -> list[str]:
     values = []
     for trace in get_resolved_traces().resolved_traces:
         if is_secret_hint(trace.hint) and isinstance(trace.value, (str, bytes)) and trace.value:
-            values.append(trace.value if isinstance(trace.value, str) else trace.value.decode(errors="replace"))
+            values.append(
+                trace.value
+                if isinstance(trace.value, str)
+                else trace.value.decode(errors="replace")
+            )
     return values
 
 
 def _document_secrets() -> Iterator[str]:
     """Every leaf value of dlt's secret documents (`.dlt/secrets.toml`)."""
     for provider in dlt.secrets.config_providers:
-        if isinstance(provider, BaseDocProvider) and provider.supports_secrets and not provider.is_empty:
+        if (
+            isinstance(provider, BaseDocProvider)
+            and provider.supports_secrets
+            and not provider.is_empty
+        ):
             try:
                 document = tomllib.loads(provider.to_toml())
             except (tomllib.TOMLDecodeError, TypeError, ValueError):
@@ -117,9 +133,27 @@ def _named_env_variables(config: Any) -> Iterator[str]:
 
 
 NOT_SECRET_KEYS = frozenset(
-    {"host", "port", "database", "username", "user", "drivername", "region_name", "region",
-     "endpoint_url", "base_url", "bucket_url", "schema", "dataset_name", "warehouse", "role",
-     "query", "timeout", "use_ssl", "verify"}
+    {
+        "host",
+        "port",
+        "database",
+        "username",
+        "user",
+        "drivername",
+        "region_name",
+        "region",
+        "endpoint_url",
+        "base_url",
+        "bucket_url",
+        "schema",
+        "dataset_name",
+        "warehouse",
+        "role",
+        "query",
+        "timeout",
+        "use_ssl",
+        "verify",
+    }
 )
 """Keys of `.dlt/secrets.toml` whose values are where and who, not secrets: not redacted (a
 host or user name blanked out of every message would hide what failed)."""
@@ -138,7 +172,10 @@ def _leaves(document: Any) -> Iterator[str]:
 
 
 def _is_flag_or_number(value: str) -> bool:
-    return value.lower() in {"true", "false", "yes", "no", "none", "null"} or value.replace(".", "", 1).isdigit()
+    return (
+        value.lower() in {"true", "false", "yes", "no", "none", "null"}
+        or value.replace(".", "", 1).isdigit()
+    )
 
 
 class RedactingCollector(LogCollector):
@@ -149,7 +186,9 @@ class RedactingCollector(LogCollector):
     trace by their redacted form, before dlt saves `trace.pickle`.
     """
 
-    def on_end_trace_step(self, trace: Any, step: Any, pipeline: Any, step_info: Any, send_state: bool) -> None:
+    def on_end_trace_step(
+        self, trace: Any, step: Any, pipeline: Any, step_info: Any, send_state: bool
+    ) -> None:
         """Register resolved secrets and redact the steps of `trace` (see the class docstring)."""
         remember_secrets(resolved_secret_values())
         _redact_steps(trace)
@@ -169,6 +208,10 @@ def _redact_steps(trace: Any) -> None:
         if step.step_exception is None and not step.exception_traces:
             continue
         steps[index] = step._replace(
-            step_exception=redact(step.step_exception) if step.step_exception else step.step_exception,
-            exception_traces=redact_data(step.exception_traces) if step.exception_traces else step.exception_traces,
+            step_exception=redact(step.step_exception)
+            if step.step_exception
+            else step.step_exception,
+            exception_traces=redact_data(step.exception_traces)
+            if step.exception_traces
+            else step.exception_traces,
         )

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from ingest_assets import names
 from ingest_assets.config.common import SourceBase
 
 
 def job_name(source: SourceBase) -> str:
-    """`<source>_job`."""
-    return f"{source.name}_job"
+    """`<source>_job` (spelled in `ingest_assets.names`)."""
+    return names.job_name(source.name)
 
 
-def build_source_job(source: SourceBase) -> UnresolvedAssetJobDefinition:
-    """Return the job that loads `source` and refreshes the dbt models downstream of it.
+def build_source_job(source: SourceBase):  # noqa: ANN201 - dagster exports no name for the type
+    """Return the asset job `<source>_job` (what `dagster.define_asset_job` returns): it loads
+    `source` and refreshes the dbt models downstream of it.
 
     dbt runs once per run (one `dbt build` step for all selected models), so a mart fed by
     several sources is rebuilt once in each source's run, never twice in one run. Asset checks

@@ -7,7 +7,7 @@ import email
 import json
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,12 @@ def _project(make_project, smtp_port: int, httpserver, events=None, **table_opti
     alerts = {
         "base_url": "http://dagster.example:3000/",
         "webhook": {"url_secret": "alerts.hook_url"},
-        "email": {"host": "127.0.0.1", "port": smtp_port, "from": "ingest@example.com", "to": ["data@example.com"]},
+        "email": {
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "from": "ingest@example.com",
+            "to": ["data@example.com"],
+        },
     }
     if events:
         alerts["events"] = events
@@ -61,13 +66,17 @@ def _project(make_project, smtp_port: int, httpserver, events=None, **table_opti
         "max_retries": 0,
         "filesystem": {
             "bucket_url": "data/events",
-            "tables": [{"name": "clicks", "file_glob": "clicks*", "format": "csv", **table_options}],
+            "tables": [
+                {"name": "clicks", "file_glob": "clicks*", "format": "csv", **table_options}
+            ],
         },
     }
     import yaml
 
     root = make_project([source])
-    (root / "sources.yml").write_text(yaml.safe_dump({"version": 1, "alerts": alerts, "sources": [source]}, sort_keys=False))
+    (root / "sources.yml").write_text(
+        yaml.safe_dump({"version": 1, "alerts": alerts, "sources": [source]}, sort_keys=False)
+    )
     return root
 
 
@@ -75,7 +84,11 @@ def _evaluate(project: Path, instance: DagsterInstance, result, sensor_name: str
     defs = build_definitions(load_project(project))
     sensor = defs.resolve_sensor_def(sensor_name)
     run = instance.get_run_by_id(result.run_id)
-    wanted = DagsterEventType.RUN_FAILURE if sensor_name == RUN_FAILURE_SENSOR else DagsterEventType.RUN_SUCCESS
+    wanted = (
+        DagsterEventType.RUN_FAILURE
+        if sensor_name == RUN_FAILURE_SENSOR
+        else DagsterEventType.RUN_SUCCESS
+    )
     event = next(e for e in result.all_events if e.event_type == wanted)
     context = build_run_status_sensor_context(
         sensor_name=sensor_name, dagster_event=event, dagster_instance=instance, dagster_run=run
@@ -87,6 +100,7 @@ def _webhook_texts(httpserver) -> list[str]:
     return [json.loads(request.data)["text"] for request, _ in httpserver.log]
 
 
+@pytest.mark.integration
 def test_run_failure_alerts_on_webhook_and_email(make_project, httpserver, smtp):
     port, inbox = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
@@ -115,12 +129,13 @@ def test_run_failure_alerts_on_webhook_and_email(make_project, httpserver, smtp)
     assert f"/runs/{result.run_id}" in body and "source: events" in body and "s3cr3t" not in body
 
 
+@pytest.mark.integration
 def test_check_freshness_and_schema_drift_alerts(make_project, httpserver, smtp):
     port, inbox = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
     project = _project(make_project, port, httpserver, freshness={"max_lag": "1h", "cursor": "at"})
     folder = project / "data" / "events"
-    stale = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat()
+    stale = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     write_csv(folder / "clicks1.csv", [{"id": 1, "at": stale}])
 
     with DagsterInstance.ephemeral() as instance:
@@ -132,7 +147,10 @@ def test_check_freshness_and_schema_drift_alerts(make_project, httpserver, smtp)
         assert "lag_seconds" in texts[0] and f"/runs/{first.run_id}" in texts[0]
 
         # a new column, fresh data -> drift only; then an emptied file -> row_count (ERROR) fails
-        write_csv(folder / "clicks2.csv", [{"id": 2, "at": datetime.now(timezone.utc).isoformat(), "page": "/home"}])
+        write_csv(
+            folder / "clicks2.csv",
+            [{"id": 2, "at": datetime.now(UTC).isoformat(), "page": "/home"}],
+        )
         second = execute_job(project, "events_job", instance=instance)
         _evaluate(project, instance, second, RUN_SUCCESS_SENSOR)
         texts = _webhook_texts(httpserver)[1:]
@@ -140,9 +158,13 @@ def test_check_freshness_and_schema_drift_alerts(make_project, httpserver, smtp)
         assert "schema changed: raw_events/clicks" in texts[0] and '"page"' in texts[0]
         assert f"/runs/{second.run_id}" in texts[0]
 
-    assert [m["Subject"].split(":")[0] for m in inbox.messages] == ["[ingest] freshness check failed", "[ingest] schema changed"]
+    assert [m["Subject"].split(":")[0] for m in inbox.messages] == [
+        "[ingest] freshness check failed",
+        "[ingest] schema changed",
+    ]
 
 
+@pytest.mark.integration
 def test_failed_error_check_alerts_and_events_filter(make_project, httpserver, smtp):
     port, inbox = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
@@ -157,13 +179,18 @@ def test_failed_error_check_alerts_and_events_filter(make_project, httpserver, s
 
     texts = _webhook_texts(httpserver)
     assert len(texts) == 1
-    assert "check failed: raw_events/clicks row_count" in texts[0] and "the table is empty" in texts[0]
+    assert (
+        "check failed: raw_events/clicks row_count" in texts[0] and "the table is empty" in texts[0]
+    )
     assert len(inbox.messages) == 1
 
 
+@pytest.mark.integration
 def test_undeliverable_alert_fails_the_tick_naming_the_channel(make_project, httpserver, smtp):
     port, inbox = smtp
-    httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("no", status=500)
+    httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data(
+        "no", status=500
+    )
     project = _project(make_project, port, httpserver, format="jsonl")
     folder = project / "data" / "events"
     folder.mkdir(parents=True)
@@ -173,12 +200,15 @@ def test_undeliverable_alert_fails_the_tick_naming_the_channel(make_project, htt
 
     with DagsterInstance.ephemeral() as instance:
         result = execute_job(project, "events_job", instance=instance, raise_on_error=False)
-        with pytest.raises(AlertDeliveryError, match="webhook: the webhook answered HTTP 500") as error:
+        with pytest.raises(
+            AlertDeliveryError, match="webhook: the webhook answered HTTP 500"
+        ) as error:
             _evaluate(project, instance, result, RUN_FAILURE_SENSOR)
     assert "s3cr3t" not in str(error.value)
     assert len(inbox.messages) == 1  # email still delivered
 
 
+@pytest.mark.unit
 def test_alerts_config_errors_name_the_field():
     from ingest_assets.config import ConfigError
     from ingest_assets.config.loader import validate_document
@@ -187,11 +217,15 @@ def test_alerts_config_errors_name_the_field():
         validate_document({"version": 1, "alerts": {"base_url": "http://x"}}, "sources.yml")
     assert "alerts needs a channel" in str(no_channel.value.problems)
     with pytest.raises(ConfigError) as url_in_yaml:
-        validate_document({"version": 1, "alerts": {"webhook": {"url": "https://hooks.example/T/s3cr3t"}}}, "sources.yml")
+        validate_document(
+            {"version": 1, "alerts": {"webhook": {"url": "https://hooks.example/T/s3cr3t"}}},
+            "sources.yml",
+        )
     problems = " ".join(url_in_yaml.value.problems)
     assert "alerts.webhook" in problems and "s3cr3t" not in problems
 
 
+@pytest.mark.integration
 def test_last_update_freshness_miss_alerts(make_project, httpserver, smtp):
     """Dagster's last-update freshness check (no cursor column), run as its sensor runs it."""
     import time
@@ -200,18 +234,26 @@ def test_last_update_freshness_miss_alerts(make_project, httpserver, smtp):
 
     port, _ = smtp
     httpserver.expect_request(WEBHOOK_SECRET_PATH, method="POST").respond_with_data("ok")
-    project = _project(make_project, port, httpserver, events=["freshness"], freshness={"max_lag": "1s"})
+    project = _project(
+        make_project, port, httpserver, events=["freshness"], freshness={"max_lag": "1s"}
+    )
     write_csv(project / "data" / "events" / "clicks.csv", [{"id": 1}])
     defs = build_definitions(load_project(project))
     with DagsterInstance.ephemeral() as instance:
         execute_job(project, "events_job", instance=instance)
         time.sleep(1.5)
-        check_keys = [k for c in defs.asset_checks for k in c.check_keys if k.name == "freshness_check"]
+        check_keys = [
+            k for c in defs.asset_checks for k in c.check_keys if k.name == "freshness_check"
+        ]
         result = materialize(
-            [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance,
+            [*defs.assets, *defs.asset_checks],
+            resources=defs.resources,
+            instance=instance,
             selection=AssetSelection.checks(*check_keys),
         )
         _evaluate(project, instance, result, RUN_SUCCESS_SENSOR)
     texts = _webhook_texts(httpserver)
-    assert len(texts) == 1 and "freshness check failed: raw_events/clicks freshness_check" in texts[0]
+    assert (
+        len(texts) == 1 and "freshness check failed: raw_events/clicks freshness_check" in texts[0]
+    )
     assert f"/runs/{result.run_id}" in texts[0]

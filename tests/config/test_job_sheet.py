@@ -10,14 +10,13 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from helpers import execute_sql, materialize_project, require_service, scalar
+from helpers import execute_sql, materialize_project, scalar
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
@@ -52,7 +51,9 @@ def write_sheet(
     return path
 
 
-def job(job_id: Any, source_name: str, table_name: str, load_type: str = "FULL", **cells: Any) -> dict[str, Any]:
+def job(
+    job_id: Any, source_name: str, table_name: str, load_type: str = "FULL", **cells: Any
+) -> dict[str, Any]:
     """A PostgreSQL job row (schema `public`); `cells` add or override columns."""
     return {
         "job_id": job_id,
@@ -83,6 +84,7 @@ def problems_of(path: Path, job_sheet: Path | None = None) -> list[str]:
 # ------------------------------------------------------------------------------ validation
 
 
+@pytest.mark.unit
 def test_every_problem_is_reported_with_sheet_row_and_column(tmp_path):
     sheet = write_sheet(
         tmp_path / "ingestion_config.xlsx",
@@ -97,7 +99,9 @@ def test_every_problem_is_reported_with_sheet_row_and_column(tmp_path):
             job(7, "crm", "other", source_type="MySQL"),  # row 9
             job(8, "crm", "other", schema_name="sales"),  # row 10
             job(9, "crm", "Orders"),  # row 11: same warehouse table as row 2
-            job(10, "crm", "items", query_filter="a = 1; drop table x", chunk_size="lots"),  # row 12
+            job(
+                10, "crm", "items", query_filter="a = 1; drop table x", chunk_size="lots"
+            ),  # row 12
             job(11, "CRM_Bad", "t"),  # row 13
             job(12, "Shop-2", "a", source_type="MariaDB"),  # row 14
             job(13, "Shop-2", "b", source_type="MariaDB"),  # row 15
@@ -133,9 +137,12 @@ def test_every_problem_is_reported_with_sheet_row_and_column(tmp_path):
     ]
 
 
+@pytest.mark.unit
 def test_header_and_file_problems(tmp_path):
     header = ["Job ID", "source_type", "SourceName", "table_name", "watermark colum", "comments"]
-    bad_header = write_sheet(tmp_path / "h" / "ingestion_config.xlsx", [{"Job ID": 1}], header=header)
+    bad_header = write_sheet(
+        tmp_path / "h" / "ingestion_config.xlsx", [{"Job ID": 1}], header=header
+    )
     with pytest.raises(ConfigError) as error:
         read_job_sheet(bad_header)
     # `Job ID` is job_id; an unknown column is ignored unless it looks like a misspelt one
@@ -168,26 +175,58 @@ def test_header_and_file_problems(tmp_path):
 # ------------------------------------------------------------------------------ same as sources.yml
 
 
+@pytest.mark.unit
 def test_rows_give_the_same_config_as_sources_yml(tmp_path):
-    sheet = write_sheet(
+    write_sheet(
         tmp_path / "sheet" / "ingestion_config.xlsx",
         [
             job(
-                "J-1", "crm", "orders", "INCREMENTAL",
-                watermark_column="updated_at", last_watermark="2024-01-01T00:00:00Z",
-                query_filter="status <> 'deleted'", chunk_size=5000,
-                target_container="raw", target_folder_path="/crm/", parallelism=4,
+                "J-1",
+                "crm",
+                "orders",
+                "INCREMENTAL",
+                watermark_column="updated_at",
+                last_watermark="2024-01-01T00:00:00Z",
+                query_filter="status <> 'deleted'",
+                chunk_size=5000,
+                target_container="raw",
+                target_folder_path="/crm/",
+                parallelism=4,
                 schedule="0 6 * * *",
             ),
-            job("J-2", "crm", "Customers", "full", enabled=None, target_container="raw",
-                target_folder_path="crm", destination="Both", parallelism=2),
             job(
-                3, "webshop", "order", "INCREMENTAL", source_type="MariaDB", schema_name="shop",
-                watermark_column="UpdatedAt", last_watermark=datetime(2024, 3, 1),
+                "J-2",
+                "crm",
+                "Customers",
+                "full",
+                enabled=None,
+                target_container="raw",
+                target_folder_path="crm",
+                destination="Both",
+                parallelism=2,
+            ),
+            job(
+                3,
+                "webshop",
+                "order",
+                "INCREMENTAL",
+                source_type="MariaDB",
+                schema_name="shop",
+                watermark_column="UpdatedAt",
+                last_watermark=datetime(2024, 3, 1),
             ),
             job(4, "webshop", "products", source_type="mysql", schema_name="shop", enabled="N"),
-            job(5, "erp", "SalesOrderHeader", "INCREMENTAL", source_type="SQL Server",
-                schema_name="dbo", watermark_column="SalesOrderID", last_watermark=0, enabled="N"),
+            job(
+                5,
+                "erp",
+                "SalesOrderHeader",
+                "INCREMENTAL",
+                source_type="SQL Server",
+                schema_name="dbo",
+                watermark_column="SalesOrderID",
+                last_watermark=0,
+                enabled="N",
+            ),
             job(6, "billing", "invoices", source_type="Oracle", schema_name="billing"),
             job(7, "legacy", "t", source_type="SQLite", schema_name=None, chunk_size=100.0),
             job(8, "psycopg3", "t", source_type="postgresql+psycopg"),
@@ -263,19 +302,23 @@ def test_rows_give_the_same_config_as_sources_yml(tmp_path):
 
     assert from_sheet.model_dump() == from_yaml.model_dump()
     assert from_sheet.sources[0].sql_database.tables[0].incremental.initial_value == datetime(
-        2024, 1, 1, tzinfo=timezone.utc
+        2024, 1, 1, tzinfo=UTC
     )
     assert from_sheet.source_origin("crm") == f"{WHERE}: rows 2, 3"
     assert from_sheet.source_origin("webshop") == f"{WHERE}: rows 4, 5"
 
 
+@pytest.mark.unit
 def test_yaml_and_sheet_merge_and_where_the_sheet_is(tmp_path, monkeypatch):
     monkeypatch.delenv("INGEST_JOB_SHEET", raising=False)
     root = tmp_path / "project"
     yaml_source = {
         "name": "files",
         "type": "filesystem",
-        "filesystem": {"bucket_url": "data", "tables": [{"name": "t", "file_glob": "*.csv", "format": "csv"}]},
+        "filesystem": {
+            "bucket_url": "data",
+            "tables": [{"name": "t", "file_glob": "*.csv", "format": "csv"}],
+        },
     }
     sources_file = write_yaml(root, [yaml_source])
 
@@ -305,7 +348,10 @@ def test_yaml_and_sheet_merge_and_where_the_sheet_is(tmp_path, monkeypatch):
     monkeypatch.delenv("INGEST_JOB_SHEET")
     crm_in_yaml = {**yaml_source, "name": "crm", "schedule": "61 * * * *"}
     write_yaml(root, [yaml_source, crm_in_yaml])
-    write_sheet(root / "ingestion_config.xlsx", [job(1, "crm", "orders"), job(2, "crm", "lines"), job(3, "erp", "t", "INCREMENTAL")])
+    write_sheet(
+        root / "ingestion_config.xlsx",
+        [job(1, "crm", "orders"), job(2, "crm", "lines"), job(3, "erp", "t", "INCREMENTAL")],
+    )
     assert problems_of(sources_file) == [
         "sources.yml: source 'crm': schedule: '61 * * * *' is not a valid cron expression",
         f"{WHERE}: row 4: watermark_column: required when load_type is INCREMENTAL",
@@ -318,6 +364,7 @@ def test_yaml_and_sheet_merge_and_where_the_sheet_is(tmp_path, monkeypatch):
     ]
 
 
+@pytest.mark.unit
 def test_docs_describe_every_column():
     docs = (REPO / "docs" / "excel_job_sheet.md").read_text()
     documented = re.findall(r"^\| `([a-z_]+)` \|", docs, flags=re.MULTILINE)
@@ -327,13 +374,12 @@ def test_docs_describe_every_column():
 # ------------------------------------------------------------------------------ acceptance
 
 
-
-
 def _assets_by_group(root: Path) -> dict[str, str | None]:
     graph = build_definitions(load_project(root)).resolve_asset_graph()
     return {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
 
 
+@pytest.mark.integration
 def test_the_same_jobs_as_excel_rows_produce_the_same_assets(make_project, pg_schema, monkeypatch):
     engine, schema = pg_schema
     execute_sql(
@@ -353,8 +399,11 @@ def test_the_same_jobs_as_excel_rows_produce_the_same_assets(make_project, pg_sc
                     "credentials": {"drivername": "postgresql"},
                     "schema": schema,
                     "tables": [
-                        {"name": "orders", "write_disposition": "append",
-                         "incremental": {"cursor": "id", "initial_value": 11}},
+                        {
+                            "name": "orders",
+                            "write_disposition": "append",
+                            "incremental": {"cursor": "id", "initial_value": 11},
+                        },
                         {"name": "Customers", "write_disposition": "replace"},
                     ],
                 },
@@ -366,8 +415,15 @@ def test_the_same_jobs_as_excel_rows_produce_the_same_assets(make_project, pg_sc
     write_sheet(
         excel_project / "ingestion_config.xlsx",
         [
-            job(1, "pg_jobs", "orders", "INCREMENTAL", schema_name=schema,
-                watermark_column="id", last_watermark=11),
+            job(
+                1,
+                "pg_jobs",
+                "orders",
+                "INCREMENTAL",
+                schema_name=schema,
+                watermark_column="id",
+                last_watermark=11,
+            ),
             job(2, "pg_jobs", "Customers", schema_name=schema),
         ],
     )
@@ -406,10 +462,16 @@ def _ingest(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "INGEST_PROJECT_DIR": str(project), "COLUMNS": "300"}
     env.pop("INGEST_JOB_SHEET", None)
     return subprocess.run(
-        [str(BIN / "ingest"), *args], cwd=project, env=env, capture_output=True, text=True, timeout=300
+        [str(BIN / "ingest"), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
+@pytest.mark.e2e
 def test_excel_template_is_an_example_that_changes_nothing_until_saved_as_the_sheet(make_project):
     project = make_project([])
 
@@ -435,7 +497,11 @@ def test_excel_template_is_an_example_that_changes_nothing_until_saved_as_the_sh
     assert list(example_sources) == ["crm", "webshop", "erp"]
     assert not any(s.enabled for s in example_sources.values())
     crm = example_sources["crm"]
-    assert (crm.destination, crm.lake.bucket_url, crm.lake.folder_path) == ("both", "data/lake/raw", "crm")
+    assert (crm.destination, crm.lake.bucket_url, crm.lake.folder_path) == (
+        "both",
+        "data/lake/raw",
+        "crm",
+    )
     assert (crm.schedule, crm.sql_database.parallelism) == ("0 6 * * *", 2)
     assert example_sources["erp"].destination == "lake"
     assert example_sources["webshop"].destination == "warehouse"
@@ -450,7 +516,9 @@ def test_excel_template_is_an_example_that_changes_nothing_until_saved_as_the_sh
     again = runner.invoke(app, ["excel-template", "--project", str(project)])
     assert again.exit_code == 1
     assert f"{example} exists; pass --force to overwrite it" in again.stderr
-    assert runner.invoke(app, ["excel-template", "-p", str(project), "-o", str(sheet)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["excel-template", "-p", str(project), "-o", str(sheet)]).exit_code == 0
+    )
     saved = runner.invoke(app, ["validate", "--project", str(project)])
     assert saved.exit_code == 0, saved.stderr
     said = "".join(saved.stdout.split())  # rich wraps lines at the runner's terminal width
@@ -466,5 +534,10 @@ def test_excel_template_is_an_example_that_changes_nothing_until_saved_as_the_sh
         f"✗ {WHERE}: row 2: watermark_column: required when load_type is INCREMENTAL",
         f"✗ {WHERE}: row 4: schedule: '61 * * * *' is not a valid cron expression",
     ]
-    assert runner.invoke(app, ["excel-template", "--force", "-p", str(project), "-o", str(sheet)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["excel-template", "--force", "-p", str(project), "-o", str(sheet)]
+        ).exit_code
+        == 0
+    )
     assert runner.invoke(app, ["validate", "--project", str(project), "--no-build"]).exit_code == 0

@@ -9,6 +9,8 @@ import yaml
 
 from ingest_assets.config import ConfigError, load_project_config
 
+pytestmark = pytest.mark.unit
+
 REPO = Path(__file__).resolve().parents[2]
 
 FILES_SOURCE = {
@@ -58,25 +60,77 @@ def test_defaults(tmp_path):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"schedule": "61 * * * *"}, "sources.yml: source 'crm': schedule: '61 * * * *' is not a valid cron expression"),
-        ({"name": "CRM"}, "sources.yml: source 'CRM': name: 'CRM' must be lower-case letters, digits and _ and start with a letter"),
-        ({"type": "ftp"}, "sources.yml: source 'crm': type: 'ftp' is not a source type; use one of 'filesystem', "),
-        ({"colour": "blue"}, "sources.yml: source 'crm': colour: unknown field; check its spelling and where it is indented"),
-        ({"filesystem": {"bucket_url": "x", "tables": []}}, "sources.yml: source 'crm': filesystem.tables: List should have at least 1 item"),
         (
-            {"filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*", "format": "xlsx"}]}},
+            {"schedule": "61 * * * *"},
+            "sources.yml: source 'crm': schedule: '61 * * * *' is not a valid cron expression",
+        ),
+        (
+            {"name": "CRM"},
+            "sources.yml: source 'CRM': name: 'CRM' must be lower-case letters, digits and _ and start with a letter",
+        ),
+        (
+            {"type": "ftp"},
+            "sources.yml: source 'crm': type: 'ftp' is not a source type; use one of 'filesystem', ",
+        ),
+        (
+            {"colour": "blue"},
+            "sources.yml: source 'crm': colour: unknown field; check its spelling and where it is indented",
+        ),
+        (
+            {"filesystem": {"bucket_url": "x", "tables": []}},
+            "sources.yml: source 'crm': filesystem.tables: List should have at least 1 item",
+        ),
+        (
+            {
+                "filesystem": {
+                    "bucket_url": "x",
+                    "tables": [{"name": "t", "file_glob": "*", "format": "xlsx"}],
+                }
+            },
             "sources.yml: source 'crm': filesystem.tables[0].format: Input should be 'csv', 'jsonl', 'json' or 'parquet'",
         ),
         (
-            {"filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*", "format": "csv", "write_disposition": "merge"}]}},
+            {
+                "filesystem": {
+                    "bucket_url": "x",
+                    "tables": [
+                        {
+                            "name": "t",
+                            "file_glob": "*",
+                            "format": "csv",
+                            "write_disposition": "merge",
+                        }
+                    ],
+                }
+            },
             "sources.yml: source 'crm': filesystem.tables[0]: write_disposition 'merge' needs a primary_key",
         ),
         (
-            {"filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*", "format": "csv", "write_disposition": "upsert"}]}},
+            {
+                "filesystem": {
+                    "bucket_url": "x",
+                    "tables": [
+                        {
+                            "name": "t",
+                            "file_glob": "*",
+                            "format": "csv",
+                            "write_disposition": "upsert",
+                        }
+                    ],
+                }
+            },
             "sources.yml: source 'crm': filesystem.tables[0].write_disposition: Input should be 'append', 'replace' or 'merge'",
         ),
         (
-            {"filesystem": {"bucket_url": "x", "tables": [{"name": "t", "file_glob": "*", "format": "csv"}, {"name": "t", "file_glob": "b*", "format": "csv"}]}},
+            {
+                "filesystem": {
+                    "bucket_url": "x",
+                    "tables": [
+                        {"name": "t", "file_glob": "*", "format": "csv"},
+                        {"name": "t", "file_glob": "b*", "format": "csv"},
+                    ],
+                }
+            },
             "sources.yml: source 'crm': filesystem.tables: table names must be unique, repeated: t",
         ),
     ],
@@ -116,7 +170,9 @@ def test_top_level_mistakes(tmp_path):
 def test_missing_file_says_where(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_project_config(tmp_path / "sources.yml")
-    assert caught.value.problems == [f"sources.yml: file not found at {tmp_path / 'sources.yml'}; create it (see README.md)"]
+    assert caught.value.problems == [
+        f"sources.yml: file not found at {tmp_path / 'sources.yml'}; create it (see README.md)"
+    ]
 
 
 def test_dlt_native_resource_shorthand_and_hints(tmp_path):
@@ -173,8 +229,10 @@ def test_problem_names_file_line_field_and_a_did_you_mean(tmp_path):
 
 
 def test_did_you_mean_at_the_top_level_and_in_source_fields(tmp_path):
-    document = "version: 1\ntimezon: UTC\nsources:\n  - name: crm\n    type: filesystem\n    enabeld: false\n" \
+    document = (
+        "version: 1\ntimezon: UTC\nsources:\n  - name: crm\n    type: filesystem\n    enabeld: false\n"
         "    filesystem: {bucket_url: x, tables: [{name: t, file_glob: '*', format: csv}]}\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_project_config(_write(tmp_path, document))
     assert caught.value.located == [
@@ -203,16 +261,22 @@ def test_dango_dlt_native_block_is_accepted(tmp_path):
             {
                 "name": "shop",
                 "type": "dlt_native",
-                "dlt_native": {"source_module": "custom_sources.example_shop", "source_name": "example_shop"},
+                "dlt_native": {
+                    "source_module": "custom_sources.example_shop",
+                    "source_name": "example_shop",
+                },
             }
         ],
     }
     config = load_project_config(_write(tmp_path, document))
     block = config.sources[0].dlt_native
-    assert (block.source_module, block.source_function) == ("custom_sources.example_shop", "example_shop")
+    assert (block.source_module, block.source_function) == (
+        "custom_sources.example_shop",
+        "example_shop",
+    )
 
     from ingest_assets.settings import ProjectPaths
-    from ingest_assets.sources import build_dlt_source
+    from ingest_assets.sources.registry import build_dlt_source
 
     source = build_dlt_source(config.sources[0], ProjectPaths(REPO))
     assert set(source.resources) == {"orders", "products"}

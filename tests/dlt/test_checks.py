@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from helpers import materialize_project, write_csv
+import pytest
+from helpers import file_table, materialize_project, source, write_csv
+
+pytestmark = pytest.mark.e2e
 
 
 def _events_source(**table_options) -> dict:
-    return {
-        "name": "events",
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": "data/events",
-            "tables": [
-                {"name": "clicks", "file_glob": "clicks*.csv", "format": "csv", **table_options},
-                {"name": "signups", "file_glob": "signups*.csv", "format": "csv", "allow_empty": True},
-            ],
-        },
-    }
+    return source(
+        "events",
+        bucket_url="data/events",
+        tables=[
+            file_table("clicks", "clicks*.csv", **table_options),
+            file_table("signups", "signups*.csv", allow_empty=True),
+        ],
+    )
 
 
 def _write(project: Path, clicks_at: datetime | None) -> None:
@@ -50,13 +50,15 @@ def test_row_count_fails_on_empty_table_unless_allowed(make_project):
 
 def test_cursor_freshness(make_project):
     project = make_project([_events_source(freshness={"max_lag": "24h", "cursor": "at"})])
-    _write(project, datetime.now(timezone.utc) - timedelta(hours=1))
+    _write(project, datetime.now(UTC) - timedelta(hours=1))
     fresh = _results(materialize_project(project, "group:events"))
     assert fresh[("clicks", "cursor_freshness")].passed is True
     assert fresh[("clicks", "row_count")].passed is True
 
-    stale_project = make_project([_events_source(freshness={"max_lag": "24h", "cursor": "at"})], name="stale")
-    _write(stale_project, datetime.now(timezone.utc) - timedelta(days=3))
+    stale_project = make_project(
+        [_events_source(freshness={"max_lag": "24h", "cursor": "at"})], name="stale"
+    )
+    _write(stale_project, datetime.now(UTC) - timedelta(days=3))
     stale = _results(materialize_project(stale_project, "group:events", raise_on_error=False))
     assert stale[("clicks", "cursor_freshness")].passed is False
     assert stale[("clicks", "cursor_freshness")].metadata["lag_seconds"].value > 2 * 86400

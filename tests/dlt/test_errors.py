@@ -28,6 +28,7 @@ def _http_error(status: int) -> requests.HTTPError:
     return requests.HTTPError(f"{status} error", response=response)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "error",
     [
@@ -41,6 +42,7 @@ def test_transient(error):
     assert is_transient(_wrapped(error))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "error",
     [
@@ -54,10 +56,15 @@ def test_permanent(error):
     assert not is_transient(_wrapped(error))
 
 
+@pytest.mark.integration
 def test_duckdb_lock_held_by_another_process_is_transient(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(warehouse)!r}); print('ok', flush=True); time.sleep(30)"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(warehouse)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -70,10 +77,14 @@ def test_duckdb_lock_held_by_another_process_is_transient(tmp_path):
         holder.kill()
 
 
+@pytest.mark.unit
 def test_root_message_is_the_innermost():
-    assert root_message(_wrapped(ValueError("bad value in row 7"))) == "ValueError: bad value in row 7"
+    assert (
+        root_message(_wrapped(ValueError("bad value in row 7"))) == "ValueError: bad value in row 7"
+    )
 
 
+@pytest.mark.unit
 def test_duckdb_out_of_memory_says_how_to_raise_the_limit():
     with duckdb.connect() as conn:
         conn.execute("SET memory_limit = '20MB'")
@@ -89,6 +100,7 @@ def test_duckdb_out_of_memory_says_how_to_raise_the_limit():
     assert fix_hint(ValueError("column 'x' has no type")) is None
 
 
+@pytest.mark.unit
 def test_an_error_that_knows_decides():
     from dlt.destinations.exceptions import DatabaseTerminalException
 

@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import materialize_project, query, scalar
+
+pytestmark = pytest.mark.e2e
 
 ROWS = 10_000
 TABLES = ("t0", "t1", "t2")
@@ -57,7 +58,7 @@ def crash(rows: int = 1000):
     return [table(f"t{n}") for n in range(3)]
 '''
 
-SITECUSTOMIZE = '''
+SITECUSTOMIZE = """
 import os
 
 if os.environ.get("CRASH_STALL_LOAD"):
@@ -87,7 +88,7 @@ if os.environ.get("CRASH_STALL_LOAD"):
         _original(self)
 
     duck.DuckDbCopyJob.run = _stalling_run
-'''
+"""
 
 
 def _crash_project(make_project, tmp_path: Path) -> Path:
@@ -96,7 +97,11 @@ def _crash_project(make_project, tmp_path: Path) -> Path:
             {
                 "name": "crash",
                 "type": "dlt_native",
-                "dlt_native": {"source_module": "crash", "source_function": "crash", "function_kwargs": {"rows": ROWS}},
+                "dlt_native": {
+                    "source_module": "crash",
+                    "source_function": "crash",
+                    "function_kwargs": {"rows": ROWS},
+                },
             }
         ]
     )
@@ -116,7 +121,15 @@ def _start_load(project: Path, tmp_path: Path, **env: str) -> subprocess.Popen:
     )
     dagster = Path(sys.executable).parent / "dagster"
     return subprocess.Popen(
-        [str(dagster), "asset", "materialize", "-m", "ingest_assets.definitions", "--select", "group:crash"],
+        [
+            str(dagster),
+            "asset",
+            "materialize",
+            "-m",
+            "ingest_assets.definitions",
+            "--select",
+            "group:crash",
+        ],
         cwd=project,
         env=child_env,
         stdout=subprocess.DEVNULL,
@@ -146,14 +159,23 @@ def _assert_exact_after_rerun(project: Path) -> None:
     for table in TABLES:
         assert scalar(project, f"select count(*) from raw_crash.{table}") == ROWS
         assert scalar(project, f"select count(distinct id) from raw_crash.{table}") == ROWS
-        assert scalar(
-            project,
-            f"select count(*) from raw_crash.{table} where _dlt_load_id not in "
-            "(select load_id from raw_crash._dlt_loads where status = 0)",
-        ) == 0
+        assert (
+            scalar(
+                project,
+                f"select count(*) from raw_crash.{table} where _dlt_load_id not in "
+                "(select load_id from raw_crash._dlt_loads where status = 0)",
+            )
+            == 0
+        )
     # the killed run committed no package: the rerun committed all rows (the killed run's
     # package, completed, included) and the ledger says so
-    loaded = dict(query(project, "select table_name, rows_loaded from _ingest.load_history where run_id = ?", [result.run_id]))
+    loaded = dict(
+        query(
+            project,
+            "select table_name, rows_loaded from _ingest.load_history where run_id = ?",
+            [result.run_id],
+        )
+    )
     assert loaded == {t: ROWS for t in TABLES}
     # nothing of the killed run is left in dlt's working folder
     working = project / ".dlt" / "pipelines" / "crash"
@@ -162,7 +184,9 @@ def _assert_exact_after_rerun(project: Path) -> None:
     assert not any((working / "load" / "normalized").iterdir())
     # a second rerun loads nothing more
     assert materialize_project(project, "group:crash", checks=False).success
-    assert [scalar(project, f"select count(*) from raw_crash.{t}") for t in TABLES] == [ROWS] * len(TABLES)
+    assert [scalar(project, f"select count(*) from raw_crash.{t}") for t in TABLES] == [ROWS] * len(
+        TABLES
+    )
 
 
 def test_kill_during_extract(make_project, tmp_path):

@@ -1,20 +1,15 @@
 """The lake destination and the two-stage raw history (lake -> warehouse), for real: a local
-folder, and S3 served by a local moto server (no mock of fsspec)."""
+folder, and S3 served by the moto S3 emulator (`moto_s3`; no mock of fsspec)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 from dagster import AssetKey
-
 from helpers import materialize_project, query, scalar
 
 from ingest_assets.project import build_definitions, load_project
@@ -26,7 +21,11 @@ def _shop(destination: str, lake: dict | None = None, day: int = 1) -> dict:
         "type": "dlt_native",
         "destination": destination,
         **({"lake": lake} if lake else {}),
-        "dlt_native": {"source_module": "example_shop", "source_function": "example_shop", "function_kwargs": {"day": day}},
+        "dlt_native": {
+            "source_module": "example_shop",
+            "source_function": "example_shop",
+            "function_kwargs": {"day": day},
+        },
     }
 
 
@@ -36,6 +35,7 @@ def _set_day(project: Path, day: int) -> None:
     (project / "sources.yml").write_text(yaml.safe_dump(document))
 
 
+@pytest.mark.integration
 def test_asset_graph_of_a_lake_source(make_project):
     project = make_project([_shop("both")])
     graph = build_definitions(load_project(project)).resolve_asset_graph()
@@ -47,8 +47,13 @@ def test_asset_graph_of_a_lake_source(make_project):
     assert graph.get(AssetKey(["raw_shop", "orders"])).group_name == "shop"
 
 
+@pytest.mark.e2e
 def test_local_lake_two_stage_exactly_once_over_three_runs(make_project):
-    document = {"version": 1, "audit_log": "metadata/audit_log.jsonl", "sources": [_shop("both", {"bucket_url": "data/lake", "folder_path": "sales"})]}
+    document = {
+        "version": 1,
+        "audit_log": "metadata/audit_log.jsonl",
+        "sources": [_shop("both", {"bucket_url": "data/lake", "folder_path": "sales"})],
+    }
     project = make_project(yaml.safe_dump(document))
 
     for day in (1, 2, 2):
@@ -59,23 +64,44 @@ def test_local_lake_two_stage_exactly_once_over_three_runs(make_project):
     files = sorted((lake / "orders").glob("*.parquet"))
     assert len(files) == 2  # day 1 and day 2; the third run had nothing new
     with duckdb.connect() as conn:
-        assert conn.execute(f"select count(*) from read_parquet('{lake}/orders/*.parquet')").fetchone()[0] == 20
+        assert (
+            conn.execute(
+                f"select count(*) from read_parquet('{lake}/orders/*.parquet')"
+            ).fetchone()[0]
+            == 20
+        )
         # the lake keeps every version of merged rows: the raw history
-        assert conn.execute(f"select count(*) from read_parquet('{lake}/products/*.parquet')").fetchone()[0] == 15
+        assert (
+            conn.execute(
+                f"select count(*) from read_parquet('{lake}/products/*.parquet')"
+            ).fetchone()[0]
+            == 15
+        )
     assert scalar(project, "select count(*) from raw_shop.orders") == 20
     assert scalar(project, "select count(distinct order_id) from raw_shop.orders") == 20
     # products merge on product_id in the warehouse: the latest price of each product
     assert query(project, "select count(*), max(price_day) from raw_shop.products") == [(5, 2)]
     assert scalar(project, "select count(distinct _lake_load_id) from raw_shop.orders") == 2
 
-    audit = [json.loads(line) for line in (project / "metadata" / "audit_log.jsonl").read_text().splitlines()]
-    assert {(a["destination"], a["table"]) for a in audit} >= {("lake", "orders"), ("projection", "orders")}
-    last_lake_orders = [a for a in audit if a["destination"] == "lake" and a["table"] == "orders"][-1]
+    audit = [
+        json.loads(line)
+        for line in (project / "metadata" / "audit_log.jsonl").read_text().splitlines()
+    ]
+    assert {(a["destination"], a["table"]) for a in audit} >= {
+        ("lake", "orders"),
+        ("projection", "orders"),
+    }
+    last_lake_orders = [a for a in audit if a["destination"] == "lake" and a["table"] == "orders"][
+        -1
+    ]
     assert last_lake_orders["status"] == "success" and last_lake_orders["rows_written"] == 0
     assert last_lake_orders["watermark_before"] == last_lake_orders["watermark_after"]
-    assert {"job_id", "duration_seconds", "started_at", "finished_at", "rows_extracted"} <= set(last_lake_orders)
+    assert {"job_id", "duration_seconds", "started_at", "finished_at", "rows_extracted"} <= set(
+        last_lake_orders
+    )
 
 
+@pytest.mark.e2e
 def test_projection_replays_from_the_lake(make_project):
     project = make_project([_shop("both")])
     assert materialize_project(project, "group:shop", checks=False).success
@@ -96,54 +122,24 @@ def test_projection_replays_from_the_lake(make_project):
     assert query(project, "select count(*), max(price_day) from raw_shop.products") == [(5, 2)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def s3_server():
-    """A moto S3 server on 127.0.0.1 (a local emulator; the code under test talks real S3 HTTP)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    import boto3
-
-    s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+@pytest.mark.integration
+def test_s3_lake_on_local_emulator(make_project, moto_s3, monkeypatch):
+    s3 = moto_s3.client
     s3.create_bucket(Bucket="lake")
-    yield endpoint, s3
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def test_s3_lake_on_local_emulator(make_project, s3_server, monkeypatch):
-    endpoint, s3 = s3_server
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "ENDPOINT_URL": endpoint,
-        "REGION_NAME": "us-east-1",
-    }.items():
-        monkeypatch.setenv(f"SOURCES__SHOP_LAKE__CREDENTIALS__{key}", value)
+    for key, value in moto_s3.credentials_env("shop_lake").items():
+        monkeypatch.setenv(key, value)
     project = make_project([_shop("both", {"bucket_url": "s3://lake", "folder_path": "raw"})])
 
     for day in (1, 2, 2):
         _set_day(project, day)
         assert materialize_project(project, "group:shop", checks=False).success
 
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix="raw/raw_shop/orders/").get("Contents", [])]
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket="lake", Prefix="raw/raw_shop/orders/").get(
+            "Contents", []
+        )
+    ]
     assert len([k for k in keys if k.endswith(".parquet")]) == 2
     body = s3.get_object(Bucket="lake", Key=sorted(keys)[0])["Body"].read()
     import io

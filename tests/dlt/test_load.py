@@ -4,16 +4,16 @@ retries of transient errors, schema contracts and drift, unreadable files, and t
 from __future__ import annotations
 
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 from dagster import DagsterEventType
-
 from helpers import materialize_project, query, read_csv, scalar, write_csv
 from jaffle import jaffle_source
 
 from ingest_assets.dlt.run_config import LoadConfig, load_run_config
+
+pytestmark = pytest.mark.e2e
 
 FLAKY_SOURCE = '''
 import dlt
@@ -51,7 +51,11 @@ def _flaky_project(make_project, tmp_path: Path, **options) -> Path:
                 "type": "dlt_native",
                 "retry_backoff_seconds": 0.1,
                 **options,
-                "dlt_native": {"source_module": "flaky", "source_function": "flaky", "function_kwargs": kwargs},
+                "dlt_native": {
+                    "source_module": "flaky",
+                    "source_function": "flaky",
+                    "function_kwargs": kwargs,
+                },
             }
         ]
     )
@@ -102,7 +106,9 @@ def test_transient_error_fails_after_max_retries(make_project, tmp_path):
 
 
 def test_schema_contract_freeze_names_table_and_column(make_project, tmp_path):
-    project = _flaky_project(make_project, tmp_path, schema_contract="freeze", kwargs={"failures": 0})
+    project = _flaky_project(
+        make_project, tmp_path, schema_contract="freeze", kwargs={"failures": 0}
+    )
     assert materialize_project(project, "group:flaky", checks=False).success
     _set_kwargs(project, extra_column=True)
 
@@ -112,7 +118,13 @@ def test_schema_contract_freeze_names_table_and_column(make_project, tmp_path):
     failure = next(e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE)
     message = failure.event_specific_data.error.message
     assert "events" in message and "surprise" in message
-    columns = {r[0] for r in query(project, "select column_name from information_schema.columns where table_name = 'events'")}
+    columns = {
+        r[0]
+        for r in query(
+            project,
+            "select column_name from information_schema.columns where table_name = 'events'",
+        )
+    }
     assert "surprise" not in columns
     assert scalar(project, "select count(*) from raw_flaky.events") == 3
 
@@ -126,7 +138,10 @@ def test_schema_drift_shows_in_metadata(make_project, jaffle_small):
     result = materialize_project(project, "group:jaffle_shop", checks=False)
 
     stores_event = next(
-        m for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+        m
+        for m in (
+            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+        )
         if m.asset_key.path[-1] == "stores"
     )
     assert stores_event.metadata["schema_changes"].value == {"added": {"region": "text"}}
@@ -152,7 +167,10 @@ def test_full_refresh_drops_and_reloads(make_project, jaffle_small):
     assert result.success
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders
     orders_event = next(
-        m for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+        m
+        for m in (
+            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+        )
         if m.asset_key.path[-1] == "orders"
     )
     assert orders_event.metadata["rows_loaded"].value == orders
@@ -161,7 +179,9 @@ def test_full_refresh_drops_and_reloads(make_project, jaffle_small):
 
 
 def test_replace_that_brings_no_rows_keeps_the_table(make_project, jaffle_small):
-    project, landing = _jaffle_project(make_project, jaffle_small, products={"write_disposition": "replace", "primary_key": None})
+    project, landing = _jaffle_project(
+        make_project, jaffle_small, products={"write_disposition": "replace", "primary_key": None}
+    )
     materialize_project(project, "group:jaffle_shop", checks=False)
     products = scalar(project, "select count(*) from raw_jaffle_shop.products")
     (landing / "raw_products.csv").unlink()
@@ -182,7 +202,9 @@ def test_unreadable_file_fails_run_but_others_load(make_project, jaffle_small, j
     good = read_csv(landing / "raw_orders.csv")[:5]
     write_csv(landing / "raw_orders_good.csv", [{**r, "id": f"good-{r['id']}"} for r in good])
     # a large file whose row 25,001 has a date that is no date: DuckDB reports the line
-    rows = [{**r, "id": f"broken-{r['id']}"} for r in read_csv(jaffle_full / "raw_orders.csv")[:25_010]]
+    rows = [
+        {**r, "id": f"broken-{r['id']}"} for r in read_csv(jaffle_full / "raw_orders.csv")[:25_010]
+    ]
     bad = landing / "raw_orders_bad.csv"
     write_csv(bad, rows)
     lines = bad.read_bytes().split(b"\r\n")
@@ -197,7 +219,9 @@ def test_unreadable_file_fails_run_but_others_load(make_project, jaffle_small, j
     assert "raw_orders_bad.csv" in message
     assert "Line: 25002" in message and "not-a-date" in message
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 5
-    assert scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'broken%'") == 0
+    assert (
+        scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'broken%'") == 0
+    )
     history = query(
         project,
         "select status, error from _ingest.load_history where table_name = 'orders' order by finished_at desc limit 1",
@@ -216,14 +240,16 @@ def test_quarantine_moves_unreadable_file(make_project, jaffle_small):
     project = make_project([source])
     landing = project / "data" / "landing" / "jaffle_shop"
     shutil.copytree(jaffle_small, landing)
-    (landing / "raw_stores_bad.csv").write_bytes(b"id,name\n1,\xff\xfe broken\n2,\"never closed\n")
+    (landing / "raw_stores_bad.csv").write_bytes(b'id,name\n1,\xff\xfe broken\n2,"never closed\n')
 
     result = materialize_project(project, "group:jaffle_shop", raise_on_error=False, checks=False)
 
     assert not result.success
     assert not (landing / "raw_stores_bad.csv").exists()
     assert (project / "data" / "quarantine" / "stores" / "raw_stores_bad.csv").exists()
-    assert scalar(project, "select count(*) from raw_jaffle_shop.stores") == len(read_csv(jaffle_small / "raw_stores.csv"))
+    assert scalar(project, "select count(*) from raw_jaffle_shop.stores") == len(
+        read_csv(jaffle_small / "raw_stores.csv")
+    )
     assert materialize_project(project, "group:jaffle_shop", checks=False).success
 
 
@@ -237,7 +263,9 @@ def test_ledger_rows_after_a_run(make_project, jaffle_small):
         "select table_name, run_id, rows_loaded, status, cursor_before, cursor_after, load_id, started_at <= finished_at "
         "from _ingest.load_history order by table_name",
     )
-    assert [r[0] for r in rows] == sorted(["customers", "items", "orders", "products", "stores", "supplies", "tweets"])
+    assert [r[0] for r in rows] == sorted(
+        ["customers", "items", "orders", "products", "stores", "supplies", "tweets"]
+    )
     orders = next(r for r in rows if r[0] == "orders")
     assert orders[1] == result.run_id
     assert orders[2] == len(read_csv(landing / "raw_orders.csv"))

@@ -8,11 +8,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import DagsterEventType
-
 from helpers import materialize_project, query, read_csv, scalar, write_csv
 from jaffle import jaffle_source
+
+pytestmark = pytest.mark.e2e
 
 
 def _jaffle_project(make_project, jaffle_small: Path, **filesystem) -> tuple[Path, Path]:
@@ -80,7 +82,9 @@ def test_bad_file_fails_alone_and_the_next_run_proceeds(make_project, jaffle_sma
         [result.run_id],
     )
     assert failed == [("failed", 1)]
-    assert not list((project / ".dlt" / "pipelines" / "jaffle_shop" / "load" / "normalized").iterdir())
+    assert not list(
+        (project / ".dlt" / "pipelines" / "jaffle_shop" / "load" / "normalized").iterdir()
+    )
 
     # the bad file removed, the next run proceeds and loads nothing twice
     (landing / "raw_orders_bad.csv").unlink()
@@ -109,7 +113,9 @@ def test_bad_file_is_quarantined_and_the_next_run_loads_the_rest(make_project, j
     assert (project / "data" / "quarantine" / "orders" / "raw_orders_bad.csv").exists()
     failure = next(e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE)
     metadata = failure.event_specific_data.user_failure_data.metadata
-    assert [f["relative_path"] for f in metadata["unreadable_files"].value] == ["raw_orders_bad.csv"]
+    assert [f["relative_path"] for f in metadata["unreadable_files"].value] == [
+        "raw_orders_bad.csv"
+    ]
     assert materialize_project(project, "group:jaffle_shop", checks=False).success
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 1
 
@@ -193,13 +199,16 @@ def _leave_pending_package(project: Path, normalize: bool) -> str:
     died before loading would leave them; returns the package's load id."""
     from ingest_assets.dlt.pipeline import LOADER_FILE_FORMAT, make_pipeline
     from ingest_assets.project import load_project
-    from ingest_assets.sources import build_dlt_source
+    from ingest_assets.sources.registry import build_dlt_source
 
     loaded = load_project(project)
     source = next(s for s in loaded.config.enabled_sources if s.name == "jaffle_shop")
     pipeline = make_pipeline(source, loaded.warehouse, loaded.paths.pipelines_dir)
     pipeline.sync_destination()
-    pipeline.extract(build_dlt_source(source, loaded.paths).with_resources("orders"), loader_file_format=LOADER_FILE_FORMAT)
+    pipeline.extract(
+        build_dlt_source(source, loaded.paths).with_resources("orders"),
+        loader_file_format=LOADER_FILE_FORMAT,
+    )
     if normalize:
         pipeline.normalize()
         (load_id,) = pipeline.list_normalized_load_packages()
@@ -222,7 +231,12 @@ def test_ledger_counts_rows_of_a_package_an_earlier_run_left(make_project, jaffl
 
     assert result.success
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 7
-    assert scalar(project, "select count(*) from raw_jaffle_shop.orders where _dlt_load_id = ?", [load_id]) == 7
+    assert (
+        scalar(
+            project, "select count(*) from raw_jaffle_shop.orders where _dlt_load_id = ?", [load_id]
+        )
+        == 7
+    )
     ledger = query(
         project,
         "select rows_loaded, load_id from _ingest.load_history where run_id = ? and table_name = 'orders'",
@@ -242,9 +256,14 @@ def test_finished_load_packages_do_not_pile_up(make_project, jaffle_small):
     packages = sorted(p.name for p in loaded.iterdir())
     assert len(packages) == 3  # `keep_completed_packages = 3` in .dlt/config.toml
     assert not list(loaded.rglob("*.parquet"))  # `delete_completed_jobs = true`
-    committed = [r[0] for r in query(project, "select load_id from raw_jaffle_shop._dlt_loads order by load_id")]
+    committed = [
+        r[0]
+        for r in query(project, "select load_id from raw_jaffle_shop._dlt_loads order by load_id")
+    ]
     assert packages == committed[-3:]
-    assert scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'more-%'") == 5
+    assert (
+        scalar(project, "select count(*) from raw_jaffle_shop.orders where id like 'more-%'") == 5
+    )
 
 
 POISON_SOURCE = '''
@@ -274,7 +293,15 @@ def poison(run: int = 1):
 
 def test_refused_package_of_a_custom_source_is_dropped(make_project):
     def configure(run: int) -> None:
-        document = {"name": "poison", "type": "dlt_native", "dlt_native": {"source_module": "poison", "source_function": "poison", "function_kwargs": {"run": run}}}
+        document = {
+            "name": "poison",
+            "type": "dlt_native",
+            "dlt_native": {
+                "source_module": "poison",
+                "source_function": "poison",
+                "function_kwargs": {"run": run},
+            },
+        }
         (project / "sources.yml").write_text(yaml.safe_dump({"version": 1, "sources": [document]}))
 
     project = make_project([])
@@ -289,7 +316,11 @@ def test_refused_package_of_a_custom_source_is_dropped(make_project):
     assert _orphan_rows(project, "raw_poison") == 0
     assert scalar(project, "select count(*) from raw_poison.good") == 3
     assert dict(
-        query(project, "select table_name, rows_loaded from _ingest.load_history where run_id = ?", [result.run_id])
+        query(
+            project,
+            "select table_name, rows_loaded from _ingest.load_history where run_id = ?",
+            [result.run_id],
+        )
     ) == {"good": 0, "events": 0}
 
     configure(3)
@@ -314,5 +345,10 @@ def test_a_broken_pending_package_is_discarded(make_project, jaffle_small):
 
     assert result.success
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == orders + 7
-    assert scalar(project, "select count(*) from raw_jaffle_shop.orders where _dlt_load_id = ?", [load_id]) == 0
+    assert (
+        scalar(
+            project, "select count(*) from raw_jaffle_shop.orders where _dlt_load_id = ?", [load_id]
+        )
+        == 0
+    )
     assert _orphan_rows(project, "raw_jaffle_shop") == 0

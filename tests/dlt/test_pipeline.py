@@ -24,31 +24,43 @@ def _warehouse_memory_limit(project_root) -> str:
     project = load_project(project_root)
     source = project.config.enabled_sources[0]
     pipeline = make_pipeline(source, project.warehouse, project.paths.pipelines_dir)
-    with pipeline.sql_client() as client:
-        with client.execute_query("SELECT current_setting('memory_limit')") as cursor:
-            return cursor.fetchone()[0]
+    with (
+        pipeline.sql_client() as client,
+        client.execute_query("SELECT current_setting('memory_limit')") as cursor,
+    ):
+        return cursor.fetchone()[0]
 
 
+@pytest.mark.unit
 def test_memory_limit_scales_with_threads_above_a_floor():
     assert load_memory_limit(1) == "300MB"
     assert load_memory_limit(2) == "300MB"
     assert load_memory_limit(16) == "2400MB"
 
 
-def test_loads_connect_to_the_warehouse_with_the_default_memory_limit(make_project, jaffle_small, monkeypatch):
+@pytest.mark.integration
+def test_loads_connect_to_the_warehouse_with_the_default_memory_limit(
+    make_project, jaffle_small, monkeypatch
+):
     monkeypatch.delenv(MEMORY_ENV, raising=False)
     project = make_project([jaffle_source(jaffle_small)])
 
     assert _warehouse_memory_limit(project) == _duckdb_shows(load_memory_limit())
 
 
+@pytest.mark.integration
 def test_a_configured_memory_limit_wins_over_the_default(make_project, jaffle_small, monkeypatch):
     monkeypatch.setenv(MEMORY_ENV, '{"memory_limit": "1GB"}')
     project = make_project([jaffle_source(jaffle_small)])
 
-    assert _warehouse_memory_limit(project) == _duckdb_shows("1GB") != _duckdb_shows(load_memory_limit())
+    assert (
+        _warehouse_memory_limit(project)
+        == _duckdb_shows("1GB")
+        != _duckdb_shows(load_memory_limit())
+    )
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("destination", ["duckdb", "filesystem"])
 def test_one_describing_pipeline_per_destination_and_folder(tmp_path, destination):
     pipeline = describing_pipeline(destination, tmp_path)

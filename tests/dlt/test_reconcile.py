@@ -3,18 +3,22 @@ source, and a mismatch made by deleting rows in the warehouse after a load."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
+from conftest import PG_URL
 from dagster import DagsterInstance
 from helpers import execute_job, execute_sql, write_csv
 
-from conftest import PG_URL
-
 
 def _reconcile(result) -> dict[str, object]:
-    return {c.asset_key.path[-1]: c for c in result.get_asset_check_evaluations() if c.check_name == "reconcile"}
+    return {
+        c.asset_key.path[-1]: c
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "reconcile"
+    }
 
 
 def _checks_only(project: Path, instance: DagsterInstance, asset: str):
@@ -28,7 +32,9 @@ def _checks_only(project: Path, instance: DagsterInstance, asset: str):
         [*defs.assets, *defs.asset_checks],
         resources=defs.resources,
         instance=instance,
-        selection=AssetSelection.checks(AssetCheckKey(AssetKey.from_user_string(asset), "reconcile")),
+        selection=AssetSelection.checks(
+            AssetCheckKey(AssetKey.from_user_string(asset), "reconcile")
+        ),
     )
 
 
@@ -37,6 +43,7 @@ def _delete(project: Path, sql: str) -> None:
         conn.execute(sql)
 
 
+@pytest.mark.e2e
 def test_files_reconcile_per_load_and_fail_on_missing_rows(make_project):
     project = make_project(
         [
@@ -47,8 +54,19 @@ def test_files_reconcile_per_load_and_fail_on_missing_rows(make_project):
                     "bucket_url": "data/events",
                     "tables": [
                         {"name": "clicks", "file_glob": "clicks*.csv", "format": "csv"},
-                        {"name": "stores", "file_glob": "stores*.csv", "format": "csv", "write_disposition": "replace"},
-                        {"name": "users", "file_glob": "users*.csv", "format": "csv", "write_disposition": "merge", "primary_key": "id"},
+                        {
+                            "name": "stores",
+                            "file_glob": "stores*.csv",
+                            "format": "csv",
+                            "write_disposition": "replace",
+                        },
+                        {
+                            "name": "users",
+                            "file_glob": "users*.csv",
+                            "format": "csv",
+                            "write_disposition": "merge",
+                            "primary_key": "id",
+                        },
                     ],
                 },
             }
@@ -63,7 +81,10 @@ def test_files_reconcile_per_load_and_fail_on_missing_rows(make_project):
         first = _reconcile(execute_job(project, "events_job", instance=instance))
         assert set(first) == {"clicks", "stores"}  # merge tables are not reconciled by default
         assert first["clicks"].passed, first["clicks"].description
-        assert first["clicks"].metadata["rows_per_file"].value == {"clicks1.csv": 7, "clicks2.csv": 5}
+        assert first["clicks"].metadata["rows_per_file"].value == {
+            "clicks1.csv": 7,
+            "clicks2.csv": 5,
+        }
         assert first["clicks"].metadata["rows_loaded"].value == 12
         assert first["stores"].passed and first["stores"].metadata["rows_loaded"].value == 3
 
@@ -82,11 +103,15 @@ def test_files_reconcile_per_load_and_fail_on_missing_rows(make_project):
     assert third["stores"].passed
     assert third["clicks"].passed is False
     assert "1 rows in the load" in third["clicks"].description
-    assert "2 data rows" in third["clicks"].description and "clicks3.csv: 2" in third["clicks"].description
+    assert (
+        "2 data rows" in third["clicks"].description
+        and "clicks3.csv: 2" in third["clicks"].description
+    )
     assert stores.passed is False and "2 rows in the table" in stores.description
     assert stores.metadata["rows_in_files"].value == 3 and stores.metadata["rows_loaded"].value == 2
 
 
+@pytest.mark.integration
 def test_postgres_reconcile_over_cursor_window(make_project, pg_schema, monkeypatch):
     engine, schema = pg_schema
     execute_sql(
@@ -110,7 +135,10 @@ def test_postgres_reconcile_over_cursor_window(make_project, pg_schema, monkeypa
                             "name": "orders",
                             "reconcile": True,
                             "query_filter": "status <> 'test'",
-                            "incremental": {"cursor": "updated_at", "initial_value": datetime(2024, 1, 1, 1, tzinfo=timezone.utc)},
+                            "incremental": {
+                                "cursor": "updated_at",
+                                "initial_value": datetime(2024, 1, 1, 1, tzinfo=UTC),
+                            },
                         },
                         {"name": "plain", "reconcile": True, "write_disposition": "replace"},
                     ],
@@ -137,5 +165,8 @@ def test_postgres_reconcile_over_cursor_window(make_project, pg_schema, monkeypa
         _delete(project, "DELETE FROM raw_shop.orders WHERE id IN (230, 231, 232)")
         third = _reconcile(execute_job(project, "shop_job", instance=instance))
     assert third["orders"].passed is False
-    assert "37 rows of load" in third["orders"].description and "but 40 rows in the source" in third["orders"].description
+    assert (
+        "37 rows of load" in third["orders"].description
+        and "but 40 rows in the source" in third["orders"].description
+    )
     assert third["plain"].passed

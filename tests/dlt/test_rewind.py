@@ -11,10 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance
 from helpers import execute_job, query, scalar, write_csv
 
 from ingest_assets.dlt.run_config import LoadConfig, load_run_config
+
+pytestmark = pytest.mark.e2e
 
 INGEST = str(Path(sys.executable).parent / "ingest")
 
@@ -43,7 +46,10 @@ def _drops(project: Path) -> None:
 
 
 def _write_file(project: Path, n: int) -> None:
-    write_csv(project / "data" / "drops" / f"orders{n}.csv", [{"id": n * 100 + i, "file": n} for i in range(n * 10)])
+    write_csv(
+        project / "data" / "drops" / f"orders{n}.csv",
+        [{"id": n * 100 + i, "file": n} for i in range(n * 10)],
+    )
 
 
 def _kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> bool:
@@ -72,7 +78,10 @@ def test_rewind_files_with_kill_9_then_exactly_once(make_project):
 
     # a rewind killed while it works: the warehouse is either untouched or fully rewound
     rewinding = subprocess.Popen(
-        [INGEST, "rewind", "drops", "--to", first, "--yes"], env=env, stdout=subprocess.PIPE, text=True
+        [INGEST, "rewind", "drops", "--to", first, "--yes"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert rewinding.stdout is not None
     _kill_when(rewinding, lambda: rewinding.stdout.readline().startswith("rewinding"))
@@ -82,32 +91,48 @@ def test_rewind_files_with_kill_9_then_exactly_once(make_project):
 
     from ingest_assets.cli import app
 
-    done = CliRunner().invoke(app, ["rewind", "drops", "--to", first, "--yes"])  # again, in this process
+    done = CliRunner().invoke(
+        app, ["rewind", "drops", "--to", first, "--yes"]
+    )  # again, in this process
     assert done.exit_code == 0, done.output
     assert f"rewound to load {first}" in done.output
     listed = CliRunner().invoke(app, ["rewind", "drops", "--list"])
     assert listed.exit_code == 0 and first in listed.output
     unknown = CliRunner().invoke(app, ["rewind", "drops", "--to", "123.4", "--yes"])
-    assert unknown.exit_code == 1 and "'123.4' is not a completed load of raw_drops" in unknown.output
+    assert (
+        unknown.exit_code == 1 and "'123.4' is not a completed load of raw_drops" in unknown.output
+    )
     assert scalar(project, "SELECT count(*) FROM raw_drops.orders") == 10
     assert _loads(project, "raw_drops") == [first]
     assert not (project / ".dlt" / "pipelines" / "drops").exists()
-    assert scalar(project, "SELECT count(*) FROM _ingest.load_history WHERE status = 'rewound' AND load_id = ?", [first]) >= 1
+    assert (
+        scalar(
+            project,
+            "SELECT count(*) FROM _ingest.load_history WHERE status = 'rewound' AND load_id = ?",
+            [first],
+        )
+        >= 1
+    )
 
     # the next run killed once it has restored the rewound state from the warehouse, then run
     # again: files 2 and 3 loaded again, once
-    syncing = subprocess.Popen([INGEST, "sync", "drops"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    syncing = subprocess.Popen(
+        [INGEST, "sync", "drops"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     state = project / ".dlt" / "pipelines" / "drops" / "state.json"
     _kill_when(syncing, state.exists)
     execute_job(project, "drops_job")
-    assert query(project, "SELECT file, count(*), count(DISTINCT id) FROM raw_drops.orders GROUP BY file ORDER BY file") == [
+    assert query(
+        project,
+        "SELECT file, count(*), count(DISTINCT id) FROM raw_drops.orders GROUP BY file ORDER BY file",
+    ) == [
         (1, 10, 10),
         (2, 20, 20),
         (3, 30, 30),
     ]
 
 
-NESTED_SOURCE = '''
+NESTED_SOURCE = """
 import json
 
 import dlt
@@ -121,7 +146,7 @@ def nested(path: str):
             yield from json.load(handle)
 
     return orders
-'''
+"""
 
 
 def test_rewind_run_config_with_child_tables_and_cursor(make_project):
@@ -136,7 +161,11 @@ def test_rewind_run_config_with_child_tables_and_cursor(make_project):
             {
                 "name": "nested",
                 "type": "dlt_native",
-                "dlt_native": {"source_module": "nested_orders", "source_function": "nested", "function_kwargs": {"path": str(data)}},
+                "dlt_native": {
+                    "source_module": "nested_orders",
+                    "source_function": "nested",
+                    "function_kwargs": {"path": str(data)},
+                },
             }
         ],
     )
@@ -153,16 +182,23 @@ def test_rewind_run_config_with_child_tables_and_cursor(make_project):
         assert scalar(project, "SELECT count(*) FROM raw_nested.orders__lines__parts") == 21
 
         result = execute_job(
-            project, "nested_job", run_config=load_run_config("nested", LoadConfig(rewind_to=first)), instance=instance
+            project,
+            "nested_job",
+            run_config=load_run_config("nested", LoadConfig(rewind_to=first)),
+            instance=instance,
         )
 
     # rows 4..6 deleted (with their lines and parts) and loaded again by the same run, once
-    assert query(project, "SELECT id, count(*) FROM raw_nested.orders GROUP BY id ORDER BY id") == [(i, 1) for i in range(1, 7)]
+    assert query(project, "SELECT id, count(*) FROM raw_nested.orders GROUP BY id ORDER BY id") == [
+        (i, 1) for i in range(1, 7)
+    ]
     assert scalar(project, "SELECT count(*) FROM raw_nested.orders__lines") == 21
     assert scalar(project, "SELECT count(DISTINCT sku) FROM raw_nested.orders__lines") == 21
     assert scalar(project, "SELECT count(*) FROM raw_nested.orders__lines__parts") == 21
     rewound = query(
-        project, "SELECT table_name, error FROM _ingest.load_history WHERE status = 'rewound' AND run_id = ?", [result.run_id]
+        project,
+        "SELECT table_name, error FROM _ingest.load_history WHERE status = 'rewound' AND run_id = ?",
+        [result.run_id],
     )
     assert [r[0] for r in rewound] == ["orders"]
     assert rewound[0][1].startswith(f"rewound to load {first}: 3 rows of loads ")

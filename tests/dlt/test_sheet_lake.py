@@ -19,7 +19,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from azurite import ACCOUNT, ACCOUNT_KEY, azurite  # noqa: F401 - the session fixture
+from azurite import ACCOUNT, ACCOUNT_KEY
+from azurite import azurite as azurite  # the session fixture
 from dagster import AssetKey
 from helpers import execute_sql, materialize_project, query, scalar
 from openpyxl import Workbook
@@ -41,10 +42,18 @@ def write_sheet(project: Path, rows: list[dict[str, Any]]) -> None:
     workbook.save(project / "ingestion_config.xlsx")
 
 
-def row(job_id: Any, source: str, schema: str, table: str, load_type: str = "FULL", **cells: Any) -> dict[str, Any]:
+def row(
+    job_id: Any, source: str, schema: str, table: str, load_type: str = "FULL", **cells: Any
+) -> dict[str, Any]:
     return {
-        "job_id": job_id, "source_type": "PostgreSQL", "source_name": source, "schema_name": schema,
-        "table_name": table, "load_type": load_type, "enabled": "Y", **cells,
+        "job_id": job_id,
+        "source_type": "PostgreSQL",
+        "source_name": source,
+        "schema_name": schema,
+        "table_name": table,
+        "load_type": load_type,
+        "enabled": "Y",
+        **cells,
     }
 
 
@@ -54,13 +63,19 @@ def project_yaml(**top: Any) -> str:
 
 def _materialized_rows(result) -> dict[str, int]:
     return {
-        "/".join(e.asset_key.path): e.event_specific_data.materialization.metadata["rows_loaded"].value
+        "/".join(e.asset_key.path): e.event_specific_data.materialization.metadata[
+            "rows_loaded"
+        ].value
         for e in result.get_asset_materialization_events()
     }
 
 
+@pytest.mark.integration
 def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
-    make_project, pg_schema, azurite, monkeypatch  # noqa: F811
+    make_project,
+    pg_schema,
+    azurite,
+    monkeypatch,  # noqa: F811
 ):
     engine, schema = pg_schema
     execute_sql(
@@ -77,13 +92,36 @@ def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
     # the connection string points adlfs at the emulator instead of <account>.blob.core.windows.net
     monkeypatch.setenv("SOURCES__PG_CRM_LAKE__CREDENTIALS__AZURE_STORAGE_ACCOUNT_NAME", ACCOUNT)
     monkeypatch.setenv("SOURCES__PG_CRM_LAKE__CREDENTIALS__AZURE_STORAGE_ACCOUNT_KEY", ACCOUNT_KEY)
-    monkeypatch.setenv("SOURCES__PG_CRM_LAKE__KWARGS", json.dumps({"connection_string": azurite.connection_string}))
-    project = make_project(project_yaml(lake_base=f"az://{ACCOUNT}", audit_log="metadata/audit_log.jsonl"))
-    write_sheet(project, [
-        row("J-7", "pg_crm", schema, "orders", "INCREMENTAL", watermark_column="id",
-            target_container=container, target_folder_path="crm/daily", destination="both"),
-        row("J-8", "pg_crm", schema, "customers", target_container=container, target_folder_path="crm/daily"),
-    ])
+    monkeypatch.setenv(
+        "SOURCES__PG_CRM_LAKE__KWARGS", json.dumps({"connection_string": azurite.connection_string})
+    )
+    project = make_project(
+        project_yaml(lake_base=f"az://{ACCOUNT}", audit_log="metadata/audit_log.jsonl")
+    )
+    write_sheet(
+        project,
+        [
+            row(
+                "J-7",
+                "pg_crm",
+                schema,
+                "orders",
+                "INCREMENTAL",
+                watermark_column="id",
+                target_container=container,
+                target_folder_path="crm/daily",
+                destination="both",
+            ),
+            row(
+                "J-8",
+                "pg_crm",
+                schema,
+                "customers",
+                target_container=container,
+                target_folder_path="crm/daily",
+            ),
+        ],
+    )
 
     graph = build_definitions(load_project(project)).resolve_asset_graph()
     lake_orders = AssetKey(["lake", "raw_pg_crm", "orders"])
@@ -103,7 +141,9 @@ def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
 
     blobs = azurite.blob_service().get_container_client(container)
     prefix = "crm/daily/raw_pg_crm/"
-    files = sorted(b.name for b in blobs.list_blobs(name_starts_with=prefix) if b.name.endswith(".parquet"))
+    files = sorted(
+        b.name for b in blobs.list_blobs(name_starts_with=prefix) if b.name.endswith(".parquet")
+    )
     orders_files = [f for f in files if f.startswith(prefix + "orders/")]
     customers_files = [f for f in files if f.startswith(prefix + "customers/")]
     assert len(orders_files) == 2  # runs 1 and 2; run 3 had no new order
@@ -121,20 +161,40 @@ def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
     assert scalar(project, "select count(*) from raw_pg_crm.orders") == 7
     assert scalar(project, "select count(distinct id) from raw_pg_crm.orders") == 7
     assert query(project, "select id, name from raw_pg_crm.customers order by id") == [
-        (1, "c1"), (2, "renamed"), (3, "c3"),
+        (1, "c1"),
+        (2, "renamed"),
+        (3, "c3"),
     ]
     assert _materialized_rows(third) == {
-        "lake/raw_pg_crm/orders": 0, "lake/raw_pg_crm/customers": 3,
-        "raw_pg_crm/orders": 0, "raw_pg_crm/customers": 3,
+        "lake/raw_pg_crm/orders": 0,
+        "lake/raw_pg_crm/customers": 3,
+        "raw_pg_crm/orders": 0,
+        "raw_pg_crm/customers": 3,
     }
 
     # the audit log, row by row: the framework's fields for every table and step of every run
-    audit = [json.loads(line) for line in (project / "metadata" / "audit_log.jsonl").read_text().splitlines()]
-    fields = ("job_id", "source", "table", "destination", "rows_written", "watermark_before", "watermark_after", "status", "error")
+    audit = [
+        json.loads(line)
+        for line in (project / "metadata" / "audit_log.jsonl").read_text().splitlines()
+    ]
+    fields = (
+        "job_id",
+        "source",
+        "table",
+        "destination",
+        "rows_written",
+        "watermark_before",
+        "watermark_after",
+        "status",
+        "error",
+    )
     lines = [tuple(a[f] for f in fields) for a in audit]
     # one line per table and step, four per run, runs in order (tables in any order in a step);
     # a projection's watermark is the lake files it has read (a FULL table: its newest version)
-    by_run = [sorted(lines[i : i + 4], key=lambda line: (line[3] != "lake", line[2])) for i in range(0, len(lines), 4)]
+    by_run = [
+        sorted(lines[i : i + 4], key=lambda line: (line[3] != "lake", line[2]))
+        for i in range(0, len(lines), 4)
+    ]
     assert [line for run in by_run for line in run] == [
         # run 1
         ("J-8", "pg_crm", "customers", "lake", 3, None, None, "success", None),
@@ -160,10 +220,18 @@ def test_sheet_rows_fill_the_lake_on_azure_blob_and_project_exactly_once(
     assert query(
         project,
         "select job_id, destination, count(*) from _ingest.load_history group by all order by all",
-    ) == [("J-7", "lake", 3), ("J-7", "projection", 3), ("J-8", "lake", 3), ("J-8", "projection", 3)]
+    ) == [
+        ("J-7", "lake", 3),
+        ("J-7", "projection", 3),
+        ("J-8", "lake", 3),
+        ("J-8", "projection", 3),
+    ]
 
 
-def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(make_project, pg_schema, monkeypatch):
+@pytest.mark.integration
+def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(
+    make_project, pg_schema, monkeypatch
+):
     engine, schema = pg_schema
     # probe(): sleeps, then records how many connections of this test's source (named by their
     # application_name) are running a query at that moment; a sequence keeps the maximum
@@ -190,12 +258,31 @@ def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(make
     monkeypatch.setenv("SOURCES__PG_LOCAL__CREDENTIALS", f"{PG_URL}?application_name={schema}")
     project = make_project(project_yaml(lake_base="lake_root"))
     probe = f"{schema}.probe()"
-    write_sheet(project, [
-        row(1, "pg_local", schema, "t_one", target_container="landing", query_filter=probe,
-            parallelism=2, schedule="15 3 * * *"),
-        row(2, "pg_local", schema, "t_two", "INCREMENTAL", watermark_column="id",
-            target_container="landing", query_filter=probe),
-    ])
+    write_sheet(
+        project,
+        [
+            row(
+                1,
+                "pg_local",
+                schema,
+                "t_one",
+                target_container="landing",
+                query_filter=probe,
+                parallelism=2,
+                schedule="15 3 * * *",
+            ),
+            row(
+                2,
+                "pg_local",
+                schema,
+                "t_two",
+                "INCREMENTAL",
+                watermark_column="id",
+                target_container="landing",
+                query_filter=probe,
+            ),
+        ],
+    )
 
     loaded = load_project(project)
     source = loaded.config.sources[0]
@@ -205,7 +292,9 @@ def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(make
     assert (schedule.cron_schedule, schedule.job_name) == ("15 3 * * *", "pg_local_job")
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"lake/raw_pg_local/t_one", "lake/raw_pg_local/t_two"} <= keys
-    assert not any(key.startswith("raw_pg_local/") for key in keys)  # lake only: no warehouse tables
+    assert not any(
+        key.startswith("raw_pg_local/") for key in keys
+    )  # lake only: no warehouse tables
 
     assert materialize_project(project, "group:pg_local", checks=False).success
 
@@ -217,29 +306,47 @@ def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(make
     assert materialize_project(project, "group:pg_local", checks=False).success
     lake = project / "lake_root" / "landing" / "raw_pg_local"
     with duckdb.connect() as conn:
-        assert conn.execute(f"select count(*) from read_parquet('{lake}/t_one/*.parquet')").fetchone()[0] == 2
+        assert (
+            conn.execute(f"select count(*) from read_parquet('{lake}/t_one/*.parquet')").fetchone()[
+                0
+            ]
+            == 2
+        )
         assert conn.execute(
             f"select list(v order by v) from read_parquet('{lake}/t_two/*.parquet') group by _dlt_load_id order by 1"
         ).fetchall() == [(["w"],), (["x", "y", "z"],)]
     assert not scalar(
-        project, "select count(*) from information_schema.tables where table_schema = 'raw_pg_local' and table_name like 't_%'"
+        project,
+        "select count(*) from information_schema.tables where table_schema = 'raw_pg_local' and table_name like 't_%'",
     )
 
 
+@pytest.mark.unit
 def test_a_lake_row_needs_a_container_and_a_warehouse_row_takes_no_target(tmp_path):
     from ingest_assets.config import ConfigError, load_project_config
 
     (tmp_path / "sources.yml").write_text(project_yaml())
-    write_sheet(tmp_path, [
-        row(1, "a", "public", "t1", destination="both"),
-        row(2, "b", "public", "t2", destination="warehouse", target_container="raw"),
-        row(3, "c", "public", "t3", target_container="raw", destination="lakehouse", parallelism=9),
-        row(4, "d", "public", "t4", target_container="raw", target_folder_path="x"),
-        row(5, "d", "public", "t5", target_container="raw", target_folder_path="y"),
-        row(6, "e", "public", "t6", schedule="0 1 * * *"),
-        row(7, "e", "public", "t7", schedule="0 2 * * *"),
-        row(8, "e", "public", "t8"),
-    ])
+    write_sheet(
+        tmp_path,
+        [
+            row(1, "a", "public", "t1", destination="both"),
+            row(2, "b", "public", "t2", destination="warehouse", target_container="raw"),
+            row(
+                3,
+                "c",
+                "public",
+                "t3",
+                target_container="raw",
+                destination="lakehouse",
+                parallelism=9,
+            ),
+            row(4, "d", "public", "t4", target_container="raw", target_folder_path="x"),
+            row(5, "d", "public", "t5", target_container="raw", target_folder_path="y"),
+            row(6, "e", "public", "t6", schedule="0 1 * * *"),
+            row(7, "e", "public", "t7", schedule="0 2 * * *"),
+            row(8, "e", "public", "t8"),
+        ],
+    )
     with pytest.raises(ConfigError) as error:
         load_project_config(tmp_path / "sources.yml")
     where = "ingestion_config.xlsx: sheet 'SourceConfig'"

@@ -5,24 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, Definitions
+from helpers import file_table, source
 
 from ingest_assets.project import build_definitions, load_project
+
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def _filesystem_source(name: str, **settings) -> dict:
-    return {
-        "name": name,
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": f"data/landing/{name}",
-            "tables": [{"name": "orders", "file_glob": "orders*.csv", "format": "csv"}],
-        },
-        **settings,
-    }
+    return source(name, tables=[file_table("orders", "orders*.csv")], **settings)
 
 
 def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule(make_project):
@@ -36,25 +32,25 @@ def test_repo_sources_yml_gets_one_sensor_per_filesystem_source_and_its_schedule
 
     file_sensors = {s.name for s in repository.sensor_defs if s.name.endswith("_file_sensor")}
     assert file_sensors == {f"{s.name}_file_sensor" for s in sources if s.type == "filesystem"}
-    for source in (s for s in sources if s.type == "filesystem"):
-        sensor = defs.resolve_sensor_def(f"{source.name}_file_sensor")
-        assert sensor.job_name == f"{source.name}_job"
-        assert sensor.minimum_interval_seconds == source.minimum_interval_seconds
+    for fs_source in (s for s in sources if s.type == "filesystem"):
+        sensor = defs.resolve_sensor_def(f"{fs_source.name}_file_sensor")
+        assert sensor.job_name == f"{fs_source.name}_job"
+        assert sensor.minimum_interval_seconds == fs_source.minimum_interval_seconds
         assert sensor.default_status == (
-            DefaultSensorStatus.RUNNING if source.sensor else DefaultSensorStatus.STOPPED
+            DefaultSensorStatus.RUNNING if fs_source.sensor else DefaultSensorStatus.STOPPED
         )
 
     assert {s.name for s in repository.schedule_defs} == {
         f"{s.name}_schedule" for s in sources if s.schedule
     }
-    for source in (s for s in sources if s.schedule):
-        schedule = defs.resolve_schedule_def(f"{source.name}_schedule")
-        assert schedule.job_name == f"{source.name}_job"
-        assert schedule.cron_schedule == source.schedule
+    for scheduled in (s for s in sources if s.schedule):
+        schedule = defs.resolve_schedule_def(f"{scheduled.name}_schedule")
+        assert schedule.job_name == f"{scheduled.name}_job"
+        assert schedule.cron_schedule == scheduled.schedule
         assert schedule.execution_timezone == loaded.config.timezone
         assert schedule.default_status == (
             DefaultScheduleStatus.RUNNING
-            if source.schedule_status == "running"
+            if scheduled.schedule_status == "running"
             else DefaultScheduleStatus.STOPPED
         )
 
@@ -65,7 +61,10 @@ def test_statuses_intervals_and_timezone_follow_sources_yml(make_project):
         "timezone": "Europe/Oslo",
         "sources": [
             _filesystem_source(
-                "east", sensor=True, minimum_interval_seconds=10, schedule="*/15 * * * *",
+                "east",
+                sensor=True,
+                minimum_interval_seconds=10,
+                schedule="*/15 * * * *",
                 schedule_status="running",
             ),
             _filesystem_source("west"),
@@ -79,16 +78,22 @@ def test_statuses_intervals_and_timezone_follow_sources_yml(make_project):
     assert file_sensors == ["east_file_sensor", "west_file_sensor"]
     east = defs.resolve_sensor_def("east_file_sensor")
     assert (east.default_status, east.minimum_interval_seconds, east.job_name) == (
-        DefaultSensorStatus.RUNNING, 10, "east_job",
+        DefaultSensorStatus.RUNNING,
+        10,
+        "east_job",
     )
     west = defs.resolve_sensor_def("west_file_sensor")
     assert (west.default_status, west.minimum_interval_seconds, west.job_name) == (
-        DefaultSensorStatus.STOPPED, 30, "west_job",
+        DefaultSensorStatus.STOPPED,
+        30,
+        "west_job",
     )
 
     assert [s.name for s in repository.schedule_defs] == ["east_schedule"]
     schedule = defs.resolve_schedule_def("east_schedule")
     assert (schedule.cron_schedule, schedule.execution_timezone, schedule.default_status) == (
-        "*/15 * * * *", "Europe/Oslo", DefaultScheduleStatus.RUNNING,
+        "*/15 * * * *",
+        "Europe/Oslo",
+        DefaultScheduleStatus.RUNNING,
     )
     assert schedule.job_name == "east_job"

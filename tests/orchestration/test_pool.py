@@ -17,24 +17,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance, DagsterRunStatus
-from helpers import scalar, write_csv
+from helpers import scalar, source, write_csv
+
+pytestmark = pytest.mark.e2e
 
 POOL = "duckdb"
 HOLDER_RUN_ID = "test-holds-the-duckdb-slot"
 TIMEOUT_SECONDS = 120
 ROWS = 5000
-
-
-def _source(name: str) -> dict:
-    return {
-        "name": name,
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": f"data/landing/{name}",
-            "tables": [{"name": "rows", "file_glob": "*.csv", "format": "csv"}],
-        },
-    }
 
 
 def _wait_for(condition, what: str, processes: list[subprocess.Popen]):
@@ -46,13 +38,15 @@ def _wait_for(condition, what: str, processes: list[subprocess.Popen]):
         for process in processes:
             if process.poll() is not None:
                 output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"a run process exited while waiting for {what}:\n{output[-4000:]}")
+                raise AssertionError(
+                    f"a run process exited while waiting for {what}:\n{output[-4000:]}"
+                )
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_two_runs_at_once_load_one_after_the_other(make_project):
-    project = make_project([_source("east"), _source("west")])
+    project = make_project([source("east"), source("west")])
     for name in ("east", "west"):
         rows = [{"id": i, "source": name, "amount": i % 97} for i in range(ROWS)]
         write_csv(project / "data" / "landing" / name / "rows.csv", rows)
@@ -68,7 +62,15 @@ def test_two_runs_at_once_load_one_after_the_other(make_project):
     dagster = str(Path(sys.executable).parent / "dagster")
     processes = [
         subprocess.Popen(
-            [dagster, "asset", "materialize", "-m", "ingest_assets.definitions", "--select", f"group:{name}"],
+            [
+                dagster,
+                "asset",
+                "materialize",
+                "-m",
+                "ingest_assets.definitions",
+                "--select",
+                f"group:{name}",
+            ],
             cwd=project,
             env=env,
             stdout=subprocess.PIPE,
@@ -87,8 +89,11 @@ def test_two_runs_at_once_load_one_after_the_other(make_project):
         # both runs started and alive at this moment, each with its load step queued in the pool
         assert {run.status for run in runs} == {DagsterRunStatus.STARTED}
         assert waiting.pending_run_ids == {run.run_id for run in runs}
-        assert {step.step_key for step in waiting.pending_steps if step.run_id != HOLDER_RUN_ID} == {
-            "load_east", "load_west",
+        assert {
+            step.step_key for step in waiting.pending_steps if step.run_id != HOLDER_RUN_ID
+        } == {
+            "load_east",
+            "load_west",
         }
         assert all(process.poll() is None for process in processes)
 

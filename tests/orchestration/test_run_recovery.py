@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
-from helpers import scalar, write_csv
+from helpers import scalar, source, write_csv
 
 from ingest_assets.orchestration.run_recovery import (
     RUN_PID_TAG,
@@ -29,20 +29,9 @@ TIMEOUT = 120
 BIN = Path(sys.executable).parent
 
 
-def _source() -> dict:
-    return {
-        "name": "east",
-        "type": "filesystem",
-        "filesystem": {
-            "bucket_url": "data/landing/east",
-            "tables": [{"name": "rows", "file_glob": "*.csv", "format": "csv"}],
-        },
-    }
-
-
 @pytest.fixture
 def project(make_project, monkeypatch) -> Path:
-    root = make_project([_source()])
+    root = make_project([source("east")])
     rows = [{"id": i, "name": f"n{i}", "amount": i % 97} for i in range(ROWS)]
     write_csv(root / "data" / "landing" / "east" / "rows.csv", rows)
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
@@ -51,13 +40,21 @@ def project(make_project, monkeypatch) -> Path:
 
 
 def _env(project: Path) -> dict[str, str]:
-    return {**os.environ, "DAGSTER_HOME": str(project / "dagster_home"), "INGEST_PROJECT_DIR": str(project)}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(project / "dagster_home"),
+        "INGEST_PROJECT_DIR": str(project),
+    }
 
 
 def _start(project: Path, *command: str) -> subprocess.Popen:
     return subprocess.Popen(
-        list(command), cwd=project, env=_env(project),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        list(command),
+        cwd=project,
+        env=_env(project),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -68,20 +65,27 @@ def _wait_for(condition, what: str, process: subprocess.Popen | None = None):
         if value:
             return value
         if process is not None and process.poll() is not None:
-            raise AssertionError(f"process exited while waiting for {what}:\n{process.stdout.read()[-3000:]}")
+            raise AssertionError(
+                f"process exited while waiting for {what}:\n{process.stdout.read()[-3000:]}"
+            )
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 def _claimed(instance: DagsterInstance) -> set[str]:
-    return {slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots}
+    return {
+        slot.run_id for slot in instance.event_log_storage.get_concurrency_info(POOL).claimed_slots
+    }
 
 
+@pytest.mark.e2e
 def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
     instance = DagsterInstance.get()
     killed = _start(project, str(BIN / "ingest"), "sync", "east")
     try:
-        [run_id] = _wait_for(lambda: _claimed(instance), "the sync's load step to hold the slot", killed)
+        [run_id] = _wait_for(
+            lambda: _claimed(instance), "the sync's load step to hold the slot", killed
+        )
     finally:
         killed.kill()  # SIGKILL while its load step runs
         killed.communicate()
@@ -89,12 +93,19 @@ def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
     assert _claimed(instance) == {run_id}  # what used to block every later run
 
     again = subprocess.run(
-        [str(BIN / "ingest"), "sync", "east"], cwd=project, env=_env(project),
-        capture_output=True, text=True, timeout=TIMEOUT,
+        [str(BIN / "ingest"), "sync", "east"],
+        cwd=project,
+        env=_env(project),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
 
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert f"run {run_id} of east_job was STARTED but its process (pid {killed.pid}) is gone" in again.stderr
+    assert (
+        f"run {run_id} of east_job was STARTED but its process (pid {killed.pid}) is gone"
+        in again.stderr
+    )
     assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
     assert "is gone (killed or crashed)" in instance.all_logs(run_id)[-1].message
     assert _claimed(instance) == set()
@@ -104,10 +115,19 @@ def test_killed_sync_frees_its_slot_and_the_next_sync_loads_exact_rows(project):
 
 COMMANDS = {
     signal.SIGTERM: ["ingest", "sync", "east"],
-    signal.SIGINT: ["dagster", "asset", "materialize", "-m", "ingest_assets.definitions", "--select", "group:east"],
+    signal.SIGINT: [
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "ingest_assets.definitions",
+        "--select",
+        "group:east",
+    ],
 }
 
 
+@pytest.mark.e2e
 def test_signals_cancel_runs_waiting_for_the_pool(project):
     """`ingest sync` gets SIGTERM, `dagster asset materialize` SIGINT, both while their load step
     waits for the slot the test holds (as the issue's `timeout 150` found the command)."""
@@ -115,13 +135,18 @@ def test_signals_cancel_runs_waiting_for_the_pool(project):
     storage = instance.event_log_storage
     storage.initialize_concurrency_limit_to_default(POOL)
     assert storage.claim_concurrency_slot(POOL, "test-holder", "hold").is_claimed
-    processes = {signo: _start(project, str(BIN / cmd[0]), *cmd[1:]) for signo, cmd in COMMANDS.items()}
+    processes = {
+        signo: _start(project, str(BIN / cmd[0]), *cmd[1:]) for signo, cmd in COMMANDS.items()
+    }
     outputs, took, run_ids = {}, {}, {}
     try:
         for signo, process in processes.items():
             run_ids[signo] = _wait_for(
-                lambda: [r.run_id for r in instance.get_runs() if _pid_of(instance, r.run_id) == process.pid],
-                "the run to start", process,
+                lambda pid=process.pid: [
+                    r.run_id for r in instance.get_runs() if _pid_of(instance, r.run_id) == pid
+                ],
+                "the run to start",
+                process,
             )[0]
         _wait_for(
             lambda: storage.get_concurrency_info(POOL).pending_run_ids >= set(run_ids.values()),
@@ -172,6 +197,7 @@ CHILD_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_definitions_load_ends_a_dead_run_and_frees_its_slot(project):
     instance = DagsterInstance.get()
     child = _start(project, sys.executable, "-c", CHILD_RUN)
@@ -191,17 +217,23 @@ def test_definitions_load_ends_a_dead_run_and_frees_its_slot(project):
     assert recover_dead_runs(instance) == []
 
 
+@pytest.mark.e2e
 def test_a_reused_pid_does_not_count_as_the_runs_process():
     me = os.getpid()
     started = time.time()
 
     assert process_alive(me, started)  # created before the run started: may be its process
     assert not process_alive(me, started - 3600)  # created after the run started: pid reused
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     assert not process_alive(int(finished.stdout), None)
 
 
-def test_definitions_load_without_dagster_home_or_with_a_broken_one_never_fails(tmp_path, monkeypatch):
+@pytest.mark.unit
+def test_definitions_load_without_dagster_home_or_with_a_broken_one_never_fails(
+    tmp_path, monkeypatch
+):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     recover_on_definitions_load()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "missing"))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
-from helpers import execute_job, query, scalar
+from helpers import file_table, query, scalar, source
 
 from ingest_assets.orchestration import sensors
 from ingest_assets.orchestration.sensors import (
@@ -40,21 +40,15 @@ HEADER = "id,name,amount\n"
 
 
 def feed_source(**overrides: Any) -> dict[str, Any]:
-    return {
-        "name": "feed",
-        "type": "filesystem",
-        "sensor": True,
-        "minimum_interval_seconds": 2,
-        "max_retries": 0,
-        "filesystem": {
-            "bucket_url": LANDING,
-            "tables": [
-                {"name": "events", "file_glob": "*.csv", "format": "csv"},
-                {"name": "facts", "file_glob": "*.parquet", "format": "parquet"},
-            ],
-        },
+    return source(
+        "feed",
+        bucket_url=LANDING,
+        tables=[file_table("events", "*.csv"), file_table("facts", "*.parquet", "parquet")],
+        sensor=True,
+        minimum_interval_seconds=2,
+        max_retries=0,
         **overrides,
-    }
+    )
 
 
 def line(i: int) -> str:
@@ -92,7 +86,9 @@ class Sensor:
     def execute(self, request, raise_on_error: bool = True):
         tags = {"dagster/sensor_name": SENSOR, "dagster/run_key": request.run_key}
         return self.defs.resolve_job_def(JOB).execute_in_process(
-            run_config=request.run_config, instance=self.instance, tags=tags,
+            run_config=request.run_config,
+            instance=self.instance,
+            tags=tags,
             raise_on_error=raise_on_error,
         )
 
@@ -115,6 +111,7 @@ def assert_exact(project: Path, first_id: int, count: int = ROWS) -> None:
     assert rows == [(count, count, count)]
 
 
+@pytest.mark.integration
 def test_writer_patterns_load_exactly_once_with_no_cut_off_row(project, monkeypatch):
     """Four writers of 20,000 rows each, on one simulated clock with the default 60 s settle:
     a trickle (100 rows a second), a 7 s and a 20 s stall after 10,000 rows, and a 90 s stall
@@ -125,11 +122,18 @@ def test_writer_patterns_load_exactly_once_with_no_cut_off_row(project, monkeypa
     ids = {"trickle": 1_000_000, "stall7": 2_000_000, "stall20": 3_000_000, "midline": 4_000_000}
     # (second after start, text) chunks per file
     plans: dict[str, list[tuple[float, str]]] = {
-        "trickle": [(s, "".join(line(ids["trickle"] + i) for i in range(s * 100, s * 100 + 100))) for s in range(200)],
-        "stall7": [(0, "".join(line(ids["stall7"] + i) for i in range(10_000))),
-                   (7, "".join(line(ids["stall7"] + i) for i in range(10_000, ROWS)))],
-        "stall20": [(0, "".join(line(ids["stall20"] + i) for i in range(10_000))),
-                    (20, "".join(line(ids["stall20"] + i) for i in range(10_000, ROWS)))],
+        "trickle": [
+            (s, "".join(line(ids["trickle"] + i) for i in range(s * 100, s * 100 + 100)))
+            for s in range(200)
+        ],
+        "stall7": [
+            (0, "".join(line(ids["stall7"] + i) for i in range(10_000))),
+            (7, "".join(line(ids["stall7"] + i) for i in range(10_000, ROWS))),
+        ],
+        "stall20": [
+            (0, "".join(line(ids["stall20"] + i) for i in range(10_000))),
+            (20, "".join(line(ids["stall20"] + i) for i in range(10_000, ROWS))),
+        ],
     }
     cut = line(ids["midline"] + 10_000)
     plans["midline"] = [
@@ -177,6 +181,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_real_writer_with_stalls_loads_exactly_once(make_project):
     project = make_project([feed_source(settle_seconds=4)])
     path = project / LANDING / "live.csv"
@@ -188,7 +193,9 @@ def test_real_writer_with_stalls_loads_exactly_once(make_project):
         while time.monotonic() < deadline and not sensor.runs:
             writing = writer.poll() is None
             sensor.tick(execute=False)
-            assert not (writing and sensor.runs), "the sensor requested the file while it was being written"
+            assert not (writing and sensor.runs), (
+                "the sensor requested the file while it was being written"
+            )
             time.sleep(0.5)
         assert writer.wait(timeout=30) == 0
     finally:
@@ -201,6 +208,7 @@ def test_real_writer_with_stalls_loads_exactly_once(make_project):
     assert_exact(project, 0)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("marker", ["success_file", "done_file"])
 def test_ready_marker_decides_when_a_file_is_requested(make_project, marker):
     source = feed_source(ready_marker=marker)
@@ -213,7 +221,11 @@ def test_ready_marker_decides_when_a_file_is_requested(make_project, marker):
 
     for _ in range(2):  # complete and unchanged, but no marker: not requested
         assert not sensor.tick(execute=False).run_requests
-    waiting = "waiting for _SUCCESS in their folder" if marker == "success_file" else "waiting for <file>.done"
+    waiting = (
+        "waiting for _SUCCESS in their folder"
+        if marker == "success_file"
+        else "waiting for <file>.done"
+    )
     assert sensor.messages[-1] == f"feed: 1 file(s) {waiting}"
 
     (folder / ("_SUCCESS" if marker == "success_file" else "a.csv.done")).write_text("")
@@ -222,12 +234,16 @@ def test_ready_marker_decides_when_a_file_is_requested(make_project, marker):
     loaded = load_project(project)
     config = loaded.config.enabled_sources[0]
     expected = sensors.listed_fingerprints(config, loaded.paths, config.filesystem.tables[0])
-    assert [list(r.run_config["ops"]["load_feed"]["config"]["files"]["events"]) for r in tick.run_requests] == [
-        ["part=1/a.csv"]
-    ]
-    assert tick.run_requests[0].run_config["ops"]["load_feed"]["config"]["files"]["events"] == expected
+    assert [
+        list(r.run_config["ops"]["load_feed"]["config"]["files"]["events"])
+        for r in tick.run_requests
+    ] == [["part=1/a.csv"]]
+    assert (
+        tick.run_requests[0].run_config["ops"]["load_feed"]["config"]["files"]["events"] == expected
+    )
 
 
+@pytest.mark.integration
 def test_parquet_is_requested_only_with_its_footer(make_project, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -250,6 +266,7 @@ def test_parquet_is_requested_only_with_its_footer(make_project, monkeypatch):
     assert [list(r["facts"]) for r in sensor.runs] == [["f.parquet"]]
 
 
+@pytest.mark.e2e
 def test_failed_run_is_retried_with_backoff_without_the_file_changing(make_project, monkeypatch):
     """The first run fails (another process holds the warehouse's write lock, and the source
     has `max_retries: 0`); the sensor sees that run end, waits one interval, requests the same
@@ -264,10 +281,15 @@ def test_failed_run_is_retried_with_backoff_without_the_file_changing(make_proje
     sensor.tick(execute=False)
     first = sensor.tick(execute=False).run_requests[0]
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "c.execute('create table lock_holder(x int)'); print('locked', flush=True); time.sleep(120)",
-         str(project / "warehouse.duckdb")],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "c.execute('create table lock_holder(x int)'); print('locked', flush=True); time.sleep(120)",
+            str(project / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -284,7 +306,11 @@ def test_failed_run_is_retried_with_backoff_without_the_file_changing(make_proje
     retry = sensor.tick(execute=False).run_requests[0]
 
     assert retry.run_config == first.run_config
-    assert retry.run_key == run_key(retry.run_config["ops"]["load_feed"]["config"]["files"], 1) != first.run_key
+    assert (
+        retry.run_key
+        == run_key(retry.run_config["ops"]["load_feed"]["config"]["files"], 1)
+        != first.run_key
+    )
     assert sensor.execute(retry).success
     assert scalar(project, "select count(*) from raw_feed.events") == 100
     clock[0] += 2
@@ -292,6 +318,7 @@ def test_failed_run_is_retried_with_backoff_without_the_file_changing(make_proje
     assert sensor.messages[-1] == "feed: no new or changed files"
 
 
+@pytest.mark.unit
 def test_a_permanently_failing_file_backs_off_then_waits_for_a_change():
     fp = "10:2026-01-01T00:00:00+00:00"
     listing = {"events": {"bad.csv": fp}}
@@ -303,8 +330,14 @@ def test_a_permanently_failing_file_backs_off_then_waits_for_a_change():
     attempts, gaps, last_request = 0, [], now
     while now < 1_000 + 10 * 86_400:
         now += interval
-        tick = decide_tick(listing, {}, tick.cursor, now=now, ended_requests=set(tick.cursor.requests),
-                           retry_interval=interval)
+        tick = decide_tick(
+            listing,
+            {},
+            tick.cursor,
+            now=now,
+            ended_requests=set(tick.cursor.requests),
+            retry_interval=interval,
+        )
         if tick.to_request:
             attempts += 1
             gaps.append(now - last_request)
@@ -315,7 +348,9 @@ def test_a_permanently_failing_file_backs_off_then_waits_for_a_change():
     assert attempts == MAX_ATTEMPTS - 1  # the first request plus MAX_ATTEMPTS - 1 retries
     assert [retry_delay(interval, n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
     assert gaps == sorted(gaps) and gaps[-1] <= 3600 + 2 * interval
-    assert tick.given_up == 1 and "failed 8 times: retried when they change" in tick.skip_message("s")
+    assert tick.given_up == 1 and "failed 8 times: retried when they change" in tick.skip_message(
+        "s"
+    )
     # rewritten: a new fingerprint starts over; moved away (quarantine_dir): forgotten
     changed = decide_tick({"events": {"bad.csv": "11:x"}}, {}, tick.cursor, now=now)
     assert changed.cursor.pending == {"events": {"bad.csv": "11:x"}} and not changed.cursor.failed

@@ -17,15 +17,25 @@ from typing import Any
 
 import pytest
 from dagster import DagsterInstance, RunRequest, build_sensor_context
-from helpers import execute_job, materialize_project, query, write_csv
+from helpers import (
+    MOTO_ACCESS_KEY,
+    MOTO_SECRET_KEY,
+    MotoS3,
+    execute_job,
+    file_table,
+    materialize_project,
+    query,
+    source,
+    write_csv,
+)
 
 from ingest_assets.dlt.run_config import LoadConfig, load_run_config
 from ingest_assets.orchestration.sensors import (
     FileSensorCursor,
     decide_tick,
     listed_fingerprints,
-    safe_message,
     run_key,
+    safe_message,
 )
 from ingest_assets.project import build_definitions, load_project
 from ingest_assets.settings import ProjectPaths
@@ -40,30 +50,25 @@ EMPTY_CURSOR = {"v": 1, "pending": {}, "requested": {}}
 def drops_source(bucket_url: str = LANDING, **overrides: Any) -> dict[str, Any]:
     """A filesystem source `drops`: `orders` appended from orders*.csv, `stores` replaced from
     stores*.csv. No dbt model reads it, so its job is just its load step."""
-    return {
-        "name": "drops",
-        "type": "filesystem",
-        "sensor": True,
-        "minimum_interval_seconds": 5,
-        "settle_seconds": 0,  # two ticks, as the daemon would see them minutes apart
-        "filesystem": {
-            "bucket_url": bucket_url,
-            "tables": [
-                {"name": "orders", "file_glob": "orders*.csv", "format": "csv"},
-                {
-                    "name": "stores",
-                    "file_glob": "stores*.csv",
-                    "format": "csv",
-                    "write_disposition": "replace",
-                },
-            ],
-        },
+    return source(
+        "drops",
+        bucket_url=bucket_url,
+        tables=[
+            file_table("orders", "orders*.csv"),
+            file_table("stores", "stores*.csv", write_disposition="replace"),
+        ],
+        sensor=True,
+        minimum_interval_seconds=5,
+        settle_seconds=0,  # two ticks, as the daemon would see them minutes apart
         **overrides,
-    }
+    )
 
 
 def orders(first_id: int, count: int) -> list[dict[str, Any]]:
-    return [{"id": i, "customer": f"c{i % 7}", "amount": i * 10} for i in range(first_id, first_id + count)]
+    return [
+        {"id": i, "customer": f"c{i % 7}", "amount": i * 10}
+        for i in range(first_id, first_id + count)
+    ]
 
 
 @dataclass
@@ -105,7 +110,7 @@ class Sensor:
         self.cursor = data.cursor
         return Tick(list(data.run_requests or []), data.skip_message, data.cursor)
 
-    def restarted(self) -> "Sensor":
+    def restarted(self) -> Sensor:
         """A new sensor object from freshly loaded definitions with the stored cursor string, as
         after a daemon or code-server restart."""
         return Sensor(self.project, cursor=self.cursor)
@@ -116,7 +121,9 @@ def listed(project: Path, table: str) -> dict[str, str]:
     loaded = load_project(project)
     config = loaded.config.enabled_sources[0]
     table_config = next(t for t in config.filesystem.tables if t.name == table)
-    return {f["relative_path"]: fingerprint(f) for f in list_files(config, loaded.paths, table_config)}
+    return {
+        f["relative_path"]: fingerprint(f) for f in list_files(config, loaded.paths, table_config)
+    }
 
 
 def expected_request(files: dict[str, dict[str, str]]) -> dict:
@@ -157,12 +164,14 @@ def project(make_project) -> Path:
     return root
 
 
+@pytest.mark.e2e
 def test_empty_folder_skips_without_a_run(project):
     sensor = Sensor(project)
 
     assert_idle_for_two_ticks(sensor)
 
 
+@pytest.mark.integration
 def test_unreachable_folder_skips_with_source_and_error_and_keeps_the_cursor(make_project):
     project = make_project([drops_source("data/landing/missing")])
     saved = json.dumps({"v": 1, "pending": {"orders": {"orders_1.csv": "5:x"}}, "requested": {}})
@@ -177,6 +186,7 @@ def test_unreachable_folder_skips_with_source_and_error_and_keeps_the_cursor(mak
     assert tick.cursor == saved
 
 
+@pytest.mark.integration
 def test_new_files_run_once_they_stay_unchanged_for_a_tick(project):
     landing = project / LANDING
     write_csv(landing / "orders_1.csv", orders(1, 3))
@@ -186,14 +196,22 @@ def test_new_files_run_once_they_stay_unchanged_for_a_tick(project):
 
     first = sensor.tick()  # seen for the first time: could still be being written
     assert first.run_requests == []
-    assert first.skip_message == "drops: 2 new or changed file(s) waiting to stay unchanged for one tick"
+    assert (
+        first.skip_message
+        == "drops: 2 new or changed file(s) waiting to stay unchanged for one tick"
+    )
     assert first.state == {"v": 1, "pending": files, "requested": {}}
 
     second = sensor.tick()  # same fingerprints: settled
     [request] = second.run_requests
     assert request.run_config == expected_request(files)
     assert request.run_key == run_key(files)
-    assert second.state == {"v": 1, "pending": {}, "requested": files, "requests": {run_key(files): 0}}
+    assert second.state == {
+        "v": 1,
+        "pending": {},
+        "requested": files,
+        "requests": {run_key(files): 0},
+    }
 
     third = sensor.tick()  # run not finished yet: nothing new, no second request
     assert third.run_requests == []
@@ -201,6 +219,7 @@ def test_new_files_run_once_they_stay_unchanged_for_a_tick(project):
     assert third.cursor == second.cursor
 
 
+@pytest.mark.e2e
 def test_sensor_run_loads_new_file_rows_exactly_once(project):
     landing = project / LANDING
     write_csv(landing / "orders_1.csv", orders(1, 3))
@@ -229,13 +248,15 @@ def test_sensor_run_loads_new_file_rows_exactly_once(project):
     assert sensor.tick().state == EMPTY_CURSOR
 
 
+@pytest.mark.e2e
 def test_files_already_loaded_start_no_run(project):
-    landing = load_orders_and_stores(project)
+    load_orders_and_stores(project)
     sensor = Sensor(project)
 
     assert_idle_for_two_ticks(sensor)
 
 
+@pytest.mark.e2e
 def test_file_touched_to_an_older_mtime_counts_as_changed(project):
     landing = load_orders_and_stores(project)
     sensor = Sensor(project)
@@ -251,6 +272,7 @@ def test_file_touched_to_an_older_mtime_counts_as_changed(project):
     assert sensor.tick().files == {"orders": touched}
 
 
+@pytest.mark.e2e
 def test_growing_file_waits_until_two_ticks_see_it_unchanged(project):
     path = project / LANDING / "orders_1.csv"
     path.write_text("id,customer,amount\n1,c1,10\n")
@@ -273,18 +295,28 @@ def test_growing_file_waits_until_two_ticks_see_it_unchanged(project):
     os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 5))
     changed = sensor.tick()
     assert changed.run_requests == []
-    assert changed.state == {"v": 1, "pending": {"orders": listed(project, "orders")}, "requested": {}}
+    assert changed.state == {
+        "v": 1,
+        "pending": {"orders": listed(project, "orders")},
+        "requested": {},
+    }
     fresh = sensor.tick()
     assert fresh.files == {"orders": listed(project, "orders")}
     assert fresh.run_requests[0].run_key != stale_request.run_key
 
     # the stale run loads nothing (the file changed since it was seen), the fresh one all of it
     assert execute_job(project, JOB, stale_request.run_config).success
-    assert query(project, "select table_name from information_schema.tables where table_name = 'orders'") == []
+    assert (
+        query(
+            project, "select table_name from information_schema.tables where table_name = 'orders'"
+        )
+        == []
+    )
     assert execute_job(project, JOB, fresh.run_requests[0].run_config).success
     assert order_rows(project) == [(1, "c1", 10), (2, "c2", 20), (3, "c3", 30)]
 
 
+@pytest.mark.integration
 def test_restart_with_the_stored_cursor_makes_the_same_decisions(project):
     landing = project / LANDING
     write_csv(landing / "orders_1.csv", orders(1, 3))
@@ -303,6 +335,7 @@ def test_restart_with_the_stored_cursor_makes_the_same_decisions(project):
     assert again.skip_message == "drops: 1 file(s) already requested, not loaded yet"
 
 
+@pytest.mark.e2e
 def test_replace_table_requests_all_its_files(project):
     landing = project / LANDING
     write_csv(landing / "stores_1.csv", [{"id": 1, "city": "Oslo"}])
@@ -316,12 +349,18 @@ def test_replace_table_requests_all_its_files(project):
     # a replace load keeps only the files it loads: the unchanged stores_1.csv goes along
     assert tick.files == {"stores": listed(project, "stores")}
     assert set(tick.files["stores"]) == {"stores_1.csv", "stores_2.csv"}
-    assert tick.state["requested"] == {"stores": {"stores_2.csv": listed(project, "stores")["stores_2.csv"]}}
+    assert tick.state["requested"] == {
+        "stores": {"stores_2.csv": listed(project, "stores")["stores_2.csv"]}
+    }
     assert execute_job(project, JOB, tick.run_requests[0].run_config).success
-    assert query(project, "select id, city from raw_drops.stores order by id") == [(1, "Oslo"), (2, "Bergen")]
+    assert query(project, "select id, city from raw_drops.stores order by id") == [
+        (1, "Oslo"),
+        (2, "Bergen"),
+    ]
     assert sensor.tick().state == EMPTY_CURSOR
 
 
+@pytest.mark.e2e
 def test_ticks_never_open_the_warehouse(project, monkeypatch):
     import duckdb
 
@@ -339,9 +378,13 @@ def test_ticks_never_open_the_warehouse(project, monkeypatch):
     assert set(sensor.tick().files["orders"]) == {"orders_2.csv"}
 
 
+@pytest.mark.unit
 def test_cursor_holds_only_unloaded_files():
     many = {f"orders_{i:05d}.csv": f"10:2026-01-01T00:00:{i % 60:02d}+00:00" for i in range(20_000)}
-    new = {"orders_new_1.csv": "11:2026-02-01T00:00:00+00:00", "orders_new_2.csv": "12:2026-02-01T00:00:00+00:00"}
+    new = {
+        "orders_new_1.csv": "11:2026-02-01T00:00:00+00:00",
+        "orders_new_2.csv": "12:2026-02-01T00:00:00+00:00",
+    }
     listing = {"orders": {**many, **new}}
     loaded = {"orders": many}
 
@@ -351,17 +394,25 @@ def test_cursor_holds_only_unloaded_files():
 
     assert first.to_request == {} and first.cursor.pending == {"orders": new}
     assert second.to_request == {"orders": new}
-    assert second.cursor == FileSensorCursor(pending={}, requested={"orders": new}, requests={run_key(new_files := {"orders": new}): 0})
+    assert second.cursor == FileSensorCursor(
+        pending={}, requested={"orders": new}, requests={run_key(new_files := {"orders": new}): 0}
+    )
     assert second.to_request == new_files
     assert after_load.to_request == {} and after_load.cursor == FileSensorCursor()
     # files that disappear and tables that are no longer configured are forgotten too
-    gone = decide_tick({"stores": {}}, {}, FileSensorCursor(pending={"orders": new}, requested={"x": new}))
+    gone = decide_tick(
+        {"stores": {}}, {}, FileSensorCursor(pending={"orders": new}, requested={"x": new})
+    )
     assert gone.cursor == FileSensorCursor()
     assert FileSensorCursor.parse(second.cursor.dumps()) == second.cursor
     assert FileSensorCursor.parse("not json") == FileSensorCursor()
-    assert FileSensorCursor.parse('{"v": 99, "pending": {"orders": {"a": "1:x"}}}') == FileSensorCursor()
+    assert (
+        FileSensorCursor.parse('{"v": 99, "pending": {"orders": {"a": "1:x"}}}')
+        == FileSensorCursor()
+    )
 
 
+@pytest.mark.unit
 def test_run_key_is_a_stable_digest_of_files_and_fingerprints():
     files = {"orders": {"a.csv": "1:x", "b.csv": "2:y"}, "stores": {"s.csv": "3:z"}}
     reordered = {"stores": {"s.csv": "3:z"}, "orders": {"b.csv": "2:y", "a.csv": "1:x"}}
@@ -371,6 +422,7 @@ def test_run_key_is_a_stable_digest_of_files_and_fingerprints():
     assert len(run_key(files)) == 32
 
 
+@pytest.mark.unit
 def test_fast_local_listing_matches_the_load_steps_fingerprints(tmp_path):
     root = tmp_path / "bucket"
     (root / "2024" / "01").mkdir(parents=True)
@@ -382,22 +434,32 @@ def test_fast_local_listing_matches_the_load_steps_fingerprints(tmp_path):
     os.symlink(root / "orders_1.csv", root / "orders_link.csv")
     os.utime(root / "orders_1.csv", ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
     os.utime(root / "2024" / "orders_3.csv", (946684800.5, 946684800.5))
-    config = FilesystemSourceConfig.model_validate(drops_source(str(root)))
+    as_path = FilesystemSourceConfig.model_validate(drops_source(str(root)))
     paths = ProjectPaths(tmp_path)
 
     as_url = FilesystemSourceConfig.model_validate(drops_source(root.as_uri()))
 
-    for config in (config, as_url):
+    for config in (as_path, as_url):
         for glob in (
-            "orders*.csv", "**/orders*.csv", "2024/**/*.csv", "*", "2024/*.csv",
-            "2024/01/orders_2.csv", "orders_1.csv", ".orders*", "[o]rders_?.csv",
+            "orders*.csv",
+            "**/orders*.csv",
+            "2024/**/*.csv",
+            "*",
+            "2024/*.csv",
+            "2024/01/orders_2.csv",
+            "orders_1.csv",
+            ".orders*",
+            "[o]rders_?.csv",
         ):
             table = config.filesystem.tables[0].model_copy(update={"file_glob": glob})
-            expected = {f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)}
+            expected = {
+                f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)
+            }
             assert listed_fingerprints(config, paths, table) == expected, glob
             assert expected, glob
 
 
+@pytest.mark.unit
 def test_skip_messages_mask_credentials_in_urls_and_signed_parameters():
     message = (
         "cannot reach s3://AKIAEXAMPLE:very-secret@bucket/x and "
@@ -414,43 +476,22 @@ def test_skip_messages_mask_credentials_in_urls_and_signed_parameters():
     assert len(safe_message("x" * 2000)) == 500
 
 
-S3_SECRET = "s3cr3t-never-shown"
-
-
 @pytest.fixture
-def s3_endpoint(monkeypatch) -> Any:
-    """An S3 API (moto's server on 127.0.0.1) with bucket `landing`; dlt reads source `drops`'s
-    credentials from the environment. Yields a boto3 client."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    credentials = {
-        "AWS_ACCESS_KEY_ID": "AKIATESTKEY",
-        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
-        "ENDPOINT_URL": endpoint,
-        "REGION_NAME": "us-east-1",
-    }
-    for key, value in credentials.items():
-        monkeypatch.setenv(f"SOURCES__DROPS__CREDENTIALS__{key}", value)
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="AKIATESTKEY",
-        aws_secret_access_key=S3_SECRET,
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket="landing")
-    yield client
-    server.stop()
+def landing(moto_s3: MotoS3, monkeypatch) -> Any:
+    """Bucket `landing` on the S3 emulator; dlt reads source `drops`'s credentials from the
+    environment. A boto3 client."""
+    for key, value in moto_s3.credentials_env("drops").items():
+        monkeypatch.setenv(key, value)
+    moto_s3.client.create_bucket(Bucket="landing")
+    return moto_s3.client
 
 
-def test_bucket_files_settle_and_load(make_project, s3_endpoint):
+@pytest.mark.integration
+def test_bucket_files_settle_and_load(make_project, landing):
     project = make_project([drops_source("s3://landing/drops")])
-    s3_endpoint.put_object(Bucket="landing", Key="drops/orders_1.csv", Body=b"id,customer,amount\n1,c1,10\n2,c2,20\n")
+    landing.put_object(
+        Bucket="landing", Key="drops/orders_1.csv", Body=b"id,customer,amount\n1,c1,10\n2,c2,20\n"
+    )
     sensor = Sensor(project)
 
     assert sensor.tick().run_requests == []
@@ -462,7 +503,8 @@ def test_bucket_files_settle_and_load(make_project, s3_endpoint):
     assert sensor.tick().skip_message == "drops: no new or changed files"
 
 
-def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project, s3_endpoint):
+@pytest.mark.integration
+def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project, landing):
     project = make_project([drops_source("s3://no-such-bucket/drops")])
 
     tick = Sensor(project).tick()
@@ -470,10 +512,11 @@ def test_unreachable_bucket_skips_with_the_error_and_no_credentials(make_project
     assert tick.run_requests == []
     assert tick.skip_message.startswith("drops: cannot list files in s3://no-such-bucket/drops: ")
     assert "bucket does not exist" in tick.skip_message
-    assert S3_SECRET not in tick.skip_message and "AKIATESTKEY" not in tick.skip_message
+    assert MOTO_SECRET_KEY not in tick.skip_message and MOTO_ACCESS_KEY not in tick.skip_message
     assert tick.cursor is None
 
 
+@pytest.mark.e2e
 def test_run_for_new_files_of_one_table_leaves_a_replace_table_alone(project):
     landing = load_orders_and_stores(project)
     write_csv(landing / "orders_2.csv", orders(10, 2))

@@ -8,7 +8,7 @@ Runs the real assets on `custom_sources/example_shop.py` (`products` merged on p
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from helpers import materialize_project, query, scalar
 from ingest_assets.project import build_definitions, load_project
 from ingest_assets.sources.dlt_native import SourceImportError
 
-DAY_3 = datetime(2024, 1, 3, tzinfo=timezone.utc)
+DAY_3 = datetime(2024, 1, 3, tzinfo=UTC)
 
 
 def shop(day: int, resources: list[Any] | None = None) -> dict[str, Any]:
@@ -39,10 +39,15 @@ def _asset_keys(project: Path) -> set[str]:
 
 
 def _tables(project: Path, dataset: str) -> set[str]:
-    rows = query(project, "select table_name from information_schema.tables where table_schema = ?", [dataset])
+    rows = query(
+        project,
+        "select table_name from information_schema.tables where table_schema = ?",
+        [dataset],
+    )
     return {row[0] for row in rows}
 
 
+@pytest.mark.integration
 def test_installed_package_module_loads_like_a_custom_source(make_project, httpserver):
     httpserver.expect_request("/pets").respond_with_json(
         {"results": [{"id": 1, "name": "rex"}, {"id": 2, "name": "tom"}], "next": None}
@@ -56,7 +61,13 @@ def test_installed_package_module_loads_like_a_custom_source(make_project, https
             "function_kwargs": {
                 "config": {
                     "client": {"base_url": httpserver.url_for("/"), "paginator": "json_link"},
-                    "resources": [{"name": "pets", "primary_key": "id", "endpoint": {"data_selector": "results"}}],
+                    "resources": [
+                        {
+                            "name": "pets",
+                            "primary_key": "id",
+                            "endpoint": {"data_selector": "results"},
+                        }
+                    ],
                 }
             },
         },
@@ -67,9 +78,13 @@ def test_installed_package_module_loads_like_a_custom_source(make_project, https
     result = materialize_project(project, "group:pets")
 
     assert result.success
-    assert query(project, "select id, name from raw_pets.pets order by id") == [(1, "rex"), (2, "tom")]
+    assert query(project, "select id, name from raw_pets.pets order by id") == [
+        (1, "rex"),
+        (2, "tom"),
+    ]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
@@ -110,10 +125,13 @@ def test_missing_module_or_package_names_the_pip_install(make_project, module, e
     assert str(error.value) == expected
 
 
+@pytest.mark.e2e
 def test_selecting_resources_loads_only_those(make_project):
     project = make_project([shop(day=2, resources=["orders"])])
 
-    assert {k for k in _asset_keys(project) if k.startswith("raw_example_shop/")} == {"raw_example_shop/orders"}
+    assert {k for k in _asset_keys(project) if k.startswith("raw_example_shop/")} == {
+        "raw_example_shop/orders"
+    }
     result = materialize_project(project, "group:example_shop")
 
     assert result.success
@@ -121,23 +139,33 @@ def test_selecting_resources_loads_only_those(make_project):
     assert "products" not in _tables(project, "raw_example_shop")
 
 
+@pytest.mark.integration
 def test_unknown_resource_is_named(make_project):
     project = make_project([shop(day=1, resources=["orders", "refunds"])])
 
-    with pytest.raises(SourceImportError, match=re.escape(
-        "source 'example_shop': dlt_native.resources: refunds not in example_shop.example_shop "
-        "(it has: products, orders)"
-    )):
+    with pytest.raises(
+        SourceImportError,
+        match=re.escape(
+            "source 'example_shop': dlt_native.resources: refunds not in example_shop.example_shop "
+            "(it has: products, orders)"
+        ),
+    ):
         build_definitions(load_project(project))
 
 
+@pytest.mark.e2e
 def test_write_disposition_overrides_replace_the_source_code_hints(make_project):
     # products is `merge` and orders `append` in the code; sources.yml swaps them
-    resources = [{"name": "products", "write_disposition": "append"}, {"name": "orders", "write_disposition": "replace"}]
+    resources = [
+        {"name": "products", "write_disposition": "append"},
+        {"name": "orders", "write_disposition": "replace"},
+    ]
     project = make_project([shop(day=1, resources=resources)])
     materialize_project(project, "group:example_shop")
 
-    (project / "sources.yml").write_text((project / "sources.yml").read_text().replace("day: 1", "day: 2"))
+    (project / "sources.yml").write_text(
+        (project / "sources.yml").read_text().replace("day: 1", "day: 2")
+    )
     materialize_project(project, "group:example_shop")
 
     # append keeps both days' catalogue; replace swapped the whole orders table in one load
@@ -146,10 +174,12 @@ def test_write_disposition_overrides_replace_the_source_code_hints(make_project)
         project, "select price_day, count(*) from raw_example_shop.products group by 1 order by 1"
     ) == [(1, 5), (2, 5)]
     assert query(
-        project, "select count(*), count(distinct order_id), count(distinct _dlt_load_id) from raw_example_shop.orders"
+        project,
+        "select count(*), count(distinct order_id), count(distinct _dlt_load_id) from raw_example_shop.orders",
     ) == [(20, 20, 1)]
 
 
+@pytest.mark.e2e
 def test_primary_key_and_incremental_overrides(make_project):
     resources = [
         # merge on another key than product_id: the five products of a day share price_day

@@ -10,7 +10,7 @@ import dlt
 import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
-from helpers import execute_sql
+from helpers import execute_sql, source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.settings import ProjectPaths
@@ -25,11 +25,11 @@ BREAKOUT = "id <= 3) OR (1=1"
 
 
 def _source(schema: str, query_filter: str) -> dict:
-    return {
-        "name": "flt",
-        "type": "sql_database",
-        "sql_database": {"schema": schema, "tables": [{"name": "items", "query_filter": query_filter}]},
-    }
+    return source(
+        "flt",
+        "sql_database",
+        block={"schema": schema, "tables": [{"name": "items", "query_filter": query_filter}]},
+    )
 
 
 def _load(tmp_path: Path, config: SqlDatabaseSourceConfig) -> int:
@@ -57,11 +57,13 @@ def items(pg_schema, monkeypatch) -> str:
     return schema
 
 
+@pytest.mark.integration
 def test_a_condition_filters_the_rows(items, tmp_path):
     config = SqlDatabaseSourceConfig.model_validate(_source(items, "id <= 3 AND note <> 'a;)b'"))
     assert _load(tmp_path, config) == 3
 
 
+@pytest.mark.integration
 def test_breakout_is_refused_at_validation_naming_source_table_and_field(items):
     with pytest.raises(ConfigError) as error:
         validate_document({"sources": [_source(items, BREAKOUT)]}, "sources.yml")
@@ -72,19 +74,23 @@ def test_breakout_is_refused_at_validation_naming_source_table_and_field(items):
     ]
 
 
+@pytest.mark.integration
 def test_breakout_is_refused_at_run_time_and_loads_nothing(items, tmp_path):
     config = SqlDatabaseSourceConfig.model_validate(_source(items, "id <= 3"))
     # a config that skipped validation (e.g. built in code) is checked again when read
     config.sql_database.tables[0].query_filter = BREAKOUT
     with pytest.raises(PipelineStepFailed) as error:
         _load(tmp_path, config)
-    assert "source 'flt': table 'items': query_filter: must be one SQL condition" in str(error.value)
+    assert "source 'flt': table 'items': query_filter: must be one SQL condition" in str(
+        error.value
+    )
     if (tmp_path / "w.duckdb").exists():
         with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
             tables = conn.execute("select table_name from information_schema.tables").fetchall()
         assert ("items",) not in tables
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
@@ -104,6 +110,7 @@ def test_shapes_that_are_not_one_condition_are_refused(text, problem):
     assert problem in (query_filter_problem(text, "postgresql+psycopg2") or "")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text",
     [
@@ -120,5 +127,6 @@ def test_ordinary_conditions_are_accepted(text):
     assert query_filter_problem(text, None) is None
 
 
+@pytest.mark.unit
 def test_mysql_hash_comment_is_refused_for_mysql():
     assert "without comments" in query_filter_problem("id <= 3 # )", "mysql+pymysql")

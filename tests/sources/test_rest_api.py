@@ -66,9 +66,15 @@ class ShopApi:
     log: list[Logged] = field(default_factory=list)
 
     def __call__(self, request: Request) -> Response:
-        key = request.path.lstrip("/") + (f"?{request.query_string.decode()}" if request.query_string else "")
+        key = request.path.lstrip("/") + (
+            f"?{request.query_string.decode()}" if request.query_string else ""
+        )
         response = self._respond(request, key)
-        self.log.append(Logged(time.monotonic(), request.path.lstrip("/"), dict(request.args), response.status_code))
+        self.log.append(
+            Logged(
+                time.monotonic(), request.path.lstrip("/"), dict(request.args), response.status_code
+            )
+        )
         return response
 
     def _respond(self, request: Request, key: str) -> Response:
@@ -80,7 +86,9 @@ class ShopApi:
         if request.headers.get("Authorization") not in (f"Bearer {TOKEN}", f"Basic {basic}") and (
             request.args.get("access_code") != TOKEN
         ):
-            return Response('{"error": "unauthorized"}', status=401, content_type="application/json")
+            return Response(
+                '{"error": "unauthorized"}', status=401, content_type="application/json"
+            )
         if self.failures.get(key):
             return self.failures[key].pop(0)
         path = request.path.strip("/")
@@ -88,7 +96,12 @@ class ShopApi:
             page = int(request.args.get("page", 1))
             rows = self.customers[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
             more = page * PAGE_SIZE < len(self.customers)
-            return _json({"data": rows, "next": f"{self.base_url}customers?page={page + 1}" if more else None})
+            return _json(
+                {
+                    "data": rows,
+                    "next": f"{self.base_url}customers?page={page + 1}" if more else None,
+                }
+            )
         if match := re.fullmatch(r"customers/(\d+)/orders", path):
             customer = int(match.group(1))
             orders = [
@@ -108,9 +121,13 @@ class ShopApi:
         """OAuth2 client credentials: TOKEN for client `shop-client` with secret TOKEN."""
         form = request.form
         if (form.get("grant_type"), form.get("client_id"), form.get("client_secret")) != (
-            "client_credentials", "shop-client", TOKEN,
+            "client_credentials",
+            "shop-client",
+            TOKEN,
         ):
-            return Response('{"error": "invalid_client"}', status=401, content_type="application/json")
+            return Response(
+                '{"error": "invalid_client"}', status=401, content_type="application/json"
+            )
         return _json({"access_token": TOKEN, "expires_in": 3600})
 
     def requests_to(self, path: str) -> list[Logged]:
@@ -185,7 +202,9 @@ def shop_source(base_url: str, auth: dict[str, Any] | None = None) -> dict[str, 
 def _materializations(result) -> dict[str, dict[str, Any]]:
     return {
         event.asset_key.path[-1]: event.metadata
-        for event in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+        for event in (
+            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+        )
     }
 
 
@@ -201,6 +220,7 @@ def _dagster_record_text(result) -> str:
     return "\n".join(repr(event) for event in result.all_events)
 
 
+@pytest.mark.integration
 def test_pages_parent_child_and_nested_tables_load_once_with_retries(make_project, shop_api):
     page_2 = "customers?page=2"
     shop_api.failures[page_2] = [Response("slow down", status=429, headers={"Retry-After": "1"})]
@@ -215,7 +235,9 @@ def test_pages_parent_child_and_nested_tables_load_once_with_retries(make_projec
     result = materialize_project(project, "group:shop")
 
     assert result.success
-    assert query(project, "select id from raw_shop.customers order by id") == [(i,) for i in range(1, 6)]
+    assert query(project, "select id from raw_shop.customers order by id") == [
+        (i,) for i in range(1, 6)
+    ]
     # every page was served once, the 429'd page once more after the Retry-After second
     pages = [(e.args.get("page"), e.status) for e in shop_api.requests_to("customers")]
     assert pages == [(None, 200), ("2", 429), ("2", 200), ("3", 200)]
@@ -225,12 +247,16 @@ def test_pages_parent_child_and_nested_tables_load_once_with_retries(make_projec
     # child resource: one request per parent, rows carry the parent key
     assert scalar(project, "select count(*) from raw_shop.customer_orders") == 10
     assert query(
-        project, "select _customers_id, count(*) from raw_shop.customer_orders group by 1 order by 1"
-    ) == [(i, 2) for i in range(1, 6)]
-    assert scalar(
         project,
-        "select count(*) from raw_shop.customer_orders o join raw_shop.customers c on o._customers_id = c.id",
-    ) == 10
+        "select _customers_id, count(*) from raw_shop.customer_orders group by 1 order by 1",
+    ) == [(i, 2) for i in range(1, 6)]
+    assert (
+        scalar(
+            project,
+            "select count(*) from raw_shop.customer_orders o join raw_shop.customers c on o._customers_id = c.id",
+        )
+        == 10
+    )
     # nested list -> dlt child table linked to its parent row
     assert scalar(project, "select count(*) from raw_shop.customer_orders__items") == 20
     assert query(
@@ -241,7 +267,9 @@ def test_pages_parent_child_and_nested_tables_load_once_with_retries(make_projec
     ) == [(31, "sku-1-0"), (31, "sku-1-1")]
     metadata = _materializations(result)
     # the child table shows on its parent's asset
-    assert metadata["customer_orders"]["child_tables_rows_loaded"].value == {"customer_orders__items": 20}
+    assert metadata["customer_orders"]["child_tables_rows_loaded"].value == {
+        "customer_orders__items": 20
+    }
     assert metadata["customers"]["dagster/row_count"].value == 5
     # the token is nowhere in what Dagster or dlt keep
     assert TOKEN not in _dagster_record_text(result)
@@ -250,21 +278,33 @@ def test_pages_parent_child_and_nested_tables_load_once_with_retries(make_projec
             assert TOKEN.encode() not in file.read_bytes(), file
 
 
+@pytest.mark.integration
 def test_incremental_run_requests_only_newer_records_and_merges_changes(make_project, shop_api):
     project = make_project([shop_source(shop_api.base_url)])
     materialize_project(project, "group:shop")
-    assert [e.args["updated_since"] for e in shop_api.requests_to("products")] == ["2024-01-01T00:00:00Z"]
+    assert [e.args["updated_since"] for e in shop_api.requests_to("products")] == [
+        "2024-01-01T00:00:00Z"
+    ]
     assert scalar(project, "select count(*) from raw_shop.products") == 3
 
-    shop_api.products[1] = {**shop_api.products[1], "price": 425, "updated_at": "2024-01-05T09:00:00Z"}
-    shop_api.products.append({"id": 4, "name": "brownie", "price": 300, "updated_at": "2024-01-06T08:00:00Z"})
+    shop_api.products[1] = {
+        **shop_api.products[1],
+        "price": 425,
+        "updated_at": "2024-01-05T09:00:00Z",
+    }
+    shop_api.products.append(
+        {"id": 4, "name": "brownie", "price": 300, "updated_at": "2024-01-06T08:00:00Z"}
+    )
     second = materialize_project(project, "group:shop")
 
     # the second run asks only for what changed since the newest record of the first
     assert shop_api.requests_to("products")[-1].args["updated_since"] == "2024-01-03T10:00:00Z"
     assert _materializations(second)["products"]["rows_loaded"].value == 2
     assert query(project, "select id, price from raw_shop.products order by id") == [
-        (1, 350), (2, 425), (3, 250), (4, 300),
+        (1, 350),
+        (2, 425),
+        (3, 250),
+        (4, 300),
     ]
     third = materialize_project(project, "group:shop")
     assert shop_api.requests_to("products")[-1].args["updated_since"] == "2024-01-06T08:00:00Z"
@@ -272,6 +312,7 @@ def test_incremental_run_requests_only_newer_records_and_merges_changes(make_pro
     assert scalar(project, "select count(*) from raw_shop.products") == 4
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("token", "status"),
     [("wrong-" + TOKEN, "401 UNAUTHORIZED"), (READ_ONLY_TOKEN, "403 FORBIDDEN")],
@@ -300,7 +341,10 @@ def test_refused_credentials_fail_at_once_naming_source_and_endpoint_not_the_tok
     assert token not in _dagster_record_text(result)
 
 
-def test_missing_secret_loads_definitions_and_fails_the_run_saying_where_to_set_it(make_project, shop_api, monkeypatch):
+@pytest.mark.integration
+def test_missing_secret_loads_definitions_and_fails_the_run_saying_where_to_set_it(
+    make_project, shop_api, monkeypatch
+):
     monkeypatch.delenv("SHOP_API_TOKEN")
     project = make_project([shop_source(shop_api.base_url, auth={"type": "bearer"})])
 
@@ -317,8 +361,13 @@ def test_missing_secret_loads_definitions_and_fails_the_run_saying_where_to_set_
     assert shop_api.log == []
 
 
-def test_malformed_page_fails_naming_the_url_and_next_run_loads_each_record_once(make_project, shop_api):
-    shop_api.failures["customers?page=2"] = [Response('{"data": [{"id": 3', content_type="application/json")]
+@pytest.mark.integration
+def test_malformed_page_fails_naming_the_url_and_next_run_loads_each_record_once(
+    make_project, shop_api
+):
+    shop_api.failures["customers?page=2"] = [
+        Response('{"data": [{"id": 3', content_type="application/json")
+    ]
     project = make_project([shop_source(shop_api.base_url)])
 
     failed = materialize_project(project, "group:shop", raise_on_error=False)
@@ -331,17 +380,22 @@ def test_malformed_page_fails_naming_the_url_and_next_run_loads_each_record_once
     second = materialize_project(project, "group:shop")
     assert second.success
     # customers is `append`: the page 1 rows extracted by the failed run were not kept
-    assert query(project, "select id, count(*) from raw_shop.customers group by id order by id") == [
-        (i, 1) for i in range(1, 6)
-    ]
+    assert query(
+        project, "select id, count(*) from raw_shop.customers group by id order by id"
+    ) == [(i, 1) for i in range(1, 6)]
     assert scalar(project, "select count(distinct order_id) from raw_shop.customer_orders") == 10
     assert scalar(project, "select count(*) from raw_shop.customer_orders") == 10
 
 
-def test_token_from_project_secrets_toml_in_a_fresh_process(make_project, shop_api, monkeypatch, tmp_path):
+@pytest.mark.integration
+def test_token_from_project_secrets_toml_in_a_fresh_process(
+    make_project, shop_api, monkeypatch, tmp_path
+):
     monkeypatch.delenv("SHOP_API_TOKEN")
     project = make_project([shop_source(shop_api.base_url, auth={"type": "bearer"})])
-    (project / ".dlt" / "secrets.toml").write_text(f'[sources.shop.credentials]\ntoken = "{TOKEN}"\n')
+    (project / ".dlt" / "secrets.toml").write_text(
+        f'[sources.shop.credentials]\ntoken = "{TOKEN}"\n'
+    )
     script = (
         "import sys; from pathlib import Path; from helpers import materialize_project; "
         "result = materialize_project(Path(sys.argv[1]), 'group:shop'); print('success', result.success)"
@@ -364,10 +418,16 @@ def test_token_from_project_secrets_toml_in_a_fresh_process(make_project, shop_a
             assert TOKEN.encode() not in file.read_bytes(), file
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "auth",
     [
-        {"type": "api_key", "name": "access_code", "location": "query", "api_key_env": "SHOP_API_TOKEN"},
+        {
+            "type": "api_key",
+            "name": "access_code",
+            "location": "query",
+            "api_key_env": "SHOP_API_TOKEN",
+        },
         {"type": "http_basic", "username": "shop", "password_env": "SHOP_API_TOKEN"},
         {
             "type": "oauth2_client_credentials",
@@ -378,7 +438,9 @@ def test_token_from_project_secrets_toml_in_a_fresh_process(make_project, shop_a
     ],
     ids=["api_key-in-query", "http_basic", "oauth2_client_credentials"],
 )
-def test_other_auth_types_authenticate_and_refusals_hide_the_secret(make_project, shop_api, monkeypatch, auth):
+def test_other_auth_types_authenticate_and_refusals_hide_the_secret(
+    make_project, shop_api, monkeypatch, auth
+):
     monkeypatch.setenv("SHOP_CLIENT_ID", "shop-client")
     auth = {k: v.format(base_url=shop_api.base_url) for k, v in auth.items()}
     project = make_project([shop_source(shop_api.base_url, auth=auth)])
@@ -406,6 +468,7 @@ def _problems(rest_api: dict[str, Any]) -> list[str]:
 CLIENT = {"base_url": "https://api.example.com/v1/"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("rest_api", "expected"),
     [
@@ -417,7 +480,10 @@ CLIENT = {"base_url": "https://api.example.com/v1/"}
             ],
         ),
         (
-            {"client": {**CLIENT, "auth": {"type": "bearer", "token": "abc123"}}, "resources": ["orders"]},
+            {
+                "client": {**CLIENT, "auth": {"type": "bearer", "token": "abc123"}},
+                "resources": ["orders"],
+            },
             [
                 "sources.yml: source 'shop': rest_api.client.auth.token: secrets do not belong in sources.yml: "
                 'remove it and put `token = "..."` under [sources.shop.credentials] in .dlt/secrets.toml '
@@ -426,7 +492,10 @@ CLIENT = {"base_url": "https://api.example.com/v1/"}
         ),
         (
             {
-                "client": {**CLIENT, "auth": {"type": "http_basic", "username": "me", "password": "pw"}},
+                "client": {
+                    **CLIENT,
+                    "auth": {"type": "http_basic", "username": "me", "password": "pw"},
+                },
                 "resources": [{"name": "orders", "endpoint": {"params": {"api_key": "k"}}}],
             },
             [
@@ -439,7 +508,10 @@ CLIENT = {"base_url": "https://api.example.com/v1/"}
             ],
         ),
         (
-            {"client": {**CLIENT, "headers": {"Authorization": "Bearer abc123"}}, "resources": ["orders"]},
+            {
+                "client": {**CLIENT, "headers": {"Authorization": "Bearer abc123"}},
+                "resources": ["orders"],
+            },
             [
                 "sources.yml: source 'shop': rest_api.client.headers.Authorization: credentials do not belong "
                 "in sources.yml; use an auth block, e.g. {type: api_key, name: Authorization, location: header}, "
@@ -447,7 +519,10 @@ CLIENT = {"base_url": "https://api.example.com/v1/"}
             ],
         ),
         (
-            {"client": {**CLIENT, "auth": {"type": "api_key", "key_env": "K"}}, "resources": ["orders"]},
+            {
+                "client": {**CLIENT, "auth": {"type": "api_key", "key_env": "K"}},
+                "resources": ["orders"],
+            },
             [
                 "sources.yml: source 'shop': rest_api.client.auth.key_env: unknown option of api_key auth; "
                 "use one of: api_key_env, location, location_env, name, name_env"
@@ -463,7 +538,9 @@ CLIENT = {"base_url": "https://api.example.com/v1/"}
         ),
         (
             {"client": CLIENT, "resources": ["orders", {"name": "orders"}]},
-            ["sources.yml: source 'shop': rest_api.resources: resource names must be unique, repeated: orders"],
+            [
+                "sources.yml: source 'shop': rest_api.resources: resource names must be unique, repeated: orders"
+            ],
         ),
         (
             {"client": {**CLIENT, "paginator": {"type": "pages"}}, "resources": ["orders"]},
@@ -482,7 +559,9 @@ CLIENT = {"base_url": "https://api.example.com/v1/"}
         ),
         (
             {"client": CLIENT, "resources": [{"name": "orders", "endpoint": {"pth": "orders"}}]},
-            ["sources.yml: source 'shop': rest_api.resources[0].endpoint: received unexpected fields `{'pth'}`"],
+            [
+                "sources.yml: source 'shop': rest_api.resources[0].endpoint: received unexpected fields `{'pth'}`"
+            ],
         ),
         (
             {"client": CLIENT, "resources": [{"name": "orders", "write_disposition": "upsert"}]},
@@ -492,7 +571,10 @@ CLIENT = {"base_url": "https://api.example.com/v1/"}
             ],
         ),
         (
-            {"client": CLIENT, "resources": [{"name": "items", "endpoint": "orders/{resources.order.id}/items"}]},
+            {
+                "client": CLIENT,
+                "resources": [{"name": "items", "endpoint": "orders/{resources.order.id}/items"}],
+            },
             [
                 "sources.yml: source 'shop': rest_api.resources: A dependent resource `items` refers to non "
                 "existing parent resource `order`"
@@ -518,6 +600,7 @@ def test_config_errors_name_source_field_and_fix(rest_api, expected):
     assert _problems(rest_api) == expected
 
 
+@pytest.mark.unit
 def test_valid_config_with_every_auth_type_loads():
     for auth in (
         {"type": "bearer", "token_env": "SHOP_API_TOKEN"},
@@ -530,10 +613,13 @@ def test_valid_config_with_every_auth_type_loads():
         assert config.sources[0].table_descriptions() == {"customers": "Customers."}
 
 
+@pytest.mark.integration
 def test_project_table_options_are_kept_from_dlt(make_project, shop_api):
     source = shop_source(shop_api.base_url)
     products = source["rest_api"]["resources"][2]
-    products.update({"allow_empty_replace": True, "freshness": {"max_lag": "24h", "cursor": "updated_at"}})
+    products.update(
+        {"allow_empty_replace": True, "freshness": {"max_lag": "24h", "cursor": "updated_at"}}
+    )
     project = make_project([source])
 
     config = load_project(project).config.sources[0]

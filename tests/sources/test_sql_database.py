@@ -12,7 +12,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey
 from dagster._serdes import serialize_value
-from helpers import execute_sql, materialize_project, query, require_service, scalar
+from helpers import execute_sql, materialize_project, query, require_service, scalar, source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.project import build_definitions, load_project
@@ -69,7 +69,7 @@ def maria() -> Iterator[tuple[sa.Engine, str]]:
 
 def sql_source(name: str, block: dict[str, Any]) -> dict[str, Any]:
     """A `sources.yml` entry of `type: sql_database`."""
-    return {"name": name, "type": "sql_database", "sql_database": block}
+    return source(name, "sql_database", block=block)
 
 
 def materializations(result) -> dict[str, dict[str, Any]]:
@@ -92,9 +92,10 @@ def cursor_state(root: Path, source: str, table: str, cursor: str) -> Any:
 # ------------------------------------------------------------------------------ PostgreSQL
 
 
+@pytest.mark.integration
 def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, monkeypatch):
     engine, schema = pg
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     execute_sql(
         engine,
         f"CREATE TABLE {schema}.customers (id int PRIMARY KEY, name text)",
@@ -155,10 +156,14 @@ def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, 
     assert scalar(project, "select count(*) from raw_pg_shop.events") == 1000
     assert scalar(project, "select count(*) from raw_pg_shop.products") == 500
     assert scalar(project, "select count(*) from raw_pg_shop.orders") == 3000
-    assert cursor_state(project, "pg_shop", "orders", "updated_at") == start + timedelta(minutes=3000)
+    assert cursor_state(project, "pg_shop", "orders", "updated_at") == start + timedelta(
+        minutes=3000
+    )
     # open (id divisible by 3) and opened from 12:00 on (id >= 720)
     expected_tickets = [(i, "open") for i in range(720, 1501, 3)]
-    assert query(project, "select id, status from raw_pg_shop.tickets order by id") == expected_tickets
+    assert (
+        query(project, "select id, status from raw_pg_shop.tickets order by id") == expected_tickets
+    )
     ticket_columns = query(
         project,
         "select column_name from information_schema.columns where table_schema = 'raw_pg_shop' "
@@ -192,15 +197,19 @@ def test_postgres_replace_append_merge_incremental_and_filter(make_project, pg, 
     assert scalar(project, "select count(*) from raw_pg_shop.products") == 505
     assert scalar(project, "select count(distinct sku) from raw_pg_shop.products") == 505
     assert query(
-        project, "select sku, price from raw_pg_shop.products where sku in ('P1', 'P2') order by sku"
+        project,
+        "select sku, price from raw_pg_shop.products where sku in ('P1', 'P2') order by sku",
     ) == [("P1", Decimal("999.99")), ("P2", Decimal("1.23"))]
     # incremental: only the 100 new orders were loaded, and the cursor moved on
     assert loaded["orders"]["rows_loaded"] == 100
     assert loaded["orders"]["dagster/row_count"] == 3100
     assert scalar(project, "select count(distinct id) from raw_pg_shop.orders") == 3100
-    assert cursor_state(project, "pg_shop", "orders", "updated_at") == start + timedelta(minutes=3100)
+    assert cursor_state(project, "pg_shop", "orders", "updated_at") == start + timedelta(
+        minutes=3100
+    )
 
 
+@pytest.mark.integration
 def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, monkeypatch):
     engine, schema = pg
     execute_sql(
@@ -242,7 +251,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
                 "amount": Decimal("-0.01"),
                 "big": Decimal("-1.0000000001"),
                 "ratio": -1.5e300,
-                "placed": datetime(1999, 12, 31, 23, 59, 59, 123456, tzinfo=timezone.utc),
+                "placed": datetime(1999, 12, 31, 23, 59, 59, 123456, tzinfo=UTC),
                 "shipped": date(1970, 1, 1),
                 "paid": False,
                 "payload": json.dumps([1, "two", {"three": 3.5}]),
@@ -302,7 +311,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
     assert types["payload"] == "JSON"
     rows = query(
         project,
-        'select order_id, customer_name, amount, big_amount, ratio, placed_at, shipped_on, '
+        "select order_id, customer_name, amount, big_amount, ratio, placed_at, shipped_on, "
         'is_paid, payload, note from raw_pg_types."order" order by order_id',
     )
     assert rows[0][:8] == (
@@ -311,7 +320,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
         Decimal("1234567890.12"),
         Decimal("12345678901234567890.0123456789"),
         0.125,
-        datetime(2024, 3, 31, 0, 30, tzinfo=timezone.utc),
+        datetime(2024, 3, 31, 0, 30, tzinfo=UTC),
         date(2024, 4, 2),
         True,
     )
@@ -324,7 +333,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
         Decimal("-0.01"),
         Decimal("-1.0000000001"),
         -1.5e300,
-        datetime(1999, 12, 31, 23, 59, 59, 123456, tzinfo=timezone.utc),
+        datetime(1999, 12, 31, 23, 59, 59, 123456, tzinfo=UTC),
         date(1970, 1, 1),
         False,
     )
@@ -346,6 +355,7 @@ def test_postgres_types_reserved_word_and_mixed_case_names(make_project, pg, mon
     assert scalar(project, "select count(*) from raw_pg_types.order_lines") == 2500
 
 
+@pytest.mark.integration
 def test_postgres_star_loads_every_table_of_the_schema(make_project, pg, monkeypatch):
     engine, schema = pg
     execute_sql(
@@ -378,12 +388,15 @@ def test_postgres_star_loads_every_table_of_the_schema(make_project, pg, monkeyp
 
     assert result.success
     assert scalar(project, "select count(*) from raw_pg_star.alpha") == 1200
-    assert query(project, "select id, label from raw_pg_star.beta_items where id = 7") == [(7, "b7")]
+    assert query(project, "select id, label from raw_pg_star.beta_items where id = 7") == [
+        (7, "b7")
+    ]
 
 
 # --------------------------------------------------------------------------------- MariaDB
 
 
+@pytest.mark.integration
 def test_mariadb_merge_incremental_types_and_reserved_word(make_project, maria):
     engine, database = maria
     execute_sql(
@@ -464,11 +477,12 @@ def test_mariadb_merge_incremental_types_and_reserved_word(make_project, maria):
     assert cursor_state(project, "maria_shop", "events", "id") == 3050
     assert scalar(project, 'select count(*) from raw_maria_shop."select"') == 2001
     assert scalar(project, 'select count(distinct item_id) from raw_maria_shop."select"') == 2001
-    assert query(
-        project, 'select price, note from raw_maria_shop."select" where item_id = 1'
-    ) == [(Decimal("77.70"), "changed")]
+    assert query(project, 'select price, note from raw_maria_shop."select" where item_id = 1') == [
+        (Decimal("77.70"), "changed")
+    ]
 
 
+@pytest.mark.integration
 def test_bad_password_fails_the_run_names_host_never_the_password(
     make_project, maria, tmp_path, monkeypatch, caplog
 ):
@@ -497,7 +511,9 @@ def test_bad_password_fails_the_run_names_host_never_the_password(
             ),
             # connection refused is transient: without max_retries 0 the step retries with backoff
             {
-                **sql_source("down", {"credentials": {"url_env": "DOWN_DB_URL"}, "tables": ["orders"]}),
+                **sql_source(
+                    "down", {"credentials": {"url_env": "DOWN_DB_URL"}, "tables": ["orders"]}
+                ),
                 "max_retries": 0,
             },
             sql_source(
@@ -547,6 +563,7 @@ def test_bad_password_fails_the_run_names_host_never_the_password(
     assert query(project, "select count(*), max(name) from raw_good.things") == [(100, "t99")]
 
 
+@pytest.mark.e2e
 def test_missing_driver_fails_the_run_with_what_to_install(make_project):
     try:
         import oracledb  # noqa: F401
@@ -586,6 +603,7 @@ def test_missing_driver_fails_the_run_with_what_to_install(make_project):
 # ---------------------------------------------------------------------------------- SQLite
 
 
+@pytest.mark.e2e
 def test_sqlite_file_full_load(make_project):
     project = make_project(
         [
@@ -631,6 +649,7 @@ def test_sqlite_file_full_load(make_project):
 # ------------------------------------------------------------------- definitions, unreachable
 
 
+@pytest.mark.integration
 def test_definitions_load_without_connecting_and_with_database_unreachable(
     make_project, caplog, monkeypatch
 ):
@@ -641,7 +660,11 @@ def test_definitions_load_without_connecting_and_with_database_unreachable(
                 "listed",
                 {
                     "credentials": {"url_env": "LISTED_URL_NOT_SET"},
-                    "tables": ["orders", "OrderLines", {"name": "select", "description": "Reserved."}],
+                    "tables": [
+                        "orders",
+                        "OrderLines",
+                        {"name": "select", "description": "Reserved."},
+                    ],
                 },
             ),
             sql_source(
@@ -673,7 +696,11 @@ def test_definitions_load_without_connecting_and_with_database_unreachable(
 
     graph = defs.resolve_asset_graph()
     keys = {tuple(key.path) for key in graph.get_all_asset_keys()}
-    assert {("raw_listed", "orders"), ("raw_listed", "order_lines"), ("raw_listed", "select")} <= keys
+    assert {
+        ("raw_listed", "orders"),
+        ("raw_listed", "order_lines"),
+        ("raw_listed", "select"),
+    } <= keys
     assert {("raw_example_shop", "orders"), ("raw_example_shop", "products")} <= keys
     assert not any(key[0] == "raw_star" for key in keys)
     reserved = graph.get(AssetKey(["raw_listed", "select"]))
@@ -690,6 +717,7 @@ def test_definitions_load_without_connecting_and_with_database_unreachable(
 BASE = {"drivername": "postgresql", "host": "db", "database": "shop", "username": "loader"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("block", "message"),
     [
@@ -732,7 +760,11 @@ BASE = {"drivername": "postgresql", "host": "db", "database": "shop", "username"
         (
             {
                 "tables": [
-                    {"name": "orders", "write_disposition": "replace", "incremental": {"cursor": "id"}}
+                    {
+                        "name": "orders",
+                        "write_disposition": "replace",
+                        "incremental": {"cursor": "id"},
+                    }
                 ]
             },
             "sources.yml: source 'shop': sql_database.tables[0]: table 'orders': an incremental "
@@ -742,7 +774,11 @@ BASE = {"drivername": "postgresql", "host": "db", "database": "shop", "username"
         (
             {
                 "tables": [
-                    {"name": "orders", "columns": ["amount"], "incremental": {"cursor": "updated_at"}}
+                    {
+                        "name": "orders",
+                        "columns": ["amount"],
+                        "incremental": {"cursor": "updated_at"},
+                    }
                 ]
             },
             "sources.yml: source 'shop': sql_database.tables[0]: table 'orders': columns must "
@@ -780,6 +816,7 @@ def test_invalid_config_is_reported_by_field(block, message):
     assert "hunter2" not in str(error.value)
 
 
+@pytest.mark.unit
 def test_defaults_and_table_names():
     config = validate_document(
         {
@@ -826,6 +863,7 @@ def _credentials_url(root: Path, credentials: dict[str, Any], name: str = "db") 
     return url.render_as_string(hide_password=True), url.render_as_string(hide_password=False)
 
 
+@pytest.mark.integration
 def test_sql_server_and_oracle_urls_are_built_without_their_drivers(make_project, monkeypatch):
     monkeypatch.setenv("MSSQL_PASSWORD", "p@ss:word/1")
     monkeypatch.setenv("ORACLE_PASSWORD", SECRET)
@@ -890,7 +928,10 @@ def reload_dlt_providers() -> Iterator[Callable[[], None]]:
     reload()
 
 
-def test_credentials_come_from_env_and_secrets_toml(make_project, monkeypatch, reload_dlt_providers):
+@pytest.mark.integration
+def test_credentials_come_from_env_and_secrets_toml(
+    make_project, monkeypatch, reload_dlt_providers
+):
     root = make_project([])
     (root / ".dlt" / "secrets.toml").write_text(
         "[sources.warehouse_db.credentials]\n"
@@ -916,9 +957,12 @@ def test_credentials_come_from_env_and_secrets_toml(make_project, monkeypatch, r
 
     monkeypatch.setenv("SOURCES__FROM_ENV__CREDENTIALS", "mysql://app:pw@h:3307/appdb")
     from_env = SqlDatabaseSourceConfig.model_validate(sql_source("from_env", {"tables": ["t"]}))
-    assert resolve_credentials(from_env, ProjectPaths(root)).to_url().render_as_string(
-        hide_password=True
-    ) == "mysql+pymysql://app:***@h:3307/appdb"
+    assert (
+        resolve_credentials(from_env, ProjectPaths(root))
+        .to_url()
+        .render_as_string(hide_password=True)
+        == "mysql+pymysql://app:***@h:3307/appdb"
+    )
 
     nothing = SqlDatabaseSourceConfig.model_validate(sql_source("nothing_set", {"tables": ["t"]}))
     with pytest.raises(SqlDatabaseError) as error:

@@ -1,8 +1,4 @@
-"""The authenticator and HTTP errors of `type: rest_api` sources (`ingest_assets.sources.rest_api`).
-
-Kept apart from the config model so that reading `sources.yml` does not import dlt or requests:
-this module is imported when a REST API source is built or checked.
-"""
+"""Authentication of a `rest_api` source: secrets read at the first request, never from sources.yml."""
 
 from __future__ import annotations
 
@@ -14,22 +10,13 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.sources.helpers.requests import HTTPError
 from dlt.sources.helpers.rest_client.auth import AuthConfigBase
 from dlt.sources.helpers.rest_client.redaction import sanitize_url
-from dlt.sources.rest_api.config_setup import AUTH_MAP
+from dlt.sources.rest_api.config_setup import (
+    AUTH_MAP,
+)
 from requests import PreparedRequest
 
-from ingest_assets.sources.rest_api import AuthBlock, CredentialsNotSetError, Loc, _dotted
-
-
-class ApiAuthError(HTTPError):
-    """The API answered 401 or 403: the credentials are missing, wrong or lack a permission."""
-
-
-class ApiHttpError(HTTPError):
-    """The API answered an error status (after retries, for 429 and 5xx)."""
-
-
-class ApiResponseError(HTTPError):
-    """The API answered a success status with a body that is not JSON."""
+from ingest_assets.sources.rest_api.errors import ApiAuthError, CredentialsNotSetError
+from ingest_assets.sources.rest_api.models import AuthBlock, Loc, _dotted
 
 
 class SecretsAuth(AuthConfigBase):

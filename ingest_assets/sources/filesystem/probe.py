@@ -17,12 +17,15 @@ import duckdb
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 
 from ingest_assets.settings import ProjectPaths
-from ingest_assets.sources.file_readers import FileReadError, write_load_file
-from ingest_assets.sources.run_options import FileProblem
+from ingest_assets.sources.base import FileProblem
+from ingest_assets.sources.filesystem.config import FilesystemSourceConfig
+from ingest_assets.sources.filesystem.listing import bucket_url_of, list_files, source_filesystem
+from ingest_assets.sources.filesystem.options import FileReadError
+from ingest_assets.sources.filesystem.readers import write_load_file
 
 
 def unloadable_files(
-    source,
+    source: FilesystemSourceConfig,
     paths: ProjectPaths,
     warehouse: Path,
     dataset: str,
@@ -32,7 +35,7 @@ def unloadable_files(
     """The files among `candidates` whose rows the warehouse table `dataset.table` refuses.
 
     Args:
-        source: a `FilesystemSourceConfig` (other source types give []).
+        source: the filesystem source whose load job failed.
         paths: project paths (relative bucket folders).
         warehouse: the DuckDB warehouse file, opened read-only.
         dataset: the table's schema in the warehouse, `raw_<source>`.
@@ -43,19 +46,19 @@ def unloadable_files(
         One `FileProblem` per refused file, with DuckDB's message; [] when none is refused
         alone (the failure had another cause), or the table does not exist.
     """
-    from ingest_assets.sources import filesystem
-
     wanted = set(candidates)
-    config = next((t for t in getattr(getattr(source, "filesystem", None), "tables", []) if t.name == table), None)
+    config = next((t for t in source.filesystem.tables if t.name == table), None)
     if config is None or not wanted:
         return []
-    files = [f for f in filesystem.list_files(source, paths, config) if f["relative_path"] in wanted]
-    filesystem_ = filesystem.source_filesystem(source.name, filesystem.bucket_url_of(source, paths))
+    files = [f for f in list_files(source, paths, config) if f["relative_path"] in wanted]
+    filesystem_ = source_filesystem(source.name, bucket_url_of(source, paths))
     problems: list[FileProblem] = []
     with duckdb.connect() as conn, tempfile.TemporaryDirectory(prefix="ingest_probe_") as work:
         conn.execute(f"ATTACH '{_literal(str(warehouse))}' AS wh (READ_ONLY)")
         try:
-            conn.execute(f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0")
+            conn.execute(
+                f"CREATE TEMP TABLE probe AS SELECT * FROM wh.{_quote(dataset)}.{_quote(table)} LIMIT 0"
+            )
         except duckdb.CatalogException:
             return []
         columns = {row[0] for row in conn.execute("DESCRIBE probe").fetchall()}
@@ -68,11 +71,18 @@ def unloadable_files(
                 if not names:
                     continue
                 listed = ", ".join(_quote(c) for c in names)
-                conn.execute(f"INSERT INTO probe ({listed}) SELECT {listed} FROM read_parquet('{_literal(str(target))}')")
+                conn.execute(
+                    f"INSERT INTO probe ({listed}) SELECT {listed} FROM read_parquet('{_literal(str(target))}')"
+                )
                 conn.execute("DELETE FROM probe")
             except (duckdb.Error, FileReadError) as error:
                 problems.append(
-                    FileProblem(table, file["relative_path"], file["file_url"], f"cannot load into {dataset}.{table}: {_first_part(error)}")
+                    FileProblem(
+                        table,
+                        file["relative_path"],
+                        file["file_url"],
+                        f"cannot load into {dataset}.{table}: {_first_part(error)}",
+                    )
                 )
     return problems
 

@@ -30,21 +30,23 @@ import gzip
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from pydantic import Field, field_validator
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dlt.common.storages.fsspec_filesystem import FileItemDict
 
-from ingest_assets.config.common import StrictModel
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-    from dlt.common.storages.fsspec_filesystem import FileItemDict
-
-FileFormat = Literal["csv", "jsonl", "json", "parquet"]
+from ingest_assets.sources.filesystem.options import (
+    DLT_COLUMNS,
+    NATIVE_ENCODINGS,
+    FileReadError,
+    ReadSpec,
+)
 
 BATCH_ROWS = 250_000
 """Rows per Arrow batch: large enough to amortise per-batch cost, small enough to bound memory."""
@@ -68,127 +70,6 @@ CONVERT_SETTINGS = (
     "SET preserve_insertion_order = false",
 )
 """Settings of the DuckDB connection that converts one file."""
-
-
-class FileReadError(Exception):
-    """A file matched a table's glob but could not be read as its configured format, or its
-    values do not fit the table's existing column types.
-
-    Attributes:
-        line: where the reader stopped, when it knows: the line of a csv or jsonl file (the
-            header is line 1), the row of a parquet or JSON-array file (first row is 1).
-        column: the column whose value could not be read, when known.
-    """
-
-    def __init__(self, message: str, line: int | None = None, column: str | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-
-
-DLT_COLUMNS = frozenset(
-    {"_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id", "_dlt_list_idx"}
-)
-"""Columns dlt writes itself; a file column with one of these names (after dlt's name
-normalization) would be overwritten or mistaken for dlt's own, so such a file is refused."""
-
-NATIVE_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "iso8859-1": "latin-1"}
-"""Python codec name -> the name DuckDB's CSV reader decodes natively. Any other Python codec
-(cp1252, iso8859-15, utf-16-le, ...) is transcoded to UTF-8 first, streaming, into a work file."""
-
-
-def canonical_type(type_text: str) -> str:
-    """DuckDB's own spelling of a SQL type (`int` -> `INTEGER`, `text` -> `VARCHAR`).
-
-    Raises:
-        ValueError: DuckDB does not know the type; the message has its did-you-mean.
-    """
-    import duckdb
-
-    try:
-        return str(duckdb.sqltype(type_text))
-    except duckdb.Error as error:
-        raise ValueError(
-            f"{type_text!r} is not a DuckDB type: {str(error).splitlines()[0]}"
-        ) from None
-
-
-class CsvOptions(StrictModel):
-    """How DuckDB's CSV reader reads a table's csv files (`csv:` on the table). Anything not set
-    is detected by DuckDB's sniffer, except `skip_rows` (0: no line is ever skipped silently).
-
-    Attributes:
-        delimiter: field separator, e.g. `;` or `"\\t"`.
-        quote: quote character, e.g. `'"'`.
-        escape: character that escapes a quote inside a quoted field.
-        header: whether the first line (after `skip_rows`) holds the column names.
-        skip_rows: lines to skip at the top of the file (a preamble).
-        null_values: strings that mean NULL, e.g. `["NA", ""]` for R/SAS exports.
-        encoding: any Python codec name: `utf-8` (default), `utf-16` and `latin-1` are decoded
-            by DuckDB, others (`cp1252`, `iso8859-15`, ...) are transcoded to UTF-8 first.
-        date_format, timestamp_format: strftime formats, e.g. `%d.%m.%Y`, `%d/%m/%Y %H:%M`.
-        decimal_separator: `.` or `,` (for numbers like `3,14`).
-    """
-
-    delimiter: str | None = Field(default=None, min_length=1, max_length=4)
-    quote: str | None = Field(default=None, max_length=1)
-    escape: str | None = Field(default=None, max_length=1)
-    header: bool | None = None
-    skip_rows: int = Field(default=0, ge=0)
-    null_values: list[str] | None = None
-    encoding: str = "utf-8"
-    date_format: str | None = Field(default=None, min_length=1)
-    timestamp_format: str | None = Field(default=None, min_length=1)
-    decimal_separator: Literal[".", ","] | None = None
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str) -> str:
-        try:
-            return codecs.lookup(value).name
-        except LookupError:
-            raise ValueError(
-                f"unknown encoding {value!r}; use e.g. utf-8, utf-16, latin-1, cp1252"
-            ) from None
-
-
-class JsonOptions(StrictModel):
-    """How DuckDB's JSON reader reads a table's files (`json:` on the table).
-
-    Attributes:
-        format: `newline_delimited` (one object per line; the default of `format: jsonl`),
-            `array` (one top-level array of objects), or `auto` (the default of `format: json`).
-    """
-
-    format: Literal["newline_delimited", "array", "auto"] | None = None
-
-
-@dataclass(frozen=True)
-class ReadSpec:
-    """Everything that decides how one file is read and typed.
-
-    Attributes:
-        format: `csv`, `jsonl`, `json` or `parquet`.
-        csv: csv reader options.
-        json: JSON reader options.
-        columns: `{column: DuckDB type}` set in sources.yml (`columns:` on the table) for columns
-            the table does not have yet; names as in the file or as dlt normalizes them.
-        existing: dlt column schemas of the table as the pipeline's schema has them, by
-            (normalized) name: a file's values are cast to these types, so a value that does
-            not fit fails this file alone, naming line and column, instead of the warehouse load.
-        normalize: dlt's name normalization (the schema's naming convention), to match file
-            columns with `existing` and `columns`.
-        keep_dlt_columns: keep file columns named like dlt's own (`_dlt_load_id`, ...): only
-            for files dlt wrote itself (the lake); otherwise such a file is refused.
-    """
-
-    format: FileFormat
-    csv: CsvOptions = field(default_factory=CsvOptions)
-    json: JsonOptions = field(default_factory=JsonOptions)
-    columns: Mapping[str, str] = field(default_factory=dict)
-    existing: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    normalize: Callable[[str], str] = str
-    keep_dlt_columns: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,10 +105,6 @@ def write_load_file(
             named like dlt's own; the message names the file and, where known, line and column.
             `target` may then be partial.
     """
-    import duckdb
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     name = file["relative_path"]
     with ExitStack() as stack:
         try:
@@ -270,8 +147,6 @@ def read_arrow_batches(file: FileItemDict, spec: ReadSpec) -> Iterator[pa.Record
     Raises:
         FileReadError: as `write_load_file`, before any batch.
     """
-    import pyarrow.parquet as pq
-
     with tempfile.TemporaryDirectory(prefix="ingest_") as work:
         converted = write_load_file(file, spec, Path(work) / "file.parquet", None)
         parquet = pq.ParquetFile(converted.path)
@@ -457,8 +332,6 @@ def _read_error(
     """A `FileReadError` naming the file, with line and column from the reader's message, or
     found by looking for the first value that does not fit a cast (JSON, parquet)."""
     # DuckDB appends its dialect settings and the SQL it ran: noise for the user
-    import duckdb
-
     text = re.split(r"\n\s*file = |\n\s*LINE \d+:", str(error))[0].strip()
     line_match = re.search(r"Line: (\d+)", text)
     column_match = re.search(r'converting column "([^"]+)"', text)
@@ -488,8 +361,6 @@ def _first_misfit(
     conn: duckdb.DuckDBPyConnection, source: str, casts: Mapping[str, str]
 ) -> tuple[int, str, str, str] | None:
     """`(row from 1, column, value, type)` of the first value that does not cast, or None."""
-    import duckdb
-
     try:
         conn.execute("SET preserve_insertion_order = true")
         for column, target in casts.items():
@@ -566,8 +437,6 @@ def _without_view_types(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
-    import pyarrow as pa
-
     if not any(_is_view(field.type) for field in schema):
         return schema
     return pa.schema(
@@ -576,14 +445,10 @@ def _plain_schema(schema: pa.Schema) -> pa.Schema:
 
 
 def _is_view(data_type: pa.DataType) -> bool:
-    import pyarrow as pa
-
     return pa.types.is_string_view(data_type) or pa.types.is_binary_view(data_type)
 
 
 def _plain_type(data_type: pa.DataType) -> pa.DataType:
-    import pyarrow as pa
-
     if pa.types.is_string_view(data_type):
         return pa.string()
     if pa.types.is_binary_view(data_type):
@@ -603,8 +468,6 @@ def count_rows(file: FileItemDict, spec: ReadSpec) -> int:
     Raises:
         FileReadError: the file is not valid for its format and options.
     """
-    import duckdb
-
     name = file["relative_path"]
     with tempfile.TemporaryDirectory(prefix="ingest_count_") as work, ExitStack() as stack:
         try:

@@ -10,18 +10,14 @@ dlt state with the load that writes it. The lake's `_dlt_load_id` column is kept
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from dlt.extract.source import DltSource
+import pyarrow as pa
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt.pipeline import lake_bucket_url, lake_section
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources import filesystem
-from ingest_assets.sources.run_options import RunOptions
-
-if TYPE_CHECKING:
-    import pyarrow as pa
+from ingest_assets.sources.base import Extract
 
 LAKE_LOAD_ID = "_lake_load_id"
 
@@ -30,9 +26,8 @@ def build_projection_source(
     source: SourceBase,
     paths: ProjectPaths,
     tables: Mapping[str, LoadOptions],
-    run: RunOptions | None = None,
-) -> DltSource:
-    """Build a fresh dlt source reading the lake files of `tables` of `source`.
+) -> Extract:
+    """Build a fresh dlt source reading the lake files of `tables` of `source`, with its report.
 
     Args:
         source: a source with `destination: both`.
@@ -40,7 +35,10 @@ def build_projection_source(
         tables: table name -> its options in sources.yml; `merge` with a `primary_key` keeps
             the latest row per key in the warehouse, `replace` mirrors the lake's current files,
             anything else appends every load package's rows.
-        run: per-run options (unreadable files are reported back through it).
+
+    Returns:
+        The extract of a `filesystem` source named `<source>_lake` (its report lists the lake
+        files that could not be read).
 
     Lake credentials are read from `[sources.<source>_lake.credentials]`.
     """
@@ -65,8 +63,8 @@ def build_projection_source(
             ],
         ),
     )
-    dlt_source = filesystem.build_dlt_source(config, paths, run, keep_dlt_columns=True)
-    for resource in dlt_source.resources.values():
+    extract = filesystem.SOURCE_TYPE.build(config, paths, keep_dlt_columns=True)
+    for resource in extract.dlt_source.resources.values():
         resource.add_map(_keep_lake_load_id)
         # replaying several load packages at once: for a key, the row of the newest package wins
         resource.apply_hints(
@@ -74,7 +72,7 @@ def build_projection_source(
                 LAKE_LOAD_ID: {"name": LAKE_LOAD_ID, "data_type": "text", "dedup_sort": "desc"}
             }
         )
-    return dlt_source
+    return extract
 
 
 def _keep_lake_load_id(batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -26,84 +26,23 @@ import logging
 import sys
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator
+import dlt
+from dlt.common.configuration import is_secret_hint
+from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.common.configuration.specs import BaseConfiguration
+from dlt.extract.source import DltSource
 
-from ingest_assets.config.common import NAME_PATTERN, LoadOptions, SourceBase, StrictModel
 from ingest_assets.settings import ProjectPaths
-
-if TYPE_CHECKING:
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-    from dlt.common.configuration.specs import BaseConfiguration
-    from dlt.extract.source import DltSource
+from ingest_assets.sources.dlt_native.config import (
+    SECRET_PLACEHOLDER,
+    DltNativeBlock,
+    DltNativeSourceConfig,
+)
+from ingest_assets.sources.dlt_native.errors import MissingConfigError, SourceImportError
 
 logger = logging.getLogger(__name__)
-
-SECRET_PLACEHOLDER = "<not read when the definitions load>"
-"""What a secret argument of the function gets when it is called to describe the assets."""
-
-
-class ResourceOptions(LoadOptions):
-    """Hints set from `sources.yml` on one resource of the source, overriding its code.
-
-    Attributes:
-        name: the dlt resource name.
-    """
-
-    name: str = Field(pattern=NAME_PATTERN)
-
-
-class DltNativeBlock(StrictModel):
-    """The `dlt_native:` block of a source.
-
-    Attributes:
-        source_module: a module of `custom_sources/` (`example_shop`) or any importable dotted
-            path (`my_package.sources.crm`).
-        source_function: the `@dlt.source` (or `@dlt.resource`) function in that module;
-            `source_name` (Dango's name for it) is accepted too.
-        function_kwargs: keyword arguments for that function (no secrets: dlt injects those from
-            `.dlt/secrets.toml` or the environment).
-        resources: resources to load (names, or objects with `name` and load options); None
-            loads the resources the source selects by default.
-    """
-
-    source_module: str = Field(min_length=1)
-    # `source_name` is Dango's spelling of the same key
-    source_function: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        validation_alias=AliasChoices("source_function", "source_name"),
-    )
-    function_kwargs: dict[str, Any] = Field(default_factory=dict)
-    resources: list[ResourceOptions] | None = None
-
-    @field_validator("resources", mode="before")
-    @classmethod
-    def _names_as_options(cls, items: object) -> object:
-        """Accept a bare resource name as shorthand for `{name: <name>}`."""
-        if isinstance(items, list):
-            return [{"name": item} if isinstance(item, str) else item for item in items]
-        return items
-
-
-class DltNativeSourceConfig(SourceBase):
-    """A source of `type: dlt_native`."""
-
-    type: Literal["dlt_native"]
-    dlt_native: DltNativeBlock
-
-    def table_options(self) -> dict[str, LoadOptions]:
-        """The options of the resources listed in `resources`, by resource name."""
-        return {r.name: r for r in self.dlt_native.resources or []}
-
-
-class SourceImportError(Exception):
-    """The configured module or function cannot be imported or does not build a dlt source."""
-
-
-class MissingConfigError(Exception):
-    """An argument of the source function (a secret or a setting) is set nowhere dlt looks; the
-    message names the source, the key, where to add it and where else it was looked up."""
 
 
 @dataclass(frozen=True)
@@ -139,8 +78,6 @@ def build_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> DltS
             message names the source, the module and what to install or fix.
         MissingConfigError: a secret or setting the function needs is set nowhere.
     """
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     arguments = {
@@ -176,9 +113,6 @@ def describe_dlt_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> D
         SourceImportError: the module or function does not exist (a broken `sources.yml` entry
             fails definitions load with what to install or fix).
     """
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-    from dlt.extract.source import DltSource
-
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     arguments = {
@@ -230,8 +164,6 @@ def missing_config(config: DltNativeSourceConfig, paths: ProjectPaths) -> list[M
     Raises:
         SourceImportError: the module or function does not exist.
     """
-    from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
     block = config.dlt_native
     function = _import_function(config.name, block, paths)
     spec = _spec(function)
@@ -316,9 +248,6 @@ def instance_arguments(
     Returns:
         `{argument: value}` of the arguments found there (values are secrets: never log them).
     """
-    from dlt.common.configuration import is_secret_hint
-    import dlt
-
     spec = _spec(function)
     if spec is None:
         return {}
@@ -342,16 +271,12 @@ def instance_arguments(
 
 def _spec(function: Any) -> type[BaseConfiguration] | None:
     """The dlt config spec of a `@dlt.source` function (its arguments), or None."""
-    from dlt.common.configuration.specs import BaseConfiguration
-
     reference = getattr(function, "ref", None)
     spec = getattr(reference, "SPEC", None)
     return spec if isinstance(spec, type) and issubclass(spec, BaseConfiguration) else None
 
 
 def _secret_arguments(function: Any) -> list[str]:
-    from dlt.common.configuration import is_secret_hint
-
     spec = _spec(function)
     if spec is None:
         return []
@@ -361,8 +286,6 @@ def _secret_arguments(function: Any) -> list[str]:
 def _missing_keys(name: str, function: Any, error: ConfigFieldMissingException) -> list[MissingKey]:
     """What `error` says is missing, with the sections dlt looked in (without the pipeline-name
     prefixed variants and the root, which would only repeat them)."""
-    from dlt.common.configuration import is_secret_hint
-
     spec = _spec(function)
     hints = spec.get_resolvable_fields() if spec is not None else {}
     missing = []
@@ -386,8 +309,6 @@ def _missing_keys(name: str, function: Any, error: ConfigFieldMissingException) 
 def _finish(config: DltNativeSourceConfig, built: Any) -> DltSource:
     """`built` (what the function returned) as a DltSource named after the source, with the
     `resources` selection and hints of `sources.yml` applied."""
-    from dlt.extract.source import DltSource
-
     block = config.dlt_native
     source = (
         built
@@ -414,9 +335,6 @@ def _finish(config: DltNativeSourceConfig, built: Any) -> DltSource:
 
 def _declared_source(config: DltNativeSourceConfig) -> DltSource:
     """A describing source with one empty resource per declared `resources:` entry."""
-    from dlt.extract.source import DltSource
-    import dlt
-
     resources = []
     for options in config.dlt_native.resources or []:
         resource = dlt.resource([], name=options.name)
@@ -430,9 +348,6 @@ def _declared_source(config: DltNativeSourceConfig) -> DltSource:
 def _last_run_source(config: DltNativeSourceConfig, paths: ProjectPaths) -> DltSource | None:
     """A describing source with the top-level tables of the schema dlt kept for the instance's
     pipeline (`<pipelines dir>/<name>/schemas/<name>.schema.json`), or None when there is none."""
-    from dlt.extract.source import DltSource
-    import dlt
-
     stored = paths.pipelines_dir / config.name / "schemas" / f"{config.name}.schema.json"
     try:
         tables = json.loads(stored.read_text()).get("tables", {})

@@ -1,0 +1,66 @@
+"""`type: dlt_native` sources: any dlt source function (a verified source, a project module in
+`custom_sources/`), called with the arguments sources.yml gives.
+
+Modules: `config` (the `dlt_native:` block), `errors`, `source` (importing the function,
+building the dlt source of one run, describing it without secrets, missing config).
+"""
+
+from __future__ import annotations
+
+from ingest_assets.settings import ProjectPaths
+from ingest_assets.sources.base import Extract, ExtractReport, SourceType
+from ingest_assets.sources.dlt_native.config import (
+    SECRET_PLACEHOLDER,
+    DltNativeBlock,
+    DltNativeSourceConfig,
+    ResourceOptions,
+)
+from ingest_assets.sources.dlt_native.errors import MissingConfigError, SourceImportError
+from ingest_assets.sources.dlt_native.source import (
+    MissingKey,
+    build_dlt_source,
+    check_dlt_source,
+    describe_dlt_source,
+    instance_arguments,
+    missing_config,
+    missing_message,
+)
+
+
+class DltNativeType(SourceType):
+    """The `dlt_native` source type: its position is whatever the dlt source keeps in its state
+    (dlt's incremental cursors)."""
+
+    name = "dlt_native"
+    config_model = DltNativeSourceConfig
+
+    def build(self, config: DltNativeSourceConfig, paths: ProjectPaths, selected=None) -> Extract:  # type: ignore[override]
+        """See `SourceType.build` (`selected` is ignored)."""
+        return Extract(build_dlt_source(config, paths), ExtractReport(), self, config)
+
+    def check(self, config: DltNativeSourceConfig, paths: ProjectPaths) -> list[str]:  # type: ignore[override]
+        """Import and call the source function (see `check_dlt_source`); one message naming
+        the config and secrets it misses, if any."""
+        missing = check_dlt_source(config, paths)
+        return [missing_message(config, missing)] if missing else []
+
+
+SOURCE_TYPE = DltNativeType()
+
+__all__ = [
+    "SECRET_PLACEHOLDER",
+    "SOURCE_TYPE",
+    "DltNativeBlock",
+    "DltNativeSourceConfig",
+    "DltNativeType",
+    "MissingConfigError",
+    "MissingKey",
+    "ResourceOptions",
+    "SourceImportError",
+    "build_dlt_source",
+    "check_dlt_source",
+    "describe_dlt_source",
+    "instance_arguments",
+    "missing_config",
+    "missing_message",
+]

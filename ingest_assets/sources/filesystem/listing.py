@@ -1,0 +1,124 @@
+"""What a `filesystem` source has now and has loaded: its files per table, their fingerprints,
+and the warnings `ingest validate` prints about its folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dlt.common.configuration import resolve_configuration
+from dlt.common.storages import FilesystemConfiguration
+from dlt.common.storages.fsspec_filesystem import (
+    FileItem,
+    fsspec_from_config,
+    glob_files,
+)
+
+from ingest_assets.settings import ProjectPaths
+from ingest_assets.sources.filesystem.config import FilesystemSourceConfig, FileTableConfig
+
+LOADED_FILES_STATE_KEY = "loaded_files"
+
+
+def list_files(
+    config: FilesystemSourceConfig, paths: ProjectPaths, table: FileTableConfig
+) -> list[FileItem]:
+    """List the files matching `table.file_glob` under the source's bucket, sorted by path.
+
+    Each item has `relative_path`, `file_url`, `size_in_bytes` and `modification_date` (see
+    dlt's `FileItem`). Credentials of remote buckets are resolved by dlt.
+    """
+    bucket_url = bucket_url_of(config, paths)
+    filesystem = source_filesystem(config.name, bucket_url)
+    return sorted(
+        glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
+    )
+
+
+def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[str]:
+    """Problems that would make a run of a local-folder source load nothing, without failing.
+
+    Returns one line per problem, each naming the path: the source's local folder does not
+    exist (or is not a folder), a table's `file_glob` matches no file in it, or a matched file
+    is a link to a path outside the folder (which runs refuse). Remote buckets
+    are not listed (that needs credentials and the network; the sensor and the run report them).
+    Used by `ingest validate`, which prints these as warnings.
+    """
+    bucket_url = bucket_url_of(config, paths)
+    if "://" in bucket_url:
+        return []
+    folder = Path(bucket_url)
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist"
+        return [f"source '{config.name}': bucket_url folder {folder} {state}"]
+    warnings = []
+    for table in config.filesystem.tables:
+        files = list_files(config, paths, table)
+        if not files:
+            warnings.append(
+                f"source '{config.name}': table '{table.name}': file_glob {table.file_glob!r} "
+                f"matches no file in {folder}"
+            )
+        for file in files:
+            if (real := outside_folder(bucket_url, file)) is not None:
+                warnings.append(
+                    f"source '{config.name}': table '{table.name}': {file['relative_path']} links to "
+                    f"{real}, outside {folder}; runs refuse it"
+                )
+    return warnings
+
+
+def outside_folder(bucket_url: str, file: FileItem) -> str | None:
+    """The real path of a local `file` when it lies outside the folder `bucket_url` (a symlink
+    pointing out of it), else None. Remote files (no symlinks) are never outside."""
+    if not file["file_url"].startswith("file://") or "://" in bucket_url:
+        return None
+    real = Path(FilesystemConfiguration.make_local_path(file["file_url"])).resolve()
+    if real.is_relative_to(Path(bucket_url).resolve()):
+        return None
+    return str(real)
+
+
+def fingerprint(file: FileItem) -> str:
+    """`<size>:<mtime ISO>` of a listed file: changes when the file is rewritten or grows."""
+    return f"{file.get('size_in_bytes')}:{file['modification_date'].isoformat()}"
+
+
+def loaded_files(config: FilesystemSourceConfig, paths: ProjectPaths) -> dict[str, dict[str, str]]:
+    """The files each table has loaded, `{table: {relative_path: fingerprint}}`.
+
+    Read from the pipeline's local dlt state in `.dlt/pipelines/<source>/` (written after every
+    load; the warehouse holds the same state), so it needs no warehouse connection. Tables that
+    never loaded are absent; an unreadable or missing state gives `{}`.
+    """
+    state_file = paths.pipelines_dir / config.name / "state.json"
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    resources = state.get("sources", {}).get(config.name, {}).get("resources", {})
+    return {
+        table: dict(resource_state.get(LOADED_FILES_STATE_KEY, {}))
+        for table, resource_state in resources.items()
+        if LOADED_FILES_STATE_KEY in resource_state
+    }
+
+
+def bucket_url_of(config: FilesystemSourceConfig, paths: ProjectPaths) -> str:
+    """The source's bucket URL with a relative local folder made absolute."""
+    bucket_url = config.filesystem.bucket_url
+    return bucket_url if "://" in bucket_url else str(paths.resolve(bucket_url))
+
+
+def source_filesystem(source_name: str, bucket_url: str):
+    """An authenticated fsspec filesystem for `bucket_url` (a local folder or a bucket URL), its
+    credentials resolved by dlt under `[sources.<source_name>]` (secrets.toml or the environment).
+    Used by the source's listing, the reconcile check and the load step's file probe.
+
+    Raises:
+        ConfigFieldMissingException: the bucket needs credentials that are set nowhere."""
+    config = resolve_configuration(
+        FilesystemConfiguration(bucket_url=bucket_url), sections=("sources", source_name)
+    )
+    filesystem, _ = fsspec_from_config(config)
+    return filesystem

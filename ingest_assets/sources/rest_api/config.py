@@ -1,0 +1,68 @@
+"""The `rest_api` source type's config model."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from ingest_assets.config.common import (
+    LoadOptions,
+    SourceBase,
+)
+from ingest_assets.sources.rest_api.models import RestApiBlock
+from ingest_assets.sources.rest_api.validation import _dlt_problems, _secret_problems
+
+
+class RestApiSourceConfig(SourceBase):
+    """A source of `type: rest_api`."""
+
+    type: Literal["rest_api"]
+    rest_api: RestApiBlock
+
+    @field_validator("rest_api", mode="before")
+    @classmethod
+    def _validate_block(cls, value: Any, info: ValidationInfo) -> RestApiBlock:
+        """Validate the block, then check secrets and dlt's own rules, naming this source.
+
+        Raises:
+            ValidationError: one line per problem, located under `rest_api` (pydantic prefixes
+                the location of errors raised here with the field's own).
+        """
+        source_name = info.data.get("name") or "<source name>"
+        block = RestApiBlock.model_validate(value)
+        problems = _secret_problems(block, source_name) or _dlt_problems(block, source_name)
+        if problems:
+            raise ValidationError.from_exception_data(
+                "rest_api",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("rest_api", message), loc=loc, input=None
+                    )
+                    for loc, message in problems
+                ],
+            )
+        return block
+
+    def table_descriptions(self) -> dict[str, str]:
+        """Descriptions of the resources that have one, by table name."""
+        return {r.table: r.description for r in self.rest_api.resources if r.description}
+
+    def table_options(self) -> dict[str, LoadOptions]:
+        """The checks and guards of every resource, by table name; load hints stay
+        with dlt (they may come from `resource_defaults`)."""
+        return {
+            r.table: LoadOptions(
+                allow_empty=r.allow_empty,
+                allow_empty_replace=r.allow_empty_replace,
+                max_shrink=r.max_shrink,
+                allow_shrink=r.allow_shrink,
+                freshness=r.freshness,
+            )
+            for r in self.rest_api.resources
+        }
