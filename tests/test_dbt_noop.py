@@ -4,8 +4,8 @@ depend only on unchanged tables, and says so; a new file rebuilds what it feeds.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance
 
 from helpers import execute_job, read_csv, scalar, write_csv
@@ -13,6 +13,8 @@ from jaffle import jaffle_source
 
 from ingest_assets.cli import sync_summary
 from ingest_assets.dbt.selection import SKIPPED, is_full_refresh, raw_table_changed
+
+pytestmark = pytest.mark.e2e
 
 
 def _dbt_events(result, kind: str) -> list:

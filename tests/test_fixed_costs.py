@@ -13,6 +13,8 @@ import pytest
 
 from helpers import REPO
 
+pytestmark = pytest.mark.integration
+
 HEAVY = (
     "dagster",
     "dagster_dbt",

@@ -43,6 +43,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
             "ingest_assets.ledger",
             "ingest_assets.warehouse",
             "ingest_assets.demo_data",
+            "ingest_assets.instance_state",
         ),
     ),
     (
@@ -64,7 +65,10 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("source registry", ("ingest_assets.sources.registry",)),
-    ("project config", ("ingest_assets.config", "ingest_assets.excel_template")),
+    (
+        "project config",
+        ("ingest_assets.config", "ingest_assets.excel_template", "ingest_assets.loaded_project"),
+    ),
     ("load step", ("ingest_assets.dlt",)),
     ("dbt", ("ingest_assets.dbt",)),
     ("orchestration", ("ingest_assets.orchestration",)),

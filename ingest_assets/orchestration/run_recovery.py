@@ -123,9 +123,11 @@ def recover_dead_runs(instance: DagsterInstance) -> list[RecoveredRun]:
         run_host = run.tags.get(RUN_HOST_TAG)
         if run_host != host and not (run_host is None and local_storage):
             continue
-        pid = run_pid(instance, run.run_id, run.tags)
-        started = record.start_time or record.create_timestamp.timestamp()
-        if pid is None or process_alive(pid, started):
+        pid, recorded = _run_pid_recorded(instance, run.run_id, run.tags)
+        # a run worker is created after its run (queued, then launched): its pid is checked
+        # against the time the pid was recorded, not the run's creation
+        started = max(t for t in (record.start_time, record.create_timestamp.timestamp(), recorded) if t)
+        if pid is None or pid == os.getpid() or process_alive(pid, started):
             continue
         current = instance.get_run_by_id(run.run_id)  # another process may have ended it
         if current is None or current.status != run.status:
@@ -179,14 +181,21 @@ def free_slots_of_ended_runs(instance: DagsterInstance) -> list[str]:
 def run_pid(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> int | None:
     """The pid of the process that executes the run: its `ingest/pid` tag, else the pid of
     Dagster's in-process executor event; None when neither is recorded (or not a number)."""
+    return _run_pid_recorded(instance, run_id, tags)[0]
+
+
+def _run_pid_recorded(
+    instance: DagsterInstance, run_id: str, tags: dict[str, str]
+) -> tuple[int | None, float | None]:
+    """`run_pid`, and when it comes from an engine event, that event's time (UNIX seconds)."""
     if RUN_PID_TAG in tags:
-        return _as_pid(tags[RUN_PID_TAG])
+        return _as_pid(tags[RUN_PID_TAG]), None
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
         data = entry.dagster_event.engine_event_data if entry.dagster_event else None
         value = data.metadata.get("pid") if data and data.metadata else None
         if value is not None:
-            return _as_pid(getattr(value, "value", value))
-    return None
+            return _as_pid(getattr(value, "value", value)), entry.timestamp
+    return None, None
 
 
 def process_alive(pid: int, run_started: float | None) -> bool:
