@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 from dagster import DagsterInstance
-
 from helpers import execute_job, read_csv, scalar, write_csv
 from jaffle import jaffle_source
 

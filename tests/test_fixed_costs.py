@@ -1,5 +1,5 @@
-"""Fixed costs (issue 11): commands that need no Dagster do not import it, reading `sources.yml`
-imports no source library, and what replaced Dagster/dlt imports agrees with them."""
+"""Fixed costs (issue 11): commands that need no Dagster do not import it, the schedule states
+read without Dagster are Dagster's, and per-run dbt target folders do not pile up."""
 
 from __future__ import annotations
 
@@ -10,22 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO
 
 pytestmark = pytest.mark.integration
 
-HEAVY = (
-    "dagster",
-    "dagster_dbt",
-    "dagster_dlt",
-    "dlt",
-    "dbt",
-    "sqlalchemy",
-    "sqlglot",
-    "pyarrow",
-    "requests",
-)
+HEAVY = ("dagster", "dagster_dbt", "dagster_dlt", "dbt")
+"""What these commands must not import. (dlt, sqlalchemy and pyarrow still come in through the
+source registry of the #12 layout: see the issue 11 closing note.)"""
 
 
 def _imported(code: str, cwd: Path, env: dict[str, str] | None = None) -> list[str]:
@@ -45,7 +36,7 @@ def _imported(code: str, cwd: Path, env: dict[str, str] | None = None) -> list[s
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_reading_the_demo_config_imports_no_source_library():
+def test_reading_the_demo_config_imports_no_dagster():
     code = (
         "from pathlib import Path\n"
         "import ingest_assets.cli\n"
@@ -86,21 +77,6 @@ def test_commands_without_dagster(make_project, jaffle_small, tmp_path, command)
         _imported(code, project, {**os.environ, "DAGSTER_HOME": str(project / "dagster_home")})
         == []
     )
-
-
-def test_rest_api_auth_options_match_dlt():
-    from dlt.common.configuration import is_secret_hint
-    from dlt.sources.helpers.rest_client.redaction import SENSITIVE_PARAMS as dlt_params
-    from dlt.sources.rest_api.config_setup import AUTH_MAP
-
-    from ingest_assets.sources.rest_api import AUTH_OPTIONS, SENSITIVE_PARAMS
-
-    assert set(AUTH_OPTIONS) == set(AUTH_MAP)
-    for kind, (settings, secrets) in AUTH_OPTIONS.items():
-        fields = AUTH_MAP[kind].get_resolvable_fields()
-        assert secrets == {n for n, hint in fields.items() if is_secret_hint(hint)}, kind
-        assert settings == {n for n, hint in fields.items() if not is_secret_hint(hint)}, kind
-    assert SENSITIVE_PARAMS >= set(dlt_params) - {"authorization"}
 
 
 def test_schedule_states_without_dagster_match_the_instance(tmp_path):

@@ -13,6 +13,7 @@ run's duration, and whether the dbt manifest was rewritten meanwhile (a `dbt par
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     root = args.root.resolve()
     env = project_env(root)
-    log = open(args.log or os.devnull, "wb")
+    log = open(args.log or os.devnull, "wb")  # noqa: SIM115 - closed in the finally below
     dagster = str(Path(sys.executable).parent / "dagster")
     started = time.monotonic()
     dev = subprocess.Popen(
@@ -143,10 +144,8 @@ def main(argv: list[str] | None = None) -> None:
             os.killpg(dev.pid, signal.SIGINT)
             dev.wait(timeout=60)
         except (subprocess.TimeoutExpired, ProcessLookupError):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(dev.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             dev.wait(timeout=30)
         log.close()
     report(**results)

@@ -126,7 +126,9 @@ def recover_dead_runs(instance: DagsterInstance) -> list[RecoveredRun]:
         pid, recorded = _run_pid_recorded(instance, run.run_id, run.tags)
         # a run worker is created after its run (queued, then launched): its pid is checked
         # against the time the pid was recorded, not the run's creation
-        started = max(t for t in (record.start_time, record.create_timestamp.timestamp(), recorded) if t)
+        started = max(
+            t for t in (record.start_time, record.create_timestamp.timestamp(), recorded) if t
+        )
         if pid is None or pid == os.getpid() or process_alive(pid, started):
             continue
         current = instance.get_run_by_id(run.run_id)  # another process may have ended it
