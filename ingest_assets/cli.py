@@ -103,16 +103,12 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
     writing the warehouse), an unknown `INGEST_ENV`, an unset warehouse password variable and
     a PostgreSQL warehouse that refuses the connection. With `verbose`, the traceback is printed first.
     """
-    import duckdb
-    import psycopg2
-
-    from ingest_assets.dbt.project import DbtParseError
-    from ingest_assets.warehouses import UnknownEnvironment, WarehouseSecretMissing
-    from ingest_assets.warehouses.connection import UnsupportedWarehouse
+    from ingest_assets.warehouses.environments import UnknownEnvironment
+    from ingest_assets.warehouses.targets import WarehouseSecretMissing
 
     try:
         yield
-    except duckdb.IOException as error:
+    except _raised_by("duckdb", "IOException") as error:
         from ingest_assets.errors import is_transient
 
         if not is_transient(error):  # by type, in the one place that classifies errors
@@ -130,17 +126,21 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
         for line in error.located:
             problem(line)
         raise typer.Exit(1) from None
-    except DbtParseError as error:
+    except _raised_by("ingest_assets.dbt.project", "DbtParseError") as error:
         if verbose:
             errors.print_exception()
         problem(str(error))
         raise typer.Exit(1) from None
-    except (UnknownEnvironment, WarehouseSecretMissing, UnsupportedWarehouse) as error:
+    except (
+        UnknownEnvironment,
+        WarehouseSecretMissing,
+        _raised_by("ingest_assets.warehouses.connection", "UnsupportedWarehouse"),
+    ) as error:
         if verbose:
             errors.print_exception()
         problem(str(error))
         raise typer.Exit(1) from None
-    except psycopg2.OperationalError as error:
+    except _raised_by("psycopg2", "OperationalError") as error:
         if verbose:
             errors.print_exception()
         from ingest_assets.redact import redact
@@ -151,9 +151,21 @@ def user_errors(verbose: bool = False) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+class _NeverRaised(Exception):
+    """Stands for an exception class whose module was never imported (so nothing raised it)."""
+
+
+def _raised_by(module: str, name: str) -> type[BaseException]:
+    """Exception class `name` of `module` when that module is imported, else `_NeverRaised`:
+    `user_errors` handles DuckDB's and dbt's errors without importing DuckDB or dagster-dbt
+    for commands that use neither."""
+    loaded = sys.modules.get(module)
+    return getattr(loaded, name) if loaded is not None else _NeverRaised
+
+
 def _load(project: Path | None, verbose: bool):
     """`project.load_project` of the project root, with config errors reported as lines."""
-    from ingest_assets.project import load_project
+    from ingest_assets.loaded_project import load_project
 
     with user_errors(verbose):
         return load_project(_paths(project).root)
@@ -187,6 +199,8 @@ def validate(
         for source in config.enabled_sources:
             try:
                 # missing secrets are warnings naming the key to add (no value is printed)
+                if _local_files(source):
+                    continue  # nothing to resolve beyond the config model: no dlt import
                 unset = source_type(source).check(source, paths)
                 for text in unset:
                     warning(f"{config.source_origin(source.name)}: {text}")
@@ -257,6 +271,16 @@ def check_environments(config: Any, paths: ProjectPaths) -> tuple[list[str], lis
     except UnknownEnvironment as error:
         problems.append(str(error))
     return descriptions, problems, warnings
+
+
+def _local_files(source: Any) -> bool:
+    """True for a `filesystem` source over a local folder (not a lake): building its dlt source
+    resolves no credentials and checks nothing its config model has not (its folder and globs
+    are checked by `VALIDATE_WARNINGS`), so `ingest validate` does not build it (or import dlt)."""
+    if source.type != "filesystem" or getattr(source, "writes_lake", False):
+        return False
+    url = str(source.filesystem.bucket_url)
+    return "://" not in url or url.startswith("file://")
 
 
 def _without_source(error: BaseException, source: str) -> str:
@@ -503,25 +527,10 @@ def source_status(loaded: Any) -> list[dict[str, Any]]:
 
 def schedule_states(paths: ProjectPaths) -> dict[str, str]:
     """`{schedule name: "running" | "stopped"}` as the project's Dagster instance records them
-    (started or stopped in the UI or with `dagster schedule start/stop`); schedules never
-    touched there are absent (their `schedule_status` from sources.yml holds). {} when the
-    instance does not exist yet."""
-    home = Path(os.environ.get("DAGSTER_HOME") or paths.root / "dagster_home")
-    if not (home / "dagster.yaml").exists() and not (home / "schedules").exists():
-        return {}
-    from dagster import DagsterInstance
+    (see `ingest_assets.instance_state`, which reads them without importing Dagster)."""
+    from ingest_assets.instance_state import schedule_states as read_states
 
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-    states: dict[str, str] = {}
-    with DagsterInstance.get() as instance:
-        for state in instance.all_instigator_state():
-            status = getattr(state.status, "value", str(state.status))
-            if getattr(state.instigator_type, "value", "") == "SCHEDULE" and status in (
-                "RUNNING",
-                "STOPPED",
-            ):
-                states[state.instigator_name] = status.lower()
-    return states
+    return read_states(paths.root)
 
 
 def _status_cells(row: dict[str, Any]) -> dict[str, str]:
@@ -830,11 +839,20 @@ def sync_summary(
     checks: dict[bool, list[str]] = {True: [], False: []}
     failures: list[str] = []
     dbt_ran = False
+    dbt_skipped = dbt_built = 0
     for event in result.all_events:
         kind = event.event_type_value
         data = event.event_specific_data
         is_dbt = event.step_key == "dbt_models"
         dbt_ran = dbt_ran or (is_dbt and kind == "STEP_START")
+        if is_dbt and kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
+            dbt_built += 1
+        elif (
+            is_dbt
+            and kind == "ASSET_OBSERVATION"
+            and "dbt_skipped" in data.asset_observation.metadata
+        ):
+            dbt_skipped += 1
         if kind == "ASSET_MATERIALIZATION" and not is_dbt:
             materialization = data.materialization
             rows = materialization.metadata.get("rows_loaded")
@@ -853,11 +871,16 @@ def sync_summary(
                 failures.append(
                     message if f"source '{source}'" in message else f"source '{source}': {message}"
                 )
-    results = latest_dbt_results(dbt_project_dir) if dbt_ran and dbt_project_dir else None
+    # dbt's run_results.json is this run's only when dbt started (not when every model was skipped)
+    dbt_started = dbt_ran and not (dbt_skipped and not dbt_built)
+    results = latest_dbt_results(dbt_project_dir) if dbt_started and dbt_project_dir else None
+    skipped = f"; {dbt_skipped} models skipped (upstream unchanged)" if dbt_skipped else ""
     if results:
         models = ", ".join(f"{n} {status}" for status, n in sorted(results.models.items()))
         tests = ", ".join(f"{n} {status}" for status, n in sorted(results.tests.items()))
-        lines.append(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}")
+        lines.append(f"dbt models: {models or 'none'}; dbt tests: {tests or 'none'}{skipped}")
+    elif dbt_skipped:
+        lines.append(f"dbt not run: {dbt_skipped} models skipped (upstream unchanged)")
     if checks[True] or checks[False]:
         lines.append(
             f"checks: {len(checks[True])} passed, {len(checks[False])} failed"

@@ -25,17 +25,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from dagster import (
-    AssetExecutionContext,
-    BackfillPolicy,
-    DailyPartitionsDefinition,
-    HourlyPartitionsDefinition,
-    MonthlyPartitionsDefinition,
-    TimeWindowPartitionsDefinition,
-)
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 PARTITION_COLUMN = "_partition"
@@ -47,11 +39,15 @@ PartitionType = Literal["daily", "hourly", "monthly"]
 _FORMATS: dict[str, str] = {"daily": "%Y-%m-%d", "hourly": "%Y-%m-%d-%H:%M", "monthly": "%Y-%m-%d"}
 """Dagster's partition key format of each type (keys of monthly partitions are their first day)."""
 
+if TYPE_CHECKING:  # Dagster is imported where it is used: sources.yml's models need none of it
+    from dagster import AssetExecutionContext, BackfillPolicy, TimeWindowPartitionsDefinition
+
 _DEFINITIONS = {
-    "daily": DailyPartitionsDefinition,
-    "hourly": HourlyPartitionsDefinition,
-    "monthly": MonthlyPartitionsDefinition,
+    "daily": "DailyPartitionsDefinition",
+    "hourly": "HourlyPartitionsDefinition",
+    "monthly": "MonthlyPartitionsDefinition",
 }
+"""The Dagster class (by name) of each partition type."""
 
 
 class PartitionError(ValueError):
@@ -151,13 +147,17 @@ def partitions_def(config: PartitionsConfig | None) -> TimeWindowPartitionsDefin
     kwargs: dict[str, Any] = {"start_date": config.start, "timezone": config.timezone or "UTC"}
     if config.end is not None:
         kwargs["end_date"] = config.end
-    return _DEFINITIONS[config.type](**kwargs)
+    import dagster
+
+    return getattr(dagster, _DEFINITIONS[config.type])(**kwargs)
 
 
 def backfill_policy(config: PartitionsConfig | None) -> BackfillPolicy | None:
     """`BackfillPolicy.single_run()` or `multi_run(1)` (one run per partition), per `backfill:`."""
     if config is None:
         return None
+    from dagster import BackfillPolicy
+
     return (
         BackfillPolicy.single_run()
         if config.backfill == "single_run"

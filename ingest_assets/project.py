@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 
 from ingest_assets.alerts.sensors import build_alert_sensors
-from ingest_assets.config import ProjectConfig, load_project_config
 from ingest_assets.config.automation import AutomationConfig
 from ingest_assets.dbt.assets import build_dbt_assets
 from ingest_assets.dbt.automation import automated_selection, automation_sensor
@@ -19,55 +15,14 @@ from ingest_assets.dbt.project import load_dbt_project
 from ingest_assets.dlt.assets import build_source_assets
 from ingest_assets.dlt.checks import build_load_time_freshness, build_table_checks
 from ingest_assets.dlt.reconcile import build_reconcile_checks
+from ingest_assets.loaded_project import Project, load_project
 from ingest_assets.orchestration.jobs import build_source_job
 from ingest_assets.orchestration.schedules import build_schedule
 from ingest_assets.orchestration.sensors import build_file_sensor
-from ingest_assets.settings import ProjectPaths, export_runtime_environment, project_dir
-from ingest_assets.warehouses import (
-    Warehouse,
-    WarehouseResource,
-    apply_environment,
-    resolve_warehouse,
-)
+from ingest_assets.warehouses import WarehouseResource
 from ingest_assets.warehouses.pool import current_dbt_pool
 
-
-@dataclass(frozen=True)
-class Project:
-    """A loaded project: where it is, what `sources.yml` says, and the warehouse it writes.
-
-    Attributes:
-        paths: absolute paths of the checkout.
-        config: the validated `sources.yml`, with the active environment's overrides applied
-            (schedule status, sensor interval).
-        warehouse: the active environment's warehouse (the one used by dlt, dbt and readers);
-            `warehouse.path` is the absolute DuckDB file for a `duckdb` warehouse.
-    """
-
-    paths: ProjectPaths
-    config: ProjectConfig
-    warehouse: Warehouse
-
-
-def load_project(root: Path | None = None, sources_file: Path | None = None) -> Project:
-    """Load the project at `root` (default: `settings.project_dir()`) in the active environment
-    (`INGEST_ENV`, default `dev`) and export its environment.
-
-    Args:
-        root: the project root.
-        sources_file: the sources file (default: `<root>/sources.yml`).
-
-    Raises:
-        ConfigError: `sources.yml` is invalid; one message per problem.
-        UnknownEnvironment: `INGEST_ENV` names an environment `sources.yml` does not define.
-        WarehouseSecretMissing: the warehouse's `*_env` key names a variable that is not set.
-    """
-    paths = ProjectPaths(root or project_dir())
-    config = load_project_config(sources_file or paths.sources_file)
-    warehouse = resolve_warehouse(config, paths.root)
-    config = apply_environment(config, warehouse.environment)
-    export_runtime_environment(paths, warehouse)
-    return Project(paths=paths, config=config, warehouse=warehouse)
+__all__ = ["Project", "build_definitions", "load_project"]
 
 
 def build_definitions(project: Project) -> Definitions:

@@ -169,11 +169,14 @@ def export_runtime_environment(paths: ProjectPaths, warehouse) -> None:
         os.environ.pop(DBT_WAREHOUSE_ENV, None)
     os.environ["DLT_PROJECT_DIR"] = str(paths.root)
     # dlt reads its config and secrets providers once per process and may have done so before
-    # this variable was set: reload them so they read this project's .dlt/ (takes ~7 ms)
-    from dlt.common.configuration.container import Container
-    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+    # this variable was set: reload them so they read this project's .dlt/ (takes ~7 ms). A
+    # process that has not imported dlt yet reads the variable when it does (and commands that
+    # need no dlt, such as `ingest status`, never import it)
+    if "dlt" in sys.modules:
+        from dlt.common.configuration.container import Container
+        from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
-    Container()[PluggableRunContext].reload(str(paths.root))
+        Container()[PluggableRunContext].reload(str(paths.root))
     bin_dir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])

@@ -42,6 +42,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
             "ingest_assets.partitions",
             "ingest_assets.schedule_times",
             "ingest_assets.demo_data",
+            "ingest_assets.instance_state",
         ),
     ),
     (
@@ -66,8 +67,17 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("source registry", ("ingest_assets.sources.registry",)),
     ("project config", ("ingest_assets.config", "ingest_assets.excel_template")),
     # the warehouse (ingest_assets/warehouses/: dlt destination, dbt target, SQL connections,
-    # pools) and what reads or writes it through them: the load ledger, the read-only views
-    ("warehouse", ("ingest_assets.warehouses", "ingest_assets.ledger", "ingest_assets.warehouse")),
+    # pools) and what reads or writes it through them: the load ledger, the read-only views, the
+    # loaded project (config + paths + warehouse, without Dagster)
+    (
+        "warehouse",
+        (
+            "ingest_assets.warehouses",
+            "ingest_assets.ledger",
+            "ingest_assets.warehouse",
+            "ingest_assets.loaded_project",
+        ),
+    ),
     ("load step", ("ingest_assets.dlt",)),
     ("dbt", ("ingest_assets.dbt",)),
     ("orchestration", ("ingest_assets.orchestration",)),

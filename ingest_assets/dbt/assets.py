@@ -22,6 +22,8 @@ import orjson
 from dagster import AssetExecutionContext, AssetsDefinition, Failure
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from ingest_assets.dbt.selection import plan_dbt_selection
+from ingest_assets.dbt.targets import remove_ended_run_targets, running_run_ids
 from ingest_assets.dbt.translator import ModelTranslator
 from ingest_assets.names import DBT_OP, DUCKDB_POOL
 
@@ -58,7 +60,20 @@ def build_dbt_assets(
     )
     def _models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         remove_stale_targets(project)
-        invocation = dbt.cli(["build"], context=context)
+        with contextlib.suppress(Exception):  # housekeeping never fails the step
+            remove_ended_run_targets(
+                _absolute(project, project.target_path),
+                [context.run.run_id, *running_run_ids(context.instance)],
+            )
+        # models whose upstream tables loaded no new rows are left out (see dbt.selection)
+        plan = plan_dbt_selection(context, read_manifest(project.manifest_path))
+        yield from plan.observations()
+        if plan.build_nothing:
+            context.log.info(
+                f"dbt not started: upstream unchanged for all {len(plan.skipped_models)} selected models"
+            )
+            return
+        invocation = dbt.cli(["build", *plan.cli_args()], context=context)
         # on an interrupt dagster-dbt forwards SIGINT and waits this long (25 s by default)
         invocation.termination_timeout_seconds = GRACE_SECONDS
         events = invocation.stream()

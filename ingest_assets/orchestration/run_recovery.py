@@ -21,7 +21,9 @@ launcher that checks worker health. Slots still held by runs that already ended 
 
 This runs when `ingest sync` starts and whenever the definitions are loaded
 (`recover_on_definitions_load`: `dagster dev`'s code server, `dagster asset materialize`, run
-workers); it is a single query when nothing is in progress, and it never fails definitions load.
+workers); it never fails definitions load. When the instance's default SQLite files show no run
+in progress, no held pool slot and no queued claim (`instance_state.may_need_recovery`, a
+read-only look without Dagster), the definitions load does not build a `DagsterInstance` at all.
 
 Signals (`cancel_on_signal`). Dagster's in-process executor turns SIGTERM/SIGINT into an
 interruption of the step that is running, but while a step waits for a pool slot it only notes
@@ -46,9 +48,12 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+
+from ingest_assets.instance_state import may_need_recovery
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +123,13 @@ def recover_dead_runs(instance: DagsterInstance) -> list[RecoveredRun]:
         run_host = run.tags.get(RUN_HOST_TAG)
         if run_host != host and not (run_host is None and local_storage):
             continue
-        pid = run_pid(instance, run.run_id, run.tags)
-        started = record.start_time or record.create_timestamp.timestamp()
-        if pid is None or process_alive(pid, started):
+        pid, recorded = _run_pid_recorded(instance, run.run_id, run.tags)
+        # a run worker is created after its run (queued, then launched): its pid is checked
+        # against the time the pid was recorded, not the run's creation
+        started = max(
+            t for t in (record.start_time, record.create_timestamp.timestamp(), recorded) if t
+        )
+        if pid is None or pid == os.getpid() or process_alive(pid, started):
             continue
         current = instance.get_run_by_id(run.run_id)  # another process may have ended it
         if current is None or current.status != run.status:
@@ -174,14 +183,21 @@ def free_slots_of_ended_runs(instance: DagsterInstance) -> list[str]:
 def run_pid(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> int | None:
     """The pid of the process that executes the run: its `ingest/pid` tag, else the pid of
     Dagster's in-process executor event; None when neither is recorded (or not a number)."""
+    return _run_pid_recorded(instance, run_id, tags)[0]
+
+
+def _run_pid_recorded(
+    instance: DagsterInstance, run_id: str, tags: dict[str, str]
+) -> tuple[int | None, float | None]:
+    """`run_pid`, and when it comes from an engine event, that event's time (UNIX seconds)."""
     if RUN_PID_TAG in tags:
-        return _as_pid(tags[RUN_PID_TAG])
+        return _as_pid(tags[RUN_PID_TAG]), None
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
         data = entry.dagster_event.engine_event_data if entry.dagster_event else None
         value = data.metadata.get("pid") if data and data.metadata else None
         if value is not None:
-            return _as_pid(getattr(value, "value", value))
-    return None
+            return _as_pid(getattr(value, "value", value)), entry.timestamp
+    return None, None
 
 
 def process_alive(pid: int, run_started: float | None) -> bool:
@@ -208,9 +224,11 @@ def recover_on_definitions_load() -> None:
     if not os.environ.get("DAGSTER_HOME"):
         return
     try:
-        with DagsterInstance.get() as instance:
-            for run in recover_dead_runs(instance):
-                logger.warning(_recovered_message(run))
+        # a quick read-only look first: building the instance costs more than the load's rest
+        if may_need_recovery(Path(os.environ["DAGSTER_HOME"])):
+            with DagsterInstance.get() as instance:
+                for run in recover_dead_runs(instance):
+                    logger.warning(_recovered_message(run))
         if _executing_command(sys.argv) and threading.current_thread() is threading.main_thread():
             _install_watchdog(run_ids=None, grace_seconds=DEFAULT_GRACE_SECONDS)
     except Exception as error:  # noqa: BLE001 - must never break definitions load

@@ -1,23 +1,32 @@
 """The warehouse a project writes (DuckDB file, PostgreSQL, MotherDuck, Snowflake, BigQuery) and
 its environments: `targets` maps one `warehouse:` setting onto dlt, dbt and the Dagster pool,
 `connection` opens SQL connections for the project's readers, `environments` picks the active
-environment (`INGEST_ENV`), `pool` sets the warehouse pool's limit on the Dagster instance."""
+environment (`INGEST_ENV`), `pool` sets the warehouse pool's limit on the Dagster instance.
 
-from ingest_assets.warehouses.connection import (
-    WarehouseResource,
-    connect,
-    exists,
-    missing_table_errors,
-)
-from ingest_assets.warehouses.environments import (
-    ENVIRONMENT_ENV,
-    UnknownEnvironment,
-    active_environment,
-    apply_environment,
-    environment_names,
-    resolve_warehouse,
-)
-from ingest_assets.warehouses.targets import Warehouse, WarehouseSecretMissing, as_warehouse
+The names below are re-exported lazily (on first use), so that importing `targets` or
+`environments` (the CLI's config-only commands) does not import Dagster through `connection`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "WarehouseResource": "connection",
+    "connect": "connection",
+    "exists": "connection",
+    "missing_table_errors": "connection",
+    "ENVIRONMENT_ENV": "environments",
+    "UnknownEnvironment": "environments",
+    "active_environment": "environments",
+    "apply_environment": "environments",
+    "environment_names": "environments",
+    "resolve_warehouse": "environments",
+    "Warehouse": "targets",
+    "WarehouseSecretMissing": "targets",
+    "as_warehouse": "targets",
+}
 
 __all__ = [
     "ENVIRONMENT_ENV",
@@ -34,3 +43,11 @@ __all__ = [
     "missing_table_errors",
     "resolve_warehouse",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ingest_assets.warehouses' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"ingest_assets.warehouses.{module}"), name)
