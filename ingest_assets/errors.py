@@ -13,7 +13,6 @@ import errno
 from collections.abc import Iterator
 
 import duckdb
-from dlt.common.destination.exceptions import DestinationTerminalException
 
 
 class IngestError(Exception):
@@ -81,6 +80,8 @@ def is_transient(error: BaseException) -> bool:
     (dlt's `DestinationTransientException` is not trusted: dlt gives it to any unclassified
     DuckDB error, out-of-memory included.)
     """
+    from dlt.common.destination.exceptions import DestinationTerminalException
+
     chain = list(exception_chain(error))
     for exc in chain:  # an error that knows says so: this project's, then dlt's destination errors
         if isinstance(getattr(exc, "transient", None), bool):

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-from dlt.extract.source import DltSource
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ingest_assets.config.common import SourceBase
 from ingest_assets.settings import ProjectPaths
+
+if TYPE_CHECKING:
+    from dlt.extract.source import DltSource
 
 
 @dataclass(frozen=True)

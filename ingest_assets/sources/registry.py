@@ -8,15 +8,17 @@ whose `type` is a `Literal`, and a `SourceType` subclass exposed as `SOURCE_TYPE
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from dlt.extract.source import DltSource
 from pydantic import Field
 
 from ingest_assets.config.common import SourceBase
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources import dlt_native, filesystem, rest_api, sql_database
 from ingest_assets.sources.base import Extract, SourceType
+
+if TYPE_CHECKING:
+    from dlt.extract.source import DltSource
 
 SOURCE_TYPES: dict[str, SourceType] = {
     source_type.name: source_type

@@ -7,24 +7,46 @@ building the dlt source of one run, describing it without secrets, missing confi
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import Extract, ExtractReport, SourceType
-from ingest_assets.sources.dlt_native.config import (
-    SECRET_PLACEHOLDER,
-    DltNativeBlock,
-    DltNativeSourceConfig,
-    ResourceOptions,
-)
-from ingest_assets.sources.dlt_native.errors import MissingConfigError, SourceImportError
-from ingest_assets.sources.dlt_native.source import (
-    MissingKey,
-    build_dlt_source,
-    check_dlt_source,
-    describe_dlt_source,
-    instance_arguments,
-    missing_config,
-    missing_message,
-)
+from ingest_assets.sources.dlt_native.config import DltNativeSourceConfig
+
+if TYPE_CHECKING:
+    from ingest_assets.sources.dlt_native.config import (
+        SECRET_PLACEHOLDER,
+        DltNativeBlock,
+        ResourceOptions,
+    )
+    from ingest_assets.sources.dlt_native.errors import MissingConfigError, SourceImportError
+    from ingest_assets.sources.dlt_native.source import (
+        MissingKey,
+        build_dlt_source,
+        check_dlt_source,
+        describe_dlt_source,
+        instance_arguments,
+        missing_config,
+        missing_message,
+    )
+
+_EXPORTS = {
+    "SECRET_PLACEHOLDER": "ingest_assets.sources.dlt_native.config",
+    "DltNativeBlock": "ingest_assets.sources.dlt_native.config",
+    "ResourceOptions": "ingest_assets.sources.dlt_native.config",
+    "MissingConfigError": "ingest_assets.sources.dlt_native.errors",
+    "SourceImportError": "ingest_assets.sources.dlt_native.errors",
+    "MissingKey": "ingest_assets.sources.dlt_native.source",
+    "build_dlt_source": "ingest_assets.sources.dlt_native.source",
+    "check_dlt_source": "ingest_assets.sources.dlt_native.source",
+    "describe_dlt_source": "ingest_assets.sources.dlt_native.source",
+    "instance_arguments": "ingest_assets.sources.dlt_native.source",
+    "missing_config": "ingest_assets.sources.dlt_native.source",
+    "missing_message": "ingest_assets.sources.dlt_native.source",
+}
+"""Public name -> the module that defines it, imported on first access (so that `SOURCE_TYPE`
+and the config model load without the type's heavy libraries: dlt, sqlalchemy, sqlglot)."""
 
 
 class DltNativeType(SourceType):
@@ -36,11 +58,15 @@ class DltNativeType(SourceType):
 
     def build(self, config: DltNativeSourceConfig, paths: ProjectPaths, selected=None) -> Extract:  # type: ignore[override]
         """See `SourceType.build` (`selected` is ignored)."""
+        from ingest_assets.sources.dlt_native.source import build_dlt_source
+
         return Extract(build_dlt_source(config, paths), ExtractReport(), self, config)
 
     def check(self, config: DltNativeSourceConfig, paths: ProjectPaths) -> list[str]:  # type: ignore[override]
         """Import and call the source function (see `check_dlt_source`); one message naming
         the config and secrets it misses, if any."""
+        from ingest_assets.sources.dlt_native.source import check_dlt_source, missing_message
+
         missing = check_dlt_source(config, paths)
         return [missing_message(config, missing)] if missing else []
 
@@ -64,3 +90,11 @@ __all__ = [
     "missing_config",
     "missing_message",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -9,9 +9,10 @@ what the file sensor and `ingest validate` see), `options` (reader options and c
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import Extract, ExtractReport, FileProblem, SourceType
@@ -20,19 +21,33 @@ from ingest_assets.sources.filesystem.config import (
     FilesystemSourceConfig,
     FileTableConfig,
 )
-from ingest_assets.sources.filesystem.listing import (
-    LOADED_FILES_STATE_KEY,
-    bucket_url_of,
-    fingerprint,
-    list_files,
-    loaded_files,
-    outside_folder,
-    path_warnings,
-    source_filesystem,
-)
-from ingest_assets.sources.filesystem.probe import unloadable_files
-from ingest_assets.sources.filesystem.quarantine import quarantine
-from ingest_assets.sources.filesystem.source import build_dlt_source
+
+if TYPE_CHECKING:
+    from ingest_assets.sources.filesystem.listing import (
+        LOADED_FILES_STATE_KEY,
+        bucket_url_of,
+        fingerprint,
+        list_files,
+        loaded_files,
+        outside_folder,
+        path_warnings,
+        source_filesystem,
+    )
+    from ingest_assets.sources.filesystem.source import build_dlt_source
+
+_EXPORTS = {
+    "LOADED_FILES_STATE_KEY": "ingest_assets.sources.filesystem.listing",
+    "bucket_url_of": "ingest_assets.sources.filesystem.listing",
+    "fingerprint": "ingest_assets.sources.filesystem.listing",
+    "list_files": "ingest_assets.sources.filesystem.listing",
+    "loaded_files": "ingest_assets.sources.filesystem.listing",
+    "outside_folder": "ingest_assets.sources.filesystem.listing",
+    "path_warnings": "ingest_assets.sources.filesystem.listing",
+    "source_filesystem": "ingest_assets.sources.filesystem.listing",
+    "build_dlt_source": "ingest_assets.sources.filesystem.source",
+}
+"""Public name -> the module that defines it, imported on first access (so that `SOURCE_TYPE`
+and the config model load without the type's heavy libraries: dlt, sqlalchemy, sqlglot)."""
 
 
 class FilesystemType(SourceType):
@@ -52,6 +67,8 @@ class FilesystemType(SourceType):
     ) -> Extract:
         """See `SourceType.build`; `keep_dlt_columns` and `window` (a partitioned run's) as in
         `source.build_dlt_source`."""
+        from ingest_assets.sources.filesystem.source import build_dlt_source
+
         report = ExtractReport()
         dlt_source = build_dlt_source(
             config, paths, report, selected, keep_dlt_columns=keep_dlt_columns, window=window
@@ -62,6 +79,8 @@ class FilesystemType(SourceType):
         self, config: FilesystemSourceConfig, paths: ProjectPaths
     ) -> dict[str, dict[str, str]]:  # type: ignore[override]
         """`{table: {relative_path: fingerprint}}` of the files each table's glob matches now."""
+        from ingest_assets.sources.filesystem.listing import fingerprint, list_files
+
         return {
             table.name: {
                 f["relative_path"]: fingerprint(f) for f in list_files(config, paths, table)
@@ -71,6 +90,8 @@ class FilesystemType(SourceType):
 
     def cursor(self, resource_state: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
         """`N files` and the files loaded so far, from the resource's dlt state."""
+        from ingest_assets.sources.filesystem.listing import LOADED_FILES_STATE_KEY
+
         if LOADED_FILES_STATE_KEY not in resource_state:
             return super().cursor(resource_state)
         files = dict(resource_state[LOADED_FILES_STATE_KEY])
@@ -86,12 +107,16 @@ class FilesystemType(SourceType):
         candidates: list[str],
     ) -> list[FileProblem]:
         """The files whose rows the warehouse refuses (see `probe.unloadable_files`)."""
+        from ingest_assets.sources.filesystem.probe import unloadable_files
+
         return unloadable_files(config, paths, warehouse, dataset, table, candidates)
 
     def set_aside(
         self, config: FilesystemSourceConfig, paths: ProjectPaths, problems: list[FileProblem]
     ) -> Path | None:  # type: ignore[override]
         """Move the local files of `problems` to `quarantine_dir` (see `quarantine.quarantine`)."""
+        from ingest_assets.sources.filesystem.quarantine import quarantine
+
         return quarantine(config, paths, problems)
 
 
@@ -113,3 +138,11 @@ __all__ = [
     "path_warnings",
     "source_filesystem",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

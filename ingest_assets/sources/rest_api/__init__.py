@@ -8,18 +8,12 @@ Modules: `models` (the `rest_api:` blocks), `validation` (checks when sources.ym
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import Extract, ExtractReport, SourceType
-from ingest_assets.sources.rest_api.auth import SecretsAuth
 from ingest_assets.sources.rest_api.config import RestApiSourceConfig
-from ingest_assets.sources.rest_api.dlt_config import dlt_rest_api_config
-from ingest_assets.sources.rest_api.errors import (
-    ApiAuthError,
-    ApiHttpError,
-    ApiResponseError,
-    CredentialsNotSetError,
-    RestApiConfigError,
-)
 from ingest_assets.sources.rest_api.models import (
     AuthBlock,
     ClientBlock,
@@ -28,7 +22,32 @@ from ingest_assets.sources.rest_api.models import (
     ResourceDefaultsBlock,
     RestApiBlock,
 )
-from ingest_assets.sources.rest_api.source import build_dlt_source, missing_secrets
+
+if TYPE_CHECKING:
+    from ingest_assets.sources.rest_api.auth import SecretsAuth
+    from ingest_assets.sources.rest_api.dlt_config import dlt_rest_api_config
+    from ingest_assets.sources.rest_api.errors import (
+        ApiAuthError,
+        ApiHttpError,
+        ApiResponseError,
+        CredentialsNotSetError,
+        RestApiConfigError,
+    )
+    from ingest_assets.sources.rest_api.source import build_dlt_source, missing_secrets
+
+_EXPORTS = {
+    "SecretsAuth": "ingest_assets.sources.rest_api.auth",
+    "dlt_rest_api_config": "ingest_assets.sources.rest_api.dlt_config",
+    "ApiAuthError": "ingest_assets.sources.rest_api.errors",
+    "ApiHttpError": "ingest_assets.sources.rest_api.errors",
+    "ApiResponseError": "ingest_assets.sources.rest_api.errors",
+    "CredentialsNotSetError": "ingest_assets.sources.rest_api.errors",
+    "RestApiConfigError": "ingest_assets.sources.rest_api.errors",
+    "build_dlt_source": "ingest_assets.sources.rest_api.source",
+    "missing_secrets": "ingest_assets.sources.rest_api.source",
+}
+"""Public name -> the module that defines it, imported on first access (so that `SOURCE_TYPE`
+and the config model load without the type's heavy libraries: dlt, sqlalchemy, sqlglot)."""
 
 
 class RestApiType(SourceType):
@@ -42,11 +61,15 @@ class RestApiType(SourceType):
     ) -> Extract:
         """See `SourceType.build` (`selected` is ignored: an API has no file listing;
         `window`: a partitioned run's, see `source.build_dlt_source`)."""
+        from ingest_assets.sources.rest_api.source import build_dlt_source
+
         return Extract(build_dlt_source(config, paths, window), ExtractReport(), self, config)
 
     def check(self, config: RestApiSourceConfig, paths: ProjectPaths) -> list[str]:  # type: ignore[override]
         """Build the source; one message per `auth` block whose secrets are set nowhere (see
         `source.missing_secrets`)."""
+        from ingest_assets.sources.rest_api.source import missing_secrets
+
         self.build(config, paths)
         return missing_secrets(config)
 
@@ -73,3 +96,11 @@ __all__ = [
     "dlt_rest_api_config",
     "missing_secrets",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

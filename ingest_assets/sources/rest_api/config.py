@@ -16,7 +16,6 @@ from ingest_assets.config.common import (
     SourceBase,
 )
 from ingest_assets.sources.rest_api.models import RestApiBlock
-from ingest_assets.sources.rest_api.validation import _dlt_problems, _secret_problems
 
 
 class RestApiSourceConfig(SourceBase):
@@ -34,6 +33,10 @@ class RestApiSourceConfig(SourceBase):
             ValidationError: one line per problem, located under `rest_api` (pydantic prefixes
                 the location of errors raised here with the field's own).
         """
+        # dlt's rules (and its auth types and secret query parameters): imported only when a
+        # rest_api source is validated
+        from ingest_assets.sources.rest_api.validation import _dlt_problems, _secret_problems
+
         source_name = info.data.get("name") or "<source name>"
         block = RestApiBlock.model_validate(value)
         problems = _secret_problems(block, source_name) or _dlt_problems(block, source_name)

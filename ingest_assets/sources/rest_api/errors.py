@@ -5,7 +5,7 @@ response: `ingest_assets.errors.is_transient` classifies them by HTTP status."""
 
 from __future__ import annotations
 
-from dlt.sources.helpers.requests import HTTPError
+from requests import HTTPError
 
 from ingest_assets.errors import IngestError
 

@@ -7,6 +7,9 @@ Modules: `config` (the `sql_database:` block, its tables and `query_filter` chec
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import Extract, ExtractReport, SourceType
 from ingest_assets.sources.sql_database.config import (
@@ -17,13 +20,25 @@ from ingest_assets.sources.sql_database.config import (
     asset_table_name,
     query_filter_problem,
 )
-from ingest_assets.sources.sql_database.credentials import (
-    describe_location,
-    engine_kwargs,
-    resolve_credentials,
-)
 from ingest_assets.sources.sql_database.errors import SqlDatabaseError
-from ingest_assets.sources.sql_database.source import build_dlt_source, list_tables
+
+if TYPE_CHECKING:
+    from ingest_assets.sources.sql_database.credentials import (
+        describe_location,
+        engine_kwargs,
+        resolve_credentials,
+    )
+    from ingest_assets.sources.sql_database.source import build_dlt_source, list_tables
+
+_EXPORTS = {
+    "describe_location": "ingest_assets.sources.sql_database.credentials",
+    "engine_kwargs": "ingest_assets.sources.sql_database.credentials",
+    "resolve_credentials": "ingest_assets.sources.sql_database.credentials",
+    "build_dlt_source": "ingest_assets.sources.sql_database.source",
+    "list_tables": "ingest_assets.sources.sql_database.source",
+}
+"""Public name -> the module that defines it, imported on first access (so that `SOURCE_TYPE`
+and the config model load without the type's heavy libraries: dlt, sqlalchemy, sqlglot)."""
 
 
 class SqlDatabaseType(SourceType):
@@ -34,11 +49,15 @@ class SqlDatabaseType(SourceType):
 
     def build(self, config: SqlDatabaseSourceConfig, paths: ProjectPaths, selected=None) -> Extract:  # type: ignore[override]
         """See `SourceType.build` (`selected` is ignored: a database has no file listing)."""
+        from ingest_assets.sources.sql_database.source import build_dlt_source
+
         return Extract(build_dlt_source(config, paths), ExtractReport(), self, config)
 
     def check(self, config: SqlDatabaseSourceConfig, paths: ProjectPaths) -> list[str]:  # type: ignore[override]
         """Build the source; the credentials problem `resolve_credentials` reports (a `*_env`
         variable not set, no password anywhere), as one message; [] when they resolve."""
+        from ingest_assets.sources.sql_database.credentials import resolve_credentials
+
         self.build(config, paths)
         try:
             resolve_credentials(config, paths)
@@ -65,3 +84,11 @@ __all__ = [
     "query_filter_problem",
     "resolve_credentials",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -4,33 +4,58 @@ and the check of a table's `query_filter`."""
 from __future__ import annotations
 
 # annotation at runtime and needs it as a real `Optional[...]`, not a string
+import functools
 import re
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import sqlalchemy as sa
-import sqlglot
-from dlt.common.normalizers.naming.snake_case import NamingConvention
-from dlt.sources.sql_database import ReflectionLevel
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from sqlalchemy.engine import make_url
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 
 from ingest_assets.config.common import LoadOptions, SourceBase, StrictModel
-from ingest_assets.sources.sql_database.readers import Backend, ChunksConfig
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+# dlt, sqlalchemy and sqlglot are imported inside the validators that need them, so that
+# loading sources.yml (`ingest validate`, `status`, `summary`) does not import them.
+
+Backend = Literal["auto", "connectorx", "adbc", "pyarrow", "sqlalchemy", "pandas"]
+"""`backend:` values of a `sql_database` source; `auto` picks per database (`readers.DEFAULT_READERS`)."""
+
+ReflectionLevel = Literal["minimal", "full", "full_with_precision"]
+"""`reflection_level:` values: dlt's `dlt.sources.sql_database.ReflectionLevel` (a unit test
+compares the two)."""
+
+
+class ChunksConfig(StrictModel):
+    """`chunks:` of a table: read it in key ranges, in parallel.
+
+    Attributes:
+        column: an integer column (ideally the primary key's first column, indexed) whose
+            min..max range is split into `count` equal ranges.
+        count: how many ranges, each read by its own thread and connection at once (2-16).
+    """
+
+    column: str = Field(min_length=1)
+    count: int = Field(ge=2, le=16)
+
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 """Names of environment variables given in `*_env` keys."""
 
 
-_NAMING = NamingConvention()
+@functools.cache
+def _naming() -> Any:
+    """dlt's default snake_case naming convention (imported on first use)."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    return NamingConvention()
 
 
 def asset_table_name(db_table: str) -> str:
     """The warehouse table (and last asset key part) of a database table, e.g. `OrderLines` ->
     `order_lines`: dlt's default snake_case naming, so the key always equals the DuckDB table."""
-    return _NAMING.normalize_table_identifier(db_table)
+    return _naming().normalize_table_identifier(db_table)
 
 
 def _password_hint() -> str:
@@ -126,17 +151,23 @@ QUERY_FILTER_DIALECTS = {
 """SQLAlchemy dialect -> sqlglot dialect that `query_filter_problem` parses a filter in."""
 
 
-_FORBIDDEN_NODES = (
-    exp.Query,
-    exp.Command,
-    exp.Insert,
-    exp.Update,
-    exp.Delete,
-    exp.Merge,
-    exp.Drop,
-    exp.Create,
-    exp.Alter,
-)
+@functools.cache
+def _forbidden_nodes() -> tuple[type, ...]:
+    """The sqlglot expressions a `query_filter` may not be or hold (the first, a query, is
+    allowed inside as a subquery)."""
+    from sqlglot import exp
+
+    return (
+        exp.Query,
+        exp.Command,
+        exp.Insert,
+        exp.Update,
+        exp.Delete,
+        exp.Merge,
+        exp.Drop,
+        exp.Create,
+        exp.Alter,
+    )
 
 
 _QUERY_FILTER_HELP = "must be one SQL condition (like status = 'open')"
@@ -172,6 +203,11 @@ def query_filter_problem(text: str, drivername: str | None) -> str | None:
 
 
 def _filter_problem_in(text: str, dialect: str | None) -> str | None:
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError, TokenError
+
+    forbidden = _forbidden_nodes()
     try:
         tokens = sqlglot.tokenize(text, read=dialect)
     except TokenError:
@@ -204,10 +240,10 @@ def _filter_problem_in(text: str, dialect: str | None) -> str | None:
     if (
         isinstance(condition, exp.Query)
         and not isinstance(condition, exp.Subquery)
-        or isinstance(condition, _FORBIDDEN_NODES[1:])
+        or isinstance(condition, forbidden[1:])
     ):
         return f"{_QUERY_FILTER_HELP}, not a query or statement ({condition.key.upper()})"
-    statement = next((n for n in condition.walk() if isinstance(n, _FORBIDDEN_NODES[1:])), None)
+    statement = next((n for n in condition.walk() if isinstance(n, forbidden[1:])), None)
     if statement is not None:
         return f"{_QUERY_FILTER_HELP}, without statements inside ({statement.key.upper()})"
     return None
@@ -215,6 +251,8 @@ def _filter_problem_in(text: str, dialect: str | None) -> str | None:
 
 def _outside_quotes(tokens: list[Any]) -> str:
     """The text of the tokens that are not strings or quoted identifiers (where `--` is data)."""
+    import sqlglot
+
     return " ".join(
         t.text
         for t in tokens
@@ -402,6 +440,8 @@ _SOURCE_NAME: ContextVar[str | None] = ContextVar("sql_database_source_name", de
 
 def _parse_url(text: str) -> sa.engine.URL | None:
     """`text` parsed as a SQLAlchemy URL, or None when it is not one (no exception to leak it)."""
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(text)
     except Exception:  # noqa: BLE001 - any parse failure means "not a URL"

@@ -50,14 +50,11 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from dlt.sources.sql_database import BaseTableLoader, TableLoader
 from dlt.sources.sql_database.helpers import ConnectorXTableLoader
-from pydantic import Field
 
-from ingest_assets.config.common import StrictModel
+from ingest_assets.sources.sql_database.config import Backend, ChunksConfig
 
 logger = logging.getLogger(__name__)
 
-Backend = Literal["auto", "connectorx", "adbc", "pyarrow", "sqlalchemy", "pandas"]
-"""`backend:` values of a `sql_database` source; `auto` picks per database (`DEFAULT_READERS`)."""
 
 DEFAULT_READERS = {"postgresql": "connectorx", "mysql": "connectorx", "mariadb": "connectorx"}
 """SQLAlchemy dialect -> the reader `backend: auto` uses, chosen by measurement (module doc);
@@ -93,19 +90,6 @@ ROW_ESTIMATES = {
 
 QUEUE_BATCHES_PER_CHUNK = 2
 """Batches waiting in the queue per chunk thread before the thread waits (bounds memory)."""
-
-
-class ChunksConfig(StrictModel):
-    """`chunks:` of a table: read it in key ranges, in parallel.
-
-    Attributes:
-        column: an integer column (ideally the primary key's first column, indexed) whose
-            min..max range is split into `count` equal ranges.
-        count: how many ranges, each read by its own thread and connection at once (2-16).
-    """
-
-    column: str = Field(min_length=1)
-    count: int = Field(ge=2, le=16)
 
 
 def choose_reader(backend: Backend, drivername: str) -> tuple[str, str | None]:
