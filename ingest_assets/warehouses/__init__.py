@@ -1,10 +1,12 @@
 """The warehouse a project writes (DuckDB file, PostgreSQL, MotherDuck, Snowflake, BigQuery) and
 its environments: `targets` maps one `warehouse:` setting onto dlt, dbt and the Dagster pool,
-`connection` opens SQL connections for the project's readers, `environments` picks the active
-environment (`INGEST_ENV`), `pool` sets the warehouse pool's limit on the Dagster instance.
+`connection` opens SQL connections for the project's readers, `resource` is the Dagster
+`warehouse` resource, `environments` picks the active environment (`INGEST_ENV`), `pool` sets the
+warehouse pool's limit on the Dagster instance.
 
-The names below are re-exported lazily (on first use), so that importing `targets` or
-`environments` (the CLI's config-only commands) does not import Dagster through `connection`.
+The names below are re-exported lazily (on first use), so that importing `targets`,
+`environments` or `connection` (the CLI's commands that need no Dagster) does not import Dagster
+through `resource`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "WarehouseResource": "connection",
+    "WarehouseResource": "resource",
     "connect": "connection",
     "exists": "connection",
     "missing_table_errors": "connection",

@@ -1,5 +1,6 @@
-"""SQL connections to the warehouse for the project's own readers and writers, and the Dagster
-`warehouse` resource that hands them to asset checks.
+"""SQL connections to the warehouse for the project's own readers and writers (the Dagster
+`warehouse` resource that hands them to asset checks is `ingest_assets.warehouses.resource`, so
+that this module imports no Dagster).
 
 The ledger, `ingest status`/`summary`, `ingest rewind` and the row-count/reconcile checks speak a
 small SQL dialect both DuckDB and PostgreSQL understand (`information_schema`, `count(*)`,
@@ -16,7 +17,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import duckdb
-from dagster import ConfigurableResource
 
 from ingest_assets.warehouses.targets import Warehouse, as_warehouse
 
@@ -162,44 +162,3 @@ def connect(warehouse: Warehouse | Any, read_only: bool = False) -> Iterator[Sql
         yield SqlConnection(raw, "postgres")
     finally:
         raw.close()
-
-
-class WarehouseResource(ConfigurableResource):
-    """The Dagster `warehouse` resource: SQL connections for asset checks and readers.
-
-    Attributes:
-        settings: the warehouse setting as JSON (`Warehouse.config` dumped, no secret in it;
-            secrets are read from the environment when a connection opens).
-        path: the absolute DuckDB file, empty for server warehouses.
-        environment: the active environment's name.
-    """
-
-    settings: str
-    path: str = ""
-    environment: str = "dev"
-
-    @classmethod
-    def of(cls, warehouse: Warehouse) -> WarehouseResource:
-        """The resource for `warehouse`."""
-        return cls(
-            settings=warehouse.config.model_dump_json(),
-            path=str(warehouse.path or ""),
-            environment=warehouse.environment,
-        )
-
-    def warehouse(self) -> Warehouse:
-        """The `Warehouse` this resource stands for."""
-        from pathlib import Path
-
-        from pydantic import TypeAdapter
-
-        from ingest_assets.config.warehouse import WarehouseConfig
-
-        config = TypeAdapter(WarehouseConfig).validate_json(self.settings)
-        return Warehouse(config, Path(self.path) if self.path else None, self.environment)
-
-    @contextmanager
-    def get_connection(self, read_only: bool = False) -> Iterator[SqlConnection]:
-        """A `SqlConnection` to the warehouse (see `connect`), closed when the block ends."""
-        with connect(self.warehouse(), read_only=read_only) as conn:
-            yield conn

@@ -29,6 +29,7 @@ import json, sys
 from pathlib import Path
 from ingest_assets.config import load_project_config
 import ingest_assets.cli
+import ingest_assets.ledger  # what `ingest status` and `summary` read the warehouse with
 config = load_project_config(Path(sys.argv[1]))
 print(json.dumps({
     "enabled": sorted(s.name for s in config.sources if s.enabled),
