@@ -242,7 +242,7 @@ def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(
         f"""CREATE FUNCTION {schema}.probe() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
         DECLARE n int;
         BEGIN
-            PERFORM pg_sleep(0.8);
+            PERFORM pg_sleep(2.0);  -- long enough to overlap on a busy 2-core machine
             SELECT count(*) INTO n FROM pg_stat_activity
                 WHERE state = 'active' AND application_name = '{schema}';
             IF n > (SELECT last_value FROM {schema}.max_seen) THEN
