@@ -39,6 +39,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
             "ingest_assets.redact",
             "ingest_assets.settings",
             "ingest_assets.names",
+            "ingest_assets.lazy_exports",
             "ingest_assets.partitions",
             "ingest_assets.schedule_times",
             "ingest_assets.demo_data",

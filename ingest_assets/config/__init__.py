@@ -8,8 +8,9 @@ import `ingest_assets.config.common`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ingest_assets.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from ingest_assets.config.errors import ConfigError
@@ -33,9 +34,4 @@ __all__ = [  # noqa: RUF022 - the order of _EXPORTS
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ingest_assets.config' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -11,23 +11,22 @@ through `resource`.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ingest_assets.lazy_exports import lazy_getattr
 
 _EXPORTS = {
-    "WarehouseResource": "resource",
-    "connect": "connection",
-    "exists": "connection",
-    "missing_table_errors": "connection",
-    "ENVIRONMENT_ENV": "environments",
-    "UnknownEnvironment": "environments",
-    "active_environment": "environments",
-    "apply_environment": "environments",
-    "environment_names": "environments",
-    "resolve_warehouse": "environments",
-    "Warehouse": "targets",
-    "WarehouseSecretMissing": "targets",
-    "as_warehouse": "targets",
+    "WarehouseResource": "ingest_assets.warehouses.resource",
+    "connect": "ingest_assets.warehouses.connection",
+    "exists": "ingest_assets.warehouses.connection",
+    "missing_table_errors": "ingest_assets.warehouses.connection",
+    "ENVIRONMENT_ENV": "ingest_assets.warehouses.environments",
+    "UnknownEnvironment": "ingest_assets.warehouses.environments",
+    "active_environment": "ingest_assets.warehouses.environments",
+    "apply_environment": "ingest_assets.warehouses.environments",
+    "environment_names": "ingest_assets.warehouses.environments",
+    "resolve_warehouse": "ingest_assets.warehouses.environments",
+    "Warehouse": "ingest_assets.warehouses.targets",
+    "WarehouseSecretMissing": "ingest_assets.warehouses.targets",
+    "as_warehouse": "ingest_assets.warehouses.targets",
 }
 
 __all__ = [
@@ -47,9 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ingest_assets.warehouses' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"ingest_assets.warehouses.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

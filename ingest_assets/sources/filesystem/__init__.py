@@ -9,11 +9,11 @@ what the file sensor and `ingest validate` see), `options` (reader options and c
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest_assets.lazy_exports import lazy_getattr
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import Extract, ExtractReport, FileProblem, SourceType
 from ingest_assets.sources.filesystem.config import (
@@ -140,9 +140,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

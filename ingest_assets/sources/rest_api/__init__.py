@@ -8,9 +8,9 @@ Modules: `models` (the `rest_api:` blocks), `validation` (checks when sources.ym
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ingest_assets.lazy_exports import lazy_getattr
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.base import Extract, ExtractReport, SourceType
 from ingest_assets.sources.rest_api.config import RestApiSourceConfig
@@ -98,9 +98,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import `name` from the module that defines it (PEP 562 lazy re-export)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
