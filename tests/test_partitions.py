@@ -5,15 +5,13 @@ On PostgreSQL (own schema `tm15_<random>`) and on files dated by their path.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import execute_sql, query, require_service, write_csv
+from helpers import execute_sql, query, write_csv
 
 from ingest_assets.partitions import PartitionsConfig, backfill_tags, date_pattern, keys_between
 
@@ -24,17 +22,9 @@ PARTITIONS = {"type": "daily", "start": "2024-01-01", "end": "2024-01-06"}
 
 
 @pytest.fixture
-def pg() -> Iterator[tuple[sa.Engine, str]]:
-    """A fresh PostgreSQL schema `tm15_<random>` (dropped afterwards) and an engine on `test`."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    engine = sa.create_engine(PG_URL.replace("postgresql:", "postgresql+psycopg2:"))
-    schema = f"tm15_{uuid.uuid4().hex[:10]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield engine, schema
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+def pg(pg_schema):
+    """A fresh PostgreSQL schema (conftest's `pg_schema`, dropped afterwards) and an engine."""
+    return pg_schema
 
 
 def run_partitions(root: Path, job: str, keys: list[str], per_partition: bool = False) -> list[Any]:
