@@ -384,7 +384,7 @@ class Suite:
                 "libraries_import_s",
                 "project_import_s",
                 "load_project_s",
-                "build_definitions_s",
+                "load_defs_folder_s",
                 "resolve_asset_graph_s",
                 "defs_load_after_imports_s",
                 "assets",
@@ -482,7 +482,7 @@ class Suite:
             "demo.step_process_start",
             "(g) a step process's start: python + import + Definitions of the demo project",
             lambda rep: (python_cmd("defs-load", "--root", str(root)), env, root),
-            extra_keys=("defs_load_s", "libraries_import_s", "build_definitions_s"),
+            extra_keys=("defs_load_s", "libraries_import_s", "load_defs_folder_s"),
         )
         self._work_is("demo.step_process_start", "defs_load_s")
         self.measure(

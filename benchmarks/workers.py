@@ -168,7 +168,7 @@ def _run_plain(args: argparse.Namespace, pipeline_name: str, source, table: str)
 
 
 def defs_load(args: argparse.Namespace) -> None:
-    """`import ingest_assets.definitions` as a code server would, timed in parts, with a count of
+    """The entry point's definitions as a code server loads them, timed in parts, with a count of
     what definitions load must not do (network or database connections, subprocesses)."""
     started = time.perf_counter()
     calls = _watch_side_effects()
@@ -179,12 +179,13 @@ def defs_load(args: argparse.Namespace) -> None:
     import dlt  # noqa: F401
 
     libraries = time.perf_counter()
-    from ingest_assets.project import build_definitions, load_project
+    import ingest_assets.definitions as entry_point
+    from ingest_assets.project import load_project
 
     own_modules = time.perf_counter()
     project = load_project(Path(args.root))
     loaded = time.perf_counter()
-    defs = build_definitions(project)
+    defs = entry_point.defs()  # the `@dg.definitions` function: every component of defs/
     built = time.perf_counter()
     graph = defs.resolve_asset_graph()  # what the code server does next: resolve the asset graph
     resolved = time.perf_counter()
@@ -192,7 +193,7 @@ def defs_load(args: argparse.Namespace) -> None:
         libraries_import_s=libraries - watched,
         project_import_s=own_modules - libraries,
         load_project_s=loaded - own_modules,
-        build_definitions_s=built - loaded,
+        load_defs_folder_s=built - loaded,
         resolve_asset_graph_s=resolved - built,
         defs_load_s=resolved - started,
         defs_load_after_imports_s=resolved - own_modules,

@@ -173,10 +173,27 @@ def export_runtime_environment(paths: ProjectPaths, warehouse) -> None:
     # process that has not imported dlt yet reads the variable when it does (and commands that
     # need no dlt, such as `ingest status`, never import it)
     if "dlt" in sys.modules:
-        from dlt.common.configuration.container import Container
-        from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
-
-        Container()[PluggableRunContext].reload(str(paths.root))
+        _reload_dlt_config(paths.root)
     bin_dir = str(Path(sys.executable).parent)
     if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
+_dlt_config_read: tuple | None = None
+"""The project root and the `.dlt/` files' modification times dlt's providers last read."""
+
+
+def _reload_dlt_config(root: Path) -> None:
+    """Make dlt's config and secrets providers read `<root>/.dlt/` again, unless they already read
+    these files unchanged: a definitions load exports the environment once per component (~50 ms
+    of TOML parsing each time)."""
+    global _dlt_config_read
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+
+    files = [root / ".dlt" / name for name in ("config.toml", "secrets.toml")]
+    seen = (str(root), *(f.stat().st_mtime_ns if f.exists() else None for f in files))
+    if seen == _dlt_config_read:
+        return
+    Container()[PluggableRunContext].reload(str(root))
+    _dlt_config_read = seen
