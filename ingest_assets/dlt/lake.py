@@ -10,14 +10,16 @@ dlt state with the load that writes it. The lake's `_dlt_load_id` column is kept
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt.pipeline import lake_bucket_url, lake_section
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources import filesystem
 from ingest_assets.sources.base import Extract
+
+if TYPE_CHECKING:  # pyarrow is imported by the runs that read the lake, not at definitions load
+    import pyarrow as pa
 
 LAKE_LOAD_ID = "_lake_load_id"
 

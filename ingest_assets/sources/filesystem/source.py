@@ -52,7 +52,6 @@ from ingest_assets.sources.filesystem.listing import (
     source_filesystem,
 )
 from ingest_assets.sources.filesystem.options import DLT_COLUMNS, FileReadError
-from ingest_assets.sources.filesystem.readers import read_arrow_batches, write_load_file
 
 
 def build_dlt_source(
@@ -110,6 +109,9 @@ def _table_resource(
     bucket_url = bucket_url_of(config, paths)
 
     def read_new_files() -> Iterator[Any]:
+        # the readers (pyarrow, DuckDB) are imported by the run that reads, not at definitions load
+        from ingest_assets.sources.filesystem.readers import read_arrow_batches, write_load_file
+
         filesystem = source_filesystem(config.name, bucket_url)
         loaded: dict[str, str] = dlt.current.resource_state().setdefault(LOADED_FILES_STATE_KEY, {})
         files = sorted(
