@@ -56,11 +56,7 @@ def test_a_configured_memory_limit_wins_over_the_default(make_project, jaffle_sm
     monkeypatch.setenv(MEMORY_ENV, '{"memory_limit": "1GB"}')
     project = make_project([jaffle_source(jaffle_small)])
 
-    assert (
-        _warehouse_setting(project)
-        == _duckdb_shows("1GB")
-        != _duckdb_shows(load_memory_limit())
-    )
+    assert _warehouse_setting(project) == _duckdb_shows("1GB") != _duckdb_shows(load_memory_limit())
 
 
 @pytest.mark.unit
