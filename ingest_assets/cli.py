@@ -175,42 +175,60 @@ def _load(project: Path | None, verbose: bool):
 def validate(
     project: ProjectOption = None,
     build: bool = typer.Option(
-        True,
-        help="Also build each enabled source's dlt source (imports custom modules; no network).",
+        False,
+        "--build/--no-build",
+        help=(
+            "Also build each enabled source's dlt source (imports dlt and the custom modules, "
+            "warns about secrets set nowhere; no network) and check disabled sources with dlt's "
+            "rules too. Default --no-build: YAML and pydantic only (about a second)."
+        ),
     ),
     verbose: VerboseOption = False,
 ) -> None:
     """Check sources.yml and the Excel job sheet; exit 1 with one line per problem.
 
+    Without `--build` (the default; `--no-build` is accepted and means the same) it imports
+    neither Dagster nor dlt: the config models (with dlt's REST API rules for enabled `rest_api`
+    sources only, see `config.common.library_checks_apply`), each enabled source's
+    `quick_check` (a `dlt_native` module and function found without importing them), the
+    environments and `VALIDATE_WARNINGS`. `--build` adds what needs dlt: dlt's rules on
+    disabled sources too, and building each enabled source (`SourceType.check`: custom modules
+    imported, secrets set nowhere reported as warnings).
+
     Warnings (`VALIDATE_WARNINGS`, e.g. a folder that does not exist) are printed with `!`
     and do not fail the check."""
     paths = _paths(project)
     with user_errors(verbose):
-        config = load_project_config(paths.sources_file)
+        config = load_project_config(paths.sources_file, check_disabled=build)
+    from ingest_assets.sources.registry import source_type
+
     problems = []
     if build:
         from ingest_assets.settings import export_runtime_environment
 
         # dlt reads this project's .dlt/ (secrets.toml) whatever the working directory is
         export_runtime_environment(paths, paths.root / "warehouse.duckdb")
-
-        from ingest_assets.sources.registry import source_type
-
-        for source in config.enabled_sources:
-            try:
-                # missing secrets are warnings naming the key to add (no value is printed)
-                if _local_files(source):
-                    continue  # nothing to resolve beyond the config model: no dlt import
-                unset = source_type(source).check(source, paths)
-                for text in unset:
-                    warning(f"{config.source_origin(source.name)}: {text}")
-            except Exception as error:  # noqa: BLE001 - report every source, not only the first
-                if verbose:
-                    errors.print_exception()
-                origin = config.source_origin(source.name)
-                problems.append(
-                    f"{origin}: source '{source.name}': {_without_source(error, source.name)}"
-                )
+    for source in config.enabled_sources:
+        origin = config.source_origin(source.name)
+        try:
+            if not build:
+                problems += [
+                    f"{origin}: source '{source.name}': {_without_source(text, source.name)}"
+                    for text in source_type(source).quick_check(source, paths)
+                ]
+                continue
+            # missing secrets are warnings naming the key to add (no value is printed)
+            if _local_files(source):
+                continue  # nothing to resolve beyond the config model: no dlt import
+            unset = source_type(source).check(source, paths)
+            for text in unset:
+                warning(f"{origin}: {text}")
+        except Exception as error:  # noqa: BLE001 - report every source, not only the first
+            if verbose:
+                errors.print_exception()
+            problems.append(
+                f"{origin}: source '{source.name}': {_without_source(error, source.name)}"
+            )
     environments, env_problems, env_warnings = check_environments(config, paths)
     problems += env_problems
     for text in env_warnings:
@@ -234,6 +252,12 @@ def validate(
         highlight=False,
     )
     say(f"  environments: {'; '.join(environments)}")
+    if not build and not all(_local_files(source) for source in config.enabled_sources):
+        say(
+            "  not built: `ingest validate --build` also imports each source's dlt source "
+            "(custom modules, dlt) and warns about secrets set nowhere",
+            "dim",
+        )
 
 
 def check_environments(config: Any, paths: ProjectPaths) -> tuple[list[str], list[str], list[str]]:
@@ -283,8 +307,9 @@ def _local_files(source: Any) -> bool:
     return "://" not in url or url.startswith("file://")
 
 
-def _without_source(error: BaseException, source: str) -> str:
-    """The error's message without a leading `source '<source>': ` (the caller names it)."""
+def _without_source(error: BaseException | str, source: str) -> str:
+    """The error's (or text's) message without a leading `source '<source>': ` (the caller
+    names it)."""
     text = str(error)
     prefix = f"source '{source}': "
     return text[len(prefix) :] if text.startswith(prefix) else text

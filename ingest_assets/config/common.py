@@ -7,7 +7,14 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ingest_assets.partitions import PartitionsConfig, source_problem
 
@@ -15,6 +22,31 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 """Source and table names: lower-case snake case, so they are valid dataset, table and key parts."""
 
 WriteDisposition = Literal["append", "replace", "merge"]
+
+CHECK_DISABLED_SOURCES = "check_disabled_sources"
+"""Key of the pydantic validation context (`load_project_config(..., check_disabled=True)`,
+`ingest validate --build`): when true, the checks that need a source type's heavy library run
+on disabled sources too (see `library_checks_apply`)."""
+
+
+def library_checks_apply(info: ValidationInfo) -> bool:
+    """Whether a source's checks that import its type's heavy library (dlt's REST API rules and
+    auth types, for `rest_api`) run while it is validated.
+
+    They run for an enabled source (they would fail its run anyway), and for every source when
+    the validation context sets `CHECK_DISABLED_SOURCES`. A disabled source otherwise gets its
+    model's structure checks only, so loading a sources.yml with disabled examples (`ingest
+    status`, `summary`, `validate`) does not import dlt; its library checks run when it is
+    enabled, or with `ingest validate --build`.
+
+    Args:
+        info: the validation info of a field validator of the source model, whose `enabled`
+            field comes before the checked field (a failed or missing `enabled` counts as
+            enabled).
+    """
+    if info.data.get("enabled", True) is not False:
+        return True
+    return bool((info.context or {}).get(CHECK_DISABLED_SOURCES))
 
 
 def repeated(names: list[str]) -> list[str]:

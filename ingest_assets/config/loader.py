@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ingest_assets.config.common import CHECK_DISABLED_SOURCES
 from ingest_assets.config.errors import ConfigError, field_message
 from ingest_assets.config.job_sheet import JobSheet, read_job_sheet
 from ingest_assets.config.project import ProjectConfig, SourceConfig
@@ -33,13 +34,18 @@ same documents and line marks, ~10x faster. The Python loader took 0.2 s per rea
 sources.yml, and a definitions load reads it several times (benchmarks/fixed_costs)."""
 
 
-def load_project_config(path: Path, job_sheet: Path | None = None) -> ProjectConfig:
+def load_project_config(
+    path: Path, job_sheet: Path | None = None, *, check_disabled: bool = False
+) -> ProjectConfig:
     """Load and validate a `sources.yml`, with the sources of the Excel job sheet merged in.
 
     Args:
         path: the YAML file; its folder is the project root.
         job_sheet: the job sheet workbook to read (it must exist); None finds it as
             `job_sheet_location` says, and reads the default one only when it exists.
+        check_disabled: also run, on disabled sources, the checks that import a source type's
+            heavy library (`common.library_checks_apply`: dlt's REST API rules); by default
+            those run on enabled sources only (`ingest validate --build` sets it).
 
     Returns:
         The validated config: the YAML's sources in file order, then the sheet's in row order;
@@ -66,7 +72,7 @@ def load_project_config(path: Path, job_sheet: Path | None = None) -> ProjectCon
     lines: list[int | None] = []
     config: ProjectConfig | None = None
     try:
-        config = validate_document(document, label, nodes)
+        config = validate_document(document, label, nodes, check_disabled=check_disabled)
     except ConfigError as error:
         problems += error.problems
         lines += error.lines
@@ -142,7 +148,9 @@ def _merge_job_sheet(
     return config
 
 
-def validate_document(document: Any, label: str, nodes: yaml.Node | None = None) -> ProjectConfig:
+def validate_document(
+    document: Any, label: str, nodes: yaml.Node | None = None, *, check_disabled: bool = False
+) -> ProjectConfig:
     """Validate an already-parsed document (a dict as read from YAML or built from Excel rows).
 
     Args:
@@ -150,6 +158,8 @@ def validate_document(document: Any, label: str, nodes: yaml.Node | None = None)
         label: the file name to put in front of every message.
         nodes: the document as composed by `yaml.compose` (nodes with line marks), to give
             each problem its line; None when the document is not from a YAML file.
+        check_disabled: run the library checks on disabled sources too (see
+            `load_project_config`).
 
     Raises:
         ConfigError: one message per problem, with its line when `nodes` are given.
@@ -179,7 +189,11 @@ def validate_document(document: Any, label: str, nodes: yaml.Node | None = None)
             lines.append(_line(nodes, ["sources", index, "name"]))
         seen.add(name)
         try:
-            sources.append(_SOURCE_ADAPTER.validate_python(raw))
+            sources.append(
+                _SOURCE_ADAPTER.validate_python(
+                    raw, context={CHECK_DISABLED_SOURCES: check_disabled}
+                )
+            )
         except ValidationError as error:
             errors = _strip_type_tag(error.errors(), raw)
             for e in _with_suggestions(errors, _source_model(raw), raw):

@@ -148,6 +148,12 @@ class SourceType:
         reported them; returns where they went, or None when the type keeps them in place."""
         return None
 
+    def quick_check(self, config: SourceBase, paths: ProjectPaths) -> list[str]:
+        """What `ingest validate` (without `--build`) checks beyond the config model, importing
+        neither the type's heavy libraries (dlt, sqlalchemy) nor the user's modules: one
+        problem per message (starting `source '<name>': `, naming the field). Default: none."""
+        return []
+
     def check(self, config: SourceBase, paths: ProjectPaths) -> list[str]:
         """What `ingest validate --build` checks: build the source, and return one message per
         secret it needs that is set nowhere (found secrets are resolved in memory and dropped).

@@ -161,9 +161,9 @@ def test_instances_of_one_function_have_their_own_secrets_state_and_ledger(
     # the internal describing pipeline is not among the pipelines dlt's CLI lists
     assert not [p for p in os.listdir(project / ".dlt" / "pipelines") if p.startswith("_")]
 
-    # `ingest validate` warns about the missing secret only, naming the key to add
+    # `ingest validate --build` warns about the missing secret only, naming the key to add
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "ingest"), "validate"],
+        [str(Path(sys.executable).parent / "ingest"), "validate", "--build"],
         env={**os.environ, "INGEST_PROJECT_DIR": str(project), "PYTHONPATH": str(installed)},
         capture_output=True,
         text=True,
@@ -288,7 +288,7 @@ def test_validate_warns_about_missing_rest_api_and_sql_database_secrets(make_pro
     )
     os.environ.pop("DLT_PROJECT_DIR", None)
 
-    result = CliRunner().invoke(app, ["validate", "--project", str(project)])
+    result = CliRunner().invoke(app, ["validate", "--build", "--project", str(project)])
 
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if line.startswith("!")]

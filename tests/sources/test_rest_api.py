@@ -601,6 +601,40 @@ def test_config_errors_name_source_field_and_fix(rest_api, expected):
 
 
 @pytest.mark.unit
+def test_dlt_rules_and_secret_checks_run_on_disabled_sources_only_when_asked():
+    """A disabled source gets its block's structure checks when sources.yml loads; dlt's rules
+    and the secret checks (which import dlt) run on it with `check_disabled` (`ingest validate
+    --build`), and always on an enabled one, with the same message."""
+    blocks = {
+        "rest_api.client.paginator: OffsetPaginator.__init__() missing 1 required positional": {
+            "client": {**CLIENT, "paginator": {"type": "offset"}},
+            "resources": ["orders"],
+        },
+        "rest_api.client.auth.token: secrets do not belong in sources.yml": {
+            "client": {**CLIENT, "auth": {"type": "bearer", "token": "tok-123"}},
+            "resources": ["orders"],
+        },
+    }
+    for message, block in blocks.items():
+        source = {"name": "shop", "type": "rest_api", "enabled": False, "rest_api": block}
+        config = validate_document({"sources": [source]}, "sources.yml")
+        assert not config.sources[0].enabled
+        with pytest.raises(ConfigError) as checked:
+            validate_document({"sources": [source]}, "sources.yml", check_disabled=True)
+        with pytest.raises(ConfigError) as enabled:
+            validate_document({"sources": [{**source, "enabled": True}]}, "sources.yml")
+        assert checked.value.problems == enabled.value.problems
+        assert checked.value.problems[0].startswith(f"sources.yml: source 'shop': {message}")
+    # the structure is checked whether enabled or not
+    with pytest.raises(ConfigError) as structure:
+        validate_document(
+            {"sources": [{"name": "shop", "type": "rest_api", "enabled": False, "rest_api": {}}]},
+            "sources.yml",
+        )
+    assert any("rest_api.client" in problem for problem in structure.value.problems)
+
+
+@pytest.mark.unit
 def test_valid_config_with_every_auth_type_loads():
     for auth in (
         {"type": "bearer", "token_env": "SHOP_API_TOKEN"},

@@ -1,8 +1,9 @@
 """`type: dlt_native` sources: any dlt source function (a verified source, a project module in
 `custom_sources/`), called with the arguments sources.yml gives.
 
-Modules: `config` (the `dlt_native:` block), `errors`, `source` (importing the function,
-building the dlt source of one run, describing it without secrets, missing config).
+Modules: `config` (the `dlt_native:` block), `errors`, `locate` (finding the module and function
+without importing them), `source` (importing the function, building the dlt source of one run,
+describing it without secrets, missing config).
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ class DltNativeType(SourceType):
         from ingest_assets.sources.dlt_native.source import build_dlt_source
 
         return Extract(build_dlt_source(config, paths), ExtractReport(), self, config)
+
+    def quick_check(self, config: DltNativeSourceConfig, paths: ProjectPaths) -> list[str]:  # type: ignore[override]
+        """The module and function can be there, found without importing them (see
+        `locate.locate_problem`); [] or one message."""
+        from ingest_assets.sources.dlt_native.locate import locate_problem
+
+        problem = locate_problem(config.name, config.dlt_native, paths)
+        return [problem] if problem else []
 
     def check(self, config: DltNativeSourceConfig, paths: ProjectPaths) -> list[str]:  # type: ignore[override]
         """Import and call the source function (see `check_dlt_source`); one message naming

@@ -41,6 +41,7 @@ from ingest_assets.sources.dlt_native.config import (
     DltNativeSourceConfig,
 )
 from ingest_assets.sources.dlt_native.errors import MissingConfigError, SourceImportError
+from ingest_assets.sources.dlt_native.locate import no_module_message, pip_name
 
 logger = logging.getLogger(__name__)
 
@@ -416,7 +417,7 @@ def _import_module(source_name: str, dotted: str) -> ModuleType:
                 top = missing.split(".")[0]
                 raise SourceImportError(
                     f"{where}: importing {candidate} needs the module '{missing}', which is not "
-                    f"installed: run `pip install {_pip_name(top)}` (the pip name of a package "
+                    f"installed: run `pip install {pip_name(top)}` (the pip name of a package "
                     "may differ from its module name) and add it to pyproject.toml"
                 ) from error
     top = dotted.split(".")[0]
@@ -424,14 +425,4 @@ def _import_module(source_name: str, dotted: str) -> ModuleType:
         raise SourceImportError(
             f"{where}: the installed package '{top}' has no module '{dotted}'; check the dotted path"
         )
-    raise SourceImportError(
-        f"{where}: no module custom_sources.{dotted} or {dotted}: put "
-        f"{dotted.replace('.', '/')}.py in custom_sources/, or install the package providing "
-        f"'{top}': run `pip install {_pip_name(top)}` (the pip name of a package may differ from "
-        "its module name) and add it to pyproject.toml"
-    )
-
-
-def _pip_name(module: str) -> str:
-    """The usual pip name of a top-level module: `my_crm` -> `my-crm`."""
-    return module.replace("_", "-")
+    raise SourceImportError(no_module_message(source_name, dotted))

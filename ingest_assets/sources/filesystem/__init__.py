@@ -1,7 +1,8 @@
 """`type: filesystem` sources: csv, jsonl and parquet files in a local folder or a bucket.
 
 Modules: `config` (the `filesystem:` block), `listing` (files per table and their fingerprints,
-what the file sensor and `ingest validate` see), `options` (reader options and column types),
+what the file sensor sees), `folder_warnings` (what `ingest validate` says about a local folder,
+without dlt), `options` (reader options and column types),
 `readers` (reading one file into a load file),
 `source` (the dlt source of one run), `probe` (which file a refused load job held),
 `quarantine` (moving files a run could not load aside).
@@ -23,26 +24,25 @@ from ingest_assets.sources.filesystem.config import (
 )
 
 if TYPE_CHECKING:
+    from ingest_assets.sources.filesystem.folder_warnings import bucket_url_of, path_warnings
     from ingest_assets.sources.filesystem.listing import (
         LOADED_FILES_STATE_KEY,
-        bucket_url_of,
         fingerprint,
         list_files,
         loaded_files,
         outside_folder,
-        path_warnings,
         source_filesystem,
     )
     from ingest_assets.sources.filesystem.source import build_dlt_source
 
 _EXPORTS = {
     "LOADED_FILES_STATE_KEY": "ingest_assets.sources.filesystem.listing",
-    "bucket_url_of": "ingest_assets.sources.filesystem.listing",
+    "bucket_url_of": "ingest_assets.sources.filesystem.folder_warnings",
     "fingerprint": "ingest_assets.sources.filesystem.listing",
     "list_files": "ingest_assets.sources.filesystem.listing",
     "loaded_files": "ingest_assets.sources.filesystem.listing",
     "outside_folder": "ingest_assets.sources.filesystem.listing",
-    "path_warnings": "ingest_assets.sources.filesystem.listing",
+    "path_warnings": "ingest_assets.sources.filesystem.folder_warnings",
     "source_filesystem": "ingest_assets.sources.filesystem.listing",
     "build_dlt_source": "ingest_assets.sources.filesystem.source",
 }

@@ -1,5 +1,6 @@
-"""What a `filesystem` source has now and has loaded: its files per table, their fingerprints,
-and the warnings `ingest validate` prints about its folder."""
+"""What a `filesystem` source has now and has loaded: its files per table (listed with dlt) and
+their fingerprints. The warnings `ingest validate` prints about its folder are in
+`folder_warnings` (no dlt)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dlt.common.storages.fsspec_filesystem import (
 
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.filesystem.config import FilesystemSourceConfig, FileTableConfig
+from ingest_assets.sources.filesystem.folder_warnings import bucket_url_of
 
 LOADED_FILES_STATE_KEY = "loaded_files"
 
@@ -33,39 +35,6 @@ def list_files(
     return sorted(
         glob_files(filesystem, bucket_url, table.file_glob), key=lambda f: f["relative_path"]
     )
-
-
-def path_warnings(config: FilesystemSourceConfig, paths: ProjectPaths) -> list[str]:
-    """Problems that would make a run of a local-folder source load nothing, without failing.
-
-    Returns one line per problem, each naming the path: the source's local folder does not
-    exist (or is not a folder), a table's `file_glob` matches no file in it, or a matched file
-    is a link to a path outside the folder (which runs refuse). Remote buckets
-    are not listed (that needs credentials and the network; the sensor and the run report them).
-    Used by `ingest validate`, which prints these as warnings.
-    """
-    bucket_url = bucket_url_of(config, paths)
-    if "://" in bucket_url:
-        return []
-    folder = Path(bucket_url)
-    if not folder.is_dir():
-        state = "is not a folder" if folder.exists() else "does not exist"
-        return [f"source '{config.name}': bucket_url folder {folder} {state}"]
-    warnings = []
-    for table in config.filesystem.tables:
-        files = list_files(config, paths, table)
-        if not files:
-            warnings.append(
-                f"source '{config.name}': table '{table.name}': file_glob {table.file_glob!r} "
-                f"matches no file in {folder}"
-            )
-        for file in files:
-            if (real := outside_folder(bucket_url, file)) is not None:
-                warnings.append(
-                    f"source '{config.name}': table '{table.name}': {file['relative_path']} links to "
-                    f"{real}, outside {folder}; runs refuse it"
-                )
-    return warnings
 
 
 def outside_folder(bucket_url: str, file: FileItem) -> str | None:
@@ -102,12 +71,6 @@ def loaded_files(config: FilesystemSourceConfig, paths: ProjectPaths) -> dict[st
         for table, resource_state in resources.items()
         if LOADED_FILES_STATE_KEY in resource_state
     }
-
-
-def bucket_url_of(config: FilesystemSourceConfig, paths: ProjectPaths) -> str:
-    """The source's bucket URL with a relative local folder made absolute."""
-    bucket_url = config.filesystem.bucket_url
-    return bucket_url if "://" in bucket_url else str(paths.resolve(bucket_url))
 
 
 def source_filesystem(source_name: str, bucket_url: str):

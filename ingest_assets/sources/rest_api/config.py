@@ -14,6 +14,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ingest_assets.config.common import (
     LoadOptions,
     SourceBase,
+    library_checks_apply,
 )
 from ingest_assets.sources.rest_api.models import RestApiBlock
 
@@ -29,16 +30,24 @@ class RestApiSourceConfig(SourceBase):
     def _validate_block(cls, value: Any, info: ValidationInfo) -> RestApiBlock:
         """Validate the block, then check secrets and dlt's own rules, naming this source.
 
+        The block's structure (`RestApiBlock`) is checked for every source. The secret checks
+        (against the options of dlt's authenticators and its secret query parameters) and dlt's
+        own rules (paginators, incremental params, parent/child references) import dlt (~0.5 s):
+        they run for an enabled source, and for a disabled one only when the validation context
+        asks (`library_checks_apply`: `ingest validate --build`), so a disabled example in
+        sources.yml does not slow down `ingest status` or `validate`.
+
         Raises:
             ValidationError: one line per problem, located under `rest_api` (pydantic prefixes
                 the location of errors raised here with the field's own).
         """
-        # dlt's rules (and its auth types and secret query parameters): imported only when a
-        # rest_api source is validated
+        block = RestApiBlock.model_validate(value)
+        if not library_checks_apply(info):
+            return block
+        # dlt's rules (and its auth types and secret query parameters): imported only here
         from ingest_assets.sources.rest_api.validation import _dlt_problems, _secret_problems
 
         source_name = info.data.get("name") or "<source name>"
-        block = RestApiBlock.model_validate(value)
         problems = _secret_problems(block, source_name) or _dlt_problems(block, source_name)
         if problems:
             raise ValidationError.from_exception_data(

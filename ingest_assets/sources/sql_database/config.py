@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 # dlt, sqlalchemy and sqlglot are imported inside the validators that need them, so that
-# loading sources.yml (`ingest validate`, `status`, `summary`) does not import them.
+# loading sources.yml (`ingest validate`, `status`, `summary`) does not import them: dlt only
+# for a table name that is not snake_case already (`asset_table_name`), sqlglot only for a
+# `query_filter`, sqlalchemy only for a `url`.
 
 Backend = Literal["auto", "connectorx", "adbc", "pyarrow", "sqlalchemy", "pandas"]
 """`backend:` values of a `sql_database` source; `auto` picks per database (`readers.DEFAULT_READERS`)."""
@@ -52,9 +54,25 @@ def _naming() -> Any:
     return NamingConvention()
 
 
+SNAKE_CASE_NAME = re.compile(r"_?[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+"""Names dlt's snake_case naming leaves as they are: ASCII lower case letters, digits and single
+underscores, not starting with a digit, not ending with `_` (`orders`, `order_lines_2024`)."""
+
+
 def asset_table_name(db_table: str) -> str:
     """The warehouse table (and last asset key part) of a database table, e.g. `OrderLines` ->
-    `order_lines`: dlt's default snake_case naming, so the key always equals the DuckDB table."""
+    `order_lines`: dlt's default snake_case naming, so the key always equals the DuckDB table.
+
+    A name that is snake_case already (`SNAKE_CASE_NAME`, what dlt returns unchanged) is
+    returned without importing dlt, so loading a sources.yml whose tables are named like that
+    (`ingest validate`, `status`, `summary`) does not import it (~0.5 s); other names go through
+    dlt's `NamingConvention` (a unit test compares both on many names).
+
+    Raises:
+        ValueError: `db_table` is empty or only white space (dlt's message).
+    """
+    if SNAKE_CASE_NAME.fullmatch(db_table):
+        return db_table
     return _naming().normalize_table_identifier(db_table)
 
 
