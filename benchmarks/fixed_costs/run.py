@@ -54,13 +54,16 @@ BASELINES = {
 
 CLI = {
     "ingest validate": ["validate"],
-    "ingest validate --no-build": ["validate", "--no-build"],
+    "ingest validate --build": ["validate", "--build"],
     "ingest status": ["status"],
     "ingest summary": ["summary"],
     "ingest excel-template": ["excel-template", "--force", "-o", "{work}/template.xlsx"],
     "ingest demo-data": ["demo-data"],
 }
 """The commands that need no Dagster (issue 11, point 1); `{work}` is the work directory."""
+
+UNTARGETED = {"ingest validate --build"}
+"""Measured for comparison, no target: `--build` imports every enabled source's code (dlt)."""
 
 HEAVY = (
     "dagster",
@@ -173,6 +176,8 @@ def _targets(s: dict[str, dict], load: dict, start: dict) -> list[dict[str, Any]
 
     targets = []
     for name in CLI:
+        if name in UNTARGETED:
+            continue
         targets.append(
             {
                 "target": f"{name} <= {CLI_LIMIT_S} s wall (quiet machine)",

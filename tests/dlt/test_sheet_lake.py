@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -297,17 +296,15 @@ def test_sheet_rows_in_a_local_lake_folder_with_schedule_and_parallel_reads(
         key.startswith("raw_pg_local/") for key in keys
     )  # lake only: no warehouse tables
 
-    # Known issue (closing note of this session): once ConnectorX has read in this process
-    # (e.g. tests/sources/test_sql_backends.py ran first on this worker), the two tables are
-    # read one after the other; in a fresh process (each Dagster run, each `ingest sync`) they
-    # overlap. Until that is fixed, the overlap is asserted in a fresh process only.
-    fresh_process = "connectorx" not in sys.modules
+    # `parallelism: 2` reads PostgreSQL with ADBC: ConnectorX's streams in one process wait for
+    # each other once it has read there (readers.PARALLEL_READERS), which made this overlap
+    # fail when tests/sources/test_sql_backends.py ran first on the same worker
     assert materialize_project(project, "group:pg_local", checks=False).success
 
     # both tables were read at once
     with engine.connect() as conn:
         seen = conn.exec_driver_sql(f"SELECT last_value FROM {schema}.max_seen").scalar()
-    assert seen == 2 if fresh_process else seen >= 1
+    assert seen == 2
     # the incremental cursor works in parallel reads: the second run reads only the new row
     execute_sql(engine, f"INSERT INTO {schema}.t_two VALUES (4, 'w')")
     assert materialize_project(project, "group:pg_local", checks=False).success

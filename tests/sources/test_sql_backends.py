@@ -540,3 +540,11 @@ def test_reader_choice_per_database():
     assert choose_reader("pyarrow", "postgresql+psycopg2") == ("pyarrow", None)
     reader, note = choose_reader("adbc", "mysql+pymysql")
     assert reader == "pyarrow" and "adbc cannot read mysql" in note
+    # a table read at the same time as others: ADBC on PostgreSQL (ConnectorX's streams in one
+    # process wait for each other); MySQL has no other fast reader; a configured one is kept
+    assert choose_reader("auto", "postgresql+psycopg2", parallel=True) == ("adbc", None)
+    assert choose_reader("auto", "mysql+pymysql", parallel=True) == ("connectorx", None)
+    assert choose_reader("connectorx", "postgresql+psycopg2", parallel=True) == (
+        "connectorx",
+        None,
+    )

@@ -10,7 +10,9 @@ reads it with the reader chosen for the table (`choose_reader`):
   TPC-H `lineitem` SF1 it reads 4-10x faster than the `pyarrow` backend (psycopg2/PyMySQL rows
   converted to Arrow in Python) and holds one batch at a time (benchmarks/README.md, SQL).
 - `adbc`: the ADBC PostgreSQL driver (`adbc-driver-postgresql`), Arrow record batches over
-  PostgreSQL's binary COPY; PostgreSQL only. Offered as an override; ConnectorX measured faster.
+  PostgreSQL's binary COPY; PostgreSQL only. The default for a PostgreSQL table read at the
+  same time as others (`parallelism` > 1 or `chunks`: ConnectorX's streams in one process wait
+  for each other, see `PARALLEL_READERS`); alone, ConnectorX measured ~8% faster.
 - `pyarrow`, `sqlalchemy`, `pandas`: dlt's own loader (SQLAlchemy with a server-side cursor,
   `yield_per` = `chunk_size`). `pyarrow` is the default for every other database.
 
@@ -60,6 +62,19 @@ DEFAULT_READERS = {"postgresql": "connectorx", "mysql": "connectorx", "mariadb":
 """SQLAlchemy dialect -> the reader `backend: auto` uses, chosen by measurement (module doc);
 any other dialect reads with `pyarrow`."""
 
+PARALLEL_READERS = {"postgresql": "adbc"}
+"""SQLAlchemy dialect -> the reader `backend: auto` uses instead when a table is read at the same
+time as others in the process: its source reads tables in parallel (`parallelism` > 1) or the
+table is read in key-range `chunks`.
+
+ConnectorX's streaming reads in one process wait for each other: measured with two threads each
+reading a query that sleeps 2 s in PostgreSQL, two ConnectorX streams took 4.05 s (one after the
+other) in most processes that had read with ConnectorX before, and 2.06-2.09 s only in a fresh
+one; two ADBC reads took 2.09-2.12 s every time. Alone, ADBC reads TPC-H `lineitem` SF1 as fast
+as ConnectorX (18.8 s vs 19.0 s) and the load step is ~8% slower (47.0 s vs 43.7 s), so one table
+at a time keeps ConnectorX. MySQL/MariaDB has no ADBC driver here: its parallel reads stay on
+ConnectorX and may run one after the other (benchmarks/README.md, SQL sources)."""
+
 READER_PACKAGES = {"connectorx": "connectorx", "adbc": "adbc_driver_postgresql"}
 """Reader -> the module it needs (installed by the project's default dependencies)."""
 
@@ -92,21 +107,29 @@ QUEUE_BATCHES_PER_CHUNK = 2
 """Batches waiting in the queue per chunk thread before the thread waits (bounds memory)."""
 
 
-def choose_reader(backend: Backend, drivername: str) -> tuple[str, str | None]:
+def choose_reader(
+    backend: Backend, drivername: str, parallel: bool = False
+) -> tuple[str, str | None]:
     """The reader for `backend` on a database of `drivername`, and why it differs (or None).
 
     Args:
         backend: the configured `backend:` (`auto` by default).
         drivername: the SQLAlchemy driver name, e.g. `postgresql+psycopg2`.
+        parallel: the table is read while other reads of the same process run (its source's
+            `parallelism` is above 1, or the table has `chunks`).
 
     Returns:
-        (reader, note): `auto` becomes `DEFAULT_READERS`' reader for the dialect when its package
+        (reader, note): `auto` becomes `PARALLEL_READERS`' reader for the dialect when
+        `parallel` and its package is installed, else `DEFAULT_READERS`' reader when its package
         is installed, else `pyarrow` with a note saying what to install; a configured reader is
         returned as is (a missing package then fails the read with a message saying what to
         install), except `adbc` on a database it cannot read, which becomes `pyarrow` with a note.
     """
     dialect = drivername.split("+")[0]
     if backend == "auto":
+        concurrent = PARALLEL_READERS.get(dialect) if parallel else None
+        if concurrent and importlib.util.find_spec(READER_PACKAGES[concurrent]) is not None:
+            return concurrent, None
         reader = DEFAULT_READERS.get(dialect, "pyarrow")
         package = READER_PACKAGES.get(reader)
         if package and importlib.util.find_spec(package) is None:

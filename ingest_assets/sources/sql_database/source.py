@@ -6,7 +6,8 @@ this project installs, SQL Server (`pip install 'ingest-assets[mssql]'`) and Ora
 `raw_<source>/<table>`; rows are read by dlt's own table reader (`table_rows`, the generator
 `dlt.sources.sql_database.sql_table` builds its resource from) with `full_with_precision`
 reflection by default; the rows are read by the reader `readers.choose_reader` picks (ConnectorX
-for PostgreSQL and MySQL/MariaDB, dlt's `pyarrow` backend otherwise, `backend:` overrides it).
+for PostgreSQL and MySQL/MariaDB, ADBC for PostgreSQL tables read in parallel, dlt's `pyarrow`
+backend otherwise; `backend:` overrides it).
 
 Nothing here connects, imports a database driver or reads a secret when definitions load: dlt's
 `sql_table` creates its SQLAlchemy engine (importing the driver, needing resolved credentials) as
@@ -208,7 +209,8 @@ def _read_rows(
         engine = engine_from_credentials(
             credentials, may_dispose_after_use=True, **engine_kwargs(credentials, block)
         )
-        reader, note = readers.choose_reader(block.backend, credentials.drivername)
+        parallel = block.parallelism > 1 or table.chunks not in (None, "off")
+        reader, note = readers.choose_reader(block.backend, credentials.drivername, parallel)
         if note:
             readers.run_log().warning("source '%s': table '%s': %s", config.name, table.name, note)
         rows = table_rows(
