@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from helpers import execute_sql, materialize_project, query, require_service, scalar
 
-from ingest_assets.sources.sql_database.readers import choose_reader
+from ingest_assets.sources.sql_database.readers import AUTO_CHUNKS, choose_reader
 
 pytestmark = pytest.mark.integration
 
@@ -502,7 +502,7 @@ def test_chunks_auto_reads_large_tables_in_key_ranges_and_small_ones_in_one_piec
     with caplog.at_level(logging.INFO):
         assert materialize_project(project, "group:auto_chunked", checks=False).success
 
-    assert "table 'big': ~5000 rows, read in 4 key ranges of id" in caplog.text
+    assert f"table 'big': ~5000 rows, read in {AUTO_CHUNKS} key ranges of id" in caplog.text
     assert "table 'big_too': ~" not in caplog.text
     for table in ("big", "big_too"):
         assert query(
