@@ -167,3 +167,7 @@ def azurite() -> Iterator[Azurite]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+if __name__ == "__main__":  # `.ci/run` installs Azurite before the tests (`python tests/azurite.py`)
+    print(azurite_blob_binary())
