@@ -169,5 +169,7 @@ def azurite() -> Iterator[Azurite]:
                 process.wait()
 
 
-if __name__ == "__main__":  # `.ci/run` installs Azurite before the tests (`python tests/azurite.py`)
+if (
+    __name__ == "__main__"
+):  # `.ci/run` installs Azurite before the tests (`python tests/azurite.py`)
     print(azurite_blob_binary())
