@@ -122,6 +122,27 @@ def pg_schema() -> Iterator[tuple[Any, str]]:
     engine.dispose()
 
 
+MARIA_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
+
+
+@pytest.fixture
+def maria_database() -> Iterator[tuple[Any, str]]:
+    """A fresh MariaDB database `it_<random>` (dropped afterwards) and an engine on it."""
+    import sqlalchemy as sa
+
+    require_service("MariaDB", "127.0.0.1", 3306)
+    database = f"it_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(MARIA_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {database}"))
+    engine = sa.create_engine(MARIA_URL.replace("/test", f"/{database}"))
+    yield engine, database
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP DATABASE {database}"))
+    admin.dispose()
+
+
 TEST_KINDS = ("unit", "integration", "e2e")
 """The markers of pyproject.toml's [tool.pytest.ini_options]; every test has exactly one."""
 

@@ -1,7 +1,7 @@
 """Every reader (`backend:`) of `sql_database` sources loads the same types and rows, for real.
 
 PostgreSQL and MariaDB on this machine; each test works in its own schema (PostgreSQL) or
-database (MariaDB) named `sql13_<random>`, dropped afterwards. The same table is loaded once per
+database (MariaDB) named `it_<random>`, dropped afterwards. The same table is loaded once per
 offered backend (one source per backend, all in one project), and the warehouse tables must have
 the same column types and the same rows, with the types the database declares: numeric(p,s) as
 DECIMAL(p,s), timestamptz with its time zone, char(n), dates. Incremental cursors, merge,
@@ -12,22 +12,18 @@ fast reader to `pyarrow` (a column it cannot carry exactly) is logged.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from helpers import execute_sql, materialize_project, query, require_service, scalar
+from helpers import execute_sql, materialize_project, query, scalar
 
 from ingest_assets.sources.sql_database.readers import AUTO_CHUNKS, choose_reader
 
 pytestmark = pytest.mark.integration
 
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-MARIA_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
 PG_CREDENTIALS = {
     "drivername": "postgresql",
     "host": "127.0.0.1",
@@ -41,33 +37,15 @@ MARIA_BACKENDS = ["auto", "connectorx", "pyarrow", "sqlalchemy"]
 
 
 @pytest.fixture
-def pg() -> Iterator[tuple[sa.Engine, str]]:
-    """A fresh PostgreSQL schema `sql13_<random>` (dropped afterwards) and an engine on `test`."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    engine = sa.create_engine(PG_URL)
-    schema = f"sql13_{uuid.uuid4().hex[:10]}"
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield engine, schema
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+def pg(pg_schema) -> tuple[sa.Engine, str]:
+    """A fresh PostgreSQL schema and an engine on `test` (the shared `pg_schema` fixture)."""
+    return pg_schema
 
 
 @pytest.fixture
-def maria() -> Iterator[tuple[sa.Engine, str]]:
-    """A fresh MariaDB database `sql13_<random>` (dropped afterwards) and an engine on it."""
-    require_service("MariaDB", "127.0.0.1", 3306)
-    database = f"sql13_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(MARIA_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {database}"))
-    engine = sa.create_engine(MARIA_URL.replace("/test", f"/{database}"))
-    yield engine, database
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP DATABASE {database}"))
-    admin.dispose()
+def maria(maria_database) -> tuple[sa.Engine, str]:
+    """A fresh MariaDB database and an engine on it (the shared `maria_database` fixture)."""
+    return maria_database
 
 
 def source(

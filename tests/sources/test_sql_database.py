@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -21,7 +20,7 @@ import dlt
 import pytest
 import sqlalchemy as sa
 from dagster import AssetKey, serialize_value
-from helpers import execute_sql, materialize_project, query, require_service, scalar, source
+from helpers import execute_sql, materialize_project, query, scalar, source
 
 from ingest_assets.config.loader import ConfigError, validate_document
 from ingest_assets.project import build_definitions, load_project
@@ -34,7 +33,6 @@ from ingest_assets.sources.sql_database import (
 )
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-MARIA_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
 CLOSED_PORT = 1
 """Nothing listens on 127.0.0.1:1: connecting is refused at once."""
 
@@ -51,19 +49,9 @@ def pg(pg_schema) -> tuple[sa.Engine, str]:
 
 
 @pytest.fixture
-def maria() -> Iterator[tuple[sa.Engine, str]]:
-    """A fresh MariaDB database `it_<random>` (dropped afterwards) and an engine on it."""
-    require_service("MariaDB", "127.0.0.1", 3306)
-    database = f"it_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(MARIA_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {database}"))
-    engine = sa.create_engine(MARIA_URL.replace("/test", f"/{database}"))
-    yield engine, database
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP DATABASE {database}"))
-    admin.dispose()
+def maria(maria_database) -> tuple[sa.Engine, str]:
+    """A fresh MariaDB database and an engine on it (the shared `maria_database` fixture)."""
+    return maria_database
 
 
 def sql_source(name: str, block: dict[str, Any]) -> dict[str, Any]:
