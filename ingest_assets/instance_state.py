@@ -41,18 +41,22 @@ def schedule_states(root: Path) -> dict[str, str]:
     return states if states is not None else _dagster_states(home)
 
 
+def _instance_settings(home: Path) -> dict | None:
+    """The top-level settings of `<home>/dagster.yaml` ({} when there is none or it is not a
+    mapping), or None when it cannot be read or parsed."""
+    try:
+        path = home / "dagster.yaml"
+        settings = yaml.safe_load(path.read_text()) if path.exists() else {}
+    except (OSError, yaml.YAMLError):
+        return None
+    return settings if isinstance(settings, dict) else {}
+
+
 def _sqlite_states(home: Path) -> dict[str, str] | None:
     """The states from the default SQLite schedule storage, or None when the instance uses
     another storage or the file cannot be read as expected."""
-    try:
-        settings = (
-            yaml.safe_load((home / "dagster.yaml").read_text())
-            if (home / "dagster.yaml").exists()
-            else {}
-        )
-    except (OSError, yaml.YAMLError):
-        return None
-    if isinstance(settings, dict) and any(key in settings for key in _STORAGE_KEYS):
+    settings = _instance_settings(home)
+    if settings is None or any(key in settings for key in _STORAGE_KEYS):
         return None
     database = home / "schedules" / "schedules.db"
     if not database.exists():
@@ -115,15 +119,8 @@ def may_need_recovery(home: Path) -> bool:
     Args:
         home: the instance folder (`DAGSTER_HOME`).
     """
-    try:
-        settings = (
-            yaml.safe_load((home / "dagster.yaml").read_text())
-            if (home / "dagster.yaml").exists()
-            else {}
-        )
-    except (OSError, yaml.YAMLError):
-        return True
-    if isinstance(settings, dict) and any(
+    settings = _instance_settings(home)
+    if settings is None or any(
         key in settings for key in ("storage", "run_storage", "event_log_storage")
     ):
         return True
