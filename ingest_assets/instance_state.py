@@ -156,3 +156,38 @@ def may_need_recovery(home: Path) -> bool:
     except sqlite3.Error:
         return True
     return False
+
+
+def pool_slots_match(home: Path, limits: dict[str, int]) -> bool:
+    """True only when the instance at `home` certainly has every pool of `limits` at its limit
+    already: its storage is the default SQLite files and each pool has exactly `limit` slots
+    (the `slot_count` that `warehouses.pool.apply_pool_limits` compares). Then the definitions
+    load skips building a `DagsterInstance` to set them. Anything else (no instance yet, other
+    storage, a file this reader cannot read, a different count) is False: the limits are set
+    through Dagster as before.
+
+    Args:
+        home: the instance folder (`DAGSTER_HOME`).
+        limits: `{pool name: slot limit}`, as `warehouses.pool.pool_limits` gives them.
+    """
+    settings = _instance_settings(home)
+    if settings is None or any(
+        key in settings for key in ("storage", "run_storage", "event_log_storage")
+    ):
+        return False
+    index = home / "history" / "runs" / "index.db"
+    if not index.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=5)) as conn:
+            for pool, limit in limits.items():
+                (count,) = conn.execute(
+                    "select count(*) from concurrency_slots"
+                    " where concurrency_key = ? and not deleted",
+                    (pool,),
+                ).fetchone()
+                if count != limit:
+                    return False
+    except sqlite3.Error:
+        return False
+    return True

@@ -13,7 +13,10 @@ in its own pool `dbt`, limit 1, and loads do not wait for it. On a DuckDB file i
 
 The limits are set on the Dagster instance the way `dagster instance concurrency set <pool>
 <limit>` does (`instance.event_log_storage.set_concurrency_slots`), whenever the definitions load
-or `ingest sync` starts, and only when they differ. `dagster_home/dagster.yaml`'s
+or `ingest sync` starts, and only when they differ. On a definitions load, a read-only look at
+the default SQLite storage (`instance_state.pool_slots_match`) first decides whether they
+differ, so a load whose limits are already set does not build a `DagsterInstance` (importing
+its storage layer costs about as much as the rest of the load). `dagster_home/dagster.yaml`'s
 `concurrency.pools.default_limit: 1` still covers the moment before the first load.
 """
 
@@ -21,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from dagster import DagsterInstance
 
 from ingest_assets import names
+from ingest_assets.instance_state import pool_slots_match
 from ingest_assets.warehouses.targets import DBT_TARGET_ENV, Warehouse
 
 logger = logging.getLogger(__name__)
@@ -76,9 +81,11 @@ def apply_pool_limits_on_load(warehouse: Warehouse) -> None:
     """`apply_pool_limits` on the instance in `DAGSTER_HOME`, when the definitions load.
 
     Never raises (a definitions load must not fail on it): without `DAGSTER_HOME` it does
-    nothing, an error is logged as a warning.
+    nothing, an error is logged as a warning. When `instance_state.pool_slots_match` finds
+    the limits already set, no instance is built.
     """
-    if not os.environ.get("DAGSTER_HOME"):
+    home = os.environ.get("DAGSTER_HOME")
+    if not home or pool_slots_match(Path(home), pool_limits(warehouse)):
         return
     try:
         with DagsterInstance.get() as instance:
