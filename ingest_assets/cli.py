@@ -626,6 +626,11 @@ def sync(
         "--full-refresh",
         help="Drop the source's tables and dlt state, then load everything again.",
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Start a run even when the source is up to date (no new or changed file since the last successful sync).",
+    ),
     project: ProjectOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -634,9 +639,18 @@ def sync(
     Prints a summary at the end: rows loaded per table, dbt models built and tests passed or
     failed, and each failure once. `-v` also prints the run's full log (Dagster's events and
     dbt's output) as it happens; the run is in the Dagster UI either way.
+
+    A `filesystem` source that is up to date starts no run: every file its tables match was
+    loaded, and nothing was loaded and neither sources.yml nor the dbt project changed since
+    its last successful sync (see `orchestration.sync_record`). It says so and exits 0 in
+    about a second; `--force` runs it anyway.
     """
-    from ingest_assets.dlt.run_config import LoadConfig, load_run_config
-    from ingest_assets.project import build_definitions
+    from ingest_assets.orchestration.sync_record import (
+        forget_sync,
+        record_sync,
+        settings_digest,
+        up_to_date,
+    )
 
     loaded = _load(project, verbose)
     names = [s.name for s in loaded.config.enabled_sources]
@@ -645,10 +659,19 @@ def sync(
             f"{loaded.paths.sources_file.name}: no enabled source named '{source}' (enabled: {', '.join(names)})"
         )
         raise typer.Exit(1)
+    config = next(s for s in loaded.config.enabled_sources if s.name == source)
+    if not (force or full_refresh) and (fresh := up_to_date(loaded, config)) is not None:
+        say(fresh.message())
+        return
+    # taken before the run: an edit made while it runs is not recorded as synced
+    settings = settings_digest(loaded, config)
+
+    from ingest_assets.dlt.run_config import LoadConfig, load_run_config
+    from ingest_assets.project import build_definitions
+
     os.environ.setdefault("DAGSTER_HOME", str(loaded.paths.root / "dagster_home"))
     with user_errors(verbose):
         job = build_definitions(loaded).resolve_job_def(job_name(source))
-    config = next(s for s in loaded.config.enabled_sources if s.name == source)
     if config.destination == "both":
         # the lake is the raw history: a full refresh replays it into the warehouse, it is
         # not dropped
@@ -676,7 +699,10 @@ def sync(
             f"{source} is partitioned: running its last complete partition {last} (`ingest backfill` runs others)"
         )
         tags = {"dagster/partition": last}
+    forget_sync(loaded, source)  # a run that fails or is killed leaves the next sync to run
     result = _execute(job, run_config, verbose, tags, loaded.warehouse)
+    if result.success:
+        record_sync(loaded, config, settings, result.run_id)
     summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
     for text in failures:
         problem(text)

@@ -15,11 +15,14 @@ import hashlib
 import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
-from dagster_dbt import DbtProject
 
 from ingest_assets.settings import warehouse_catalog
+
+if TYPE_CHECKING:  # dagster-dbt is imported by what builds a project, not by a fingerprint
+    from dagster_dbt import DbtProject
 
 FINGERPRINT_FILE = "manifest.fingerprint"
 """Name of the fingerprint file, in dbt's target folder next to `manifest.json`."""
@@ -183,6 +186,8 @@ def load_dbt_project(dbt_project_dir: Path) -> DbtProject:
         DbtParseError: `dbt parse` failed, e.g. a model has a syntax error; dbt's message
             says which file.
     """
+    from dagster_dbt import DbtProject
+
     project = DbtProject(project_dir=dbt_project_dir, profiles_dir=dbt_project_dir)
     prepare_manifest(project)
     return project

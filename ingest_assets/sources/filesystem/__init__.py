@@ -1,7 +1,8 @@
 """`type: filesystem` sources: csv, jsonl and parquet files in a local folder or a bucket.
 
 Modules: `config` (the `filesystem:` block), `listing` (files per table and their fingerprints,
-what the file sensor sees), `folder_warnings` (what `ingest validate` says about a local folder,
+what the file sensor sees), `file_state` (what a table has loaded, and a local folder's
+fingerprints, without dlt), `folder_warnings` (what `ingest validate` says about a local folder,
 without dlt), `options` (reader options and column types),
 `readers` (reading one file into a load file),
 `source` (the dlt source of one run), `probe` (which file a refused load job held),
@@ -24,23 +25,22 @@ from ingest_assets.sources.filesystem.config import (
 )
 
 if TYPE_CHECKING:
+    from ingest_assets.sources.filesystem.file_state import LOADED_FILES_STATE_KEY, loaded_files
     from ingest_assets.sources.filesystem.folder_warnings import bucket_url_of, path_warnings
     from ingest_assets.sources.filesystem.listing import (
-        LOADED_FILES_STATE_KEY,
         fingerprint,
         list_files,
-        loaded_files,
         outside_folder,
         source_filesystem,
     )
     from ingest_assets.sources.filesystem.source import build_dlt_source
 
 _EXPORTS = {
-    "LOADED_FILES_STATE_KEY": "ingest_assets.sources.filesystem.listing",
+    "LOADED_FILES_STATE_KEY": "ingest_assets.sources.filesystem.file_state",
     "bucket_url_of": "ingest_assets.sources.filesystem.folder_warnings",
     "fingerprint": "ingest_assets.sources.filesystem.listing",
     "list_files": "ingest_assets.sources.filesystem.listing",
-    "loaded_files": "ingest_assets.sources.filesystem.listing",
+    "loaded_files": "ingest_assets.sources.filesystem.file_state",
     "outside_folder": "ingest_assets.sources.filesystem.listing",
     "path_warnings": "ingest_assets.sources.filesystem.folder_warnings",
     "source_filesystem": "ingest_assets.sources.filesystem.listing",
@@ -90,7 +90,7 @@ class FilesystemType(SourceType):
 
     def cursor(self, resource_state: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
         """`N files` and the files loaded so far, from the resource's dlt state."""
-        from ingest_assets.sources.filesystem.listing import LOADED_FILES_STATE_KEY
+        from ingest_assets.sources.filesystem.file_state import LOADED_FILES_STATE_KEY
 
         if LOADED_FILES_STATE_KEY not in resource_state:
             return super().cursor(resource_state)

@@ -1,10 +1,9 @@
-"""What a `filesystem` source has now and has loaded: its files per table (listed with dlt) and
-their fingerprints. The warnings `ingest validate` prints about its folder are in
-`folder_warnings` (no dlt)."""
+"""What a `filesystem` source has now: its files per table (listed with dlt) and their
+fingerprints. What it has loaded, and a local folder listed without dlt, are in `file_state`;
+the warnings `ingest validate` prints about its folder are in `folder_warnings` (no dlt)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from dlt.common.configuration import resolve_configuration
@@ -17,9 +16,11 @@ from dlt.common.storages.fsspec_filesystem import (
 
 from ingest_assets.settings import ProjectPaths
 from ingest_assets.sources.filesystem.config import FilesystemSourceConfig, FileTableConfig
+from ingest_assets.sources.filesystem.file_state import (  # noqa: F401 - re-exported
+    LOADED_FILES_STATE_KEY,
+    loaded_files,
+)
 from ingest_assets.sources.filesystem.folder_warnings import bucket_url_of
-
-LOADED_FILES_STATE_KEY = "loaded_files"
 
 
 def list_files(
@@ -51,26 +52,6 @@ def outside_folder(bucket_url: str, file: FileItem) -> str | None:
 def fingerprint(file: FileItem) -> str:
     """`<size>:<mtime ISO>` of a listed file: changes when the file is rewritten or grows."""
     return f"{file.get('size_in_bytes')}:{file['modification_date'].isoformat()}"
-
-
-def loaded_files(config: FilesystemSourceConfig, paths: ProjectPaths) -> dict[str, dict[str, str]]:
-    """The files each table has loaded, `{table: {relative_path: fingerprint}}`.
-
-    Read from the pipeline's local dlt state in `.dlt/pipelines/<source>/` (written after every
-    load; the warehouse holds the same state), so it needs no warehouse connection. Tables that
-    never loaded are absent; an unreadable or missing state gives `{}`.
-    """
-    state_file = paths.pipelines_dir / config.name / "state.json"
-    try:
-        state = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        return {}
-    resources = state.get("sources", {}).get(config.name, {}).get("resources", {})
-    return {
-        table: dict(resource_state.get(LOADED_FILES_STATE_KEY, {}))
-        for table, resource_state in resources.items()
-        if LOADED_FILES_STATE_KEY in resource_state
-    }
 
 
 def source_filesystem(source_name: str, bucket_url: str):
