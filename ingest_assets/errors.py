@@ -12,8 +12,6 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 
-import duckdb
-
 
 class IngestError(Exception):
     """Base of the errors this project raises, with whether retrying may help.
@@ -105,6 +103,8 @@ def library_transient(exc: BaseException) -> bool | None:
     `pgcode`, MySQL error code, SQLAlchemy's `connection_invalidated`), `ConnectionError`,
     `TimeoutError` and `OSError`s of a broken connection.
     """
+    import duckdb  # imported when a failure is classified, not by every module importing this
+
     status = getattr(getattr(exc, "response", None), "status_code", None)
     if status is not None:
         return status in TRANSIENT_HTTP_STATUS

@@ -20,6 +20,10 @@ import yaml
 _STORAGE_KEYS = ("storage", "schedule_storage")
 """Keys of dagster.yaml that move the schedule storage away from the default SQLite file."""
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader in C when PyYAML has it (~10x faster than the Python one: dagster.yaml is
+read at every definitions load)."""
+
 
 def instance_home(root: Path) -> Path:
     """`DAGSTER_HOME`, or `<root>/dagster_home` when it is not set."""
@@ -46,7 +50,7 @@ def _instance_settings(home: Path) -> dict | None:
     mapping), or None when it cannot be read or parsed."""
     try:
         path = home / "dagster.yaml"
-        settings = yaml.safe_load(path.read_text()) if path.exists() else {}
+        settings = yaml.load(path.read_text(), Loader=_YAML_LOADER) if path.exists() else {}
     except (OSError, yaml.YAMLError):
         return None
     return settings if isinstance(settings, dict) else {}

@@ -9,12 +9,14 @@ import json
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from ingest_assets.warehouses import connect
 from ingest_assets.warehouses import exists as warehouse_exists
 from ingest_assets.warehouses.connection import SqlConnection
+
+if TYPE_CHECKING:
+    import duckdb
 
 LEDGER_SCHEMA = "_ingest"
 LEDGER_TABLE = f"{LEDGER_SCHEMA}.load_history"

@@ -6,7 +6,6 @@ from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 
-from ingest_assets.alerts.sensors import build_alert_sensors
 from ingest_assets.config.automation import AutomationConfig
 from ingest_assets.dbt.assets import build_dbt_assets
 from ingest_assets.dbt.automation import automated_selection, automation_sensor
@@ -78,7 +77,11 @@ def build_source_definitions(project: Project) -> Definitions:
     table_checks += [checks for checks in reconcile_checks if checks is not None]
     freshness_checks, freshness_sensors = build_load_time_freshness(sources, keys_by_source)
     alerts = project.config.alerts
-    alert_sensors = build_alert_sensors(alerts, keys_by_source) if alerts else []
+    alert_sensors = []
+    if alerts:  # the alert sensors' module (SMTP, webhooks) is imported only when they are built
+        from ingest_assets.alerts.sensors import build_alert_sensors
+
+        alert_sensors = build_alert_sensors(alerts, keys_by_source)
     return Definitions(
         assets=[a for assets in source_assets for a in assets],
         asset_checks=[*table_checks, *freshness_checks],

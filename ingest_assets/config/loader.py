@@ -15,16 +15,18 @@ import difflib
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ingest_assets.config.common import CHECK_DISABLED_SOURCES
 from ingest_assets.config.errors import ConfigError, field_message
-from ingest_assets.config.job_sheet import JobSheet, read_job_sheet
 from ingest_assets.config.project import ProjectConfig, SourceConfig
 from ingest_assets.settings import ProjectPaths, job_sheet_path
+
+if TYPE_CHECKING:
+    from ingest_assets.config.job_sheet import JobSheet
 
 _SOURCE_ADAPTER: TypeAdapter = TypeAdapter(SourceConfig)
 
@@ -113,6 +115,9 @@ def _read_job_sheet(
 ) -> tuple[JobSheet | None, list[str]]:
     """The job sheet at `sheet_file`, or its problems; a source name also in the YAML
     `document` (whose file is `label`) is a problem too."""
+    # the sheet's reader is imported only when the project has a sheet
+    from ingest_assets.config.job_sheet import read_job_sheet
+
     lake_base = document.get("lake_base") if isinstance(document, dict) else None
     try:
         sheet = read_job_sheet(

@@ -48,6 +48,9 @@ _PATH_KEYS = {
 }
 """Folders dbt parses, with dbt's defaults when `dbt_project.yml` does not set them."""
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader in C when PyYAML has it (~10x faster than the Python one)."""
+
 
 class DbtParseError(Exception):
     """`dbt parse` of the project failed (a model or yml file dbt cannot read)."""
@@ -94,7 +97,9 @@ def _parsed_files(dbt_project_dir: Path) -> list[Path]:
     settings: dict = {}
     # dbt parse reports a broken dbt_project.yml; its content is hashed above
     with contextlib.suppress(OSError, yaml.YAMLError):
-        settings = yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text()) or {}
+        settings = (
+            yaml.load((dbt_project_dir / "dbt_project.yml").read_text(), Loader=_YAML_LOADER) or {}
+        )
     folders: set[str] = set()
     for key, default in _PATH_KEYS.items():
         configured = settings.get(key) if isinstance(settings, dict) else None

@@ -17,14 +17,13 @@ from dlt.pipeline.pipeline import Pipeline
 from ingest_assets import partitions
 from ingest_assets.config.common import LoadOptions, SourceBase
 from ingest_assets.dlt.lake import build_projection_source
-from ingest_assets.dlt.load import LoadTarget, run_load
+from ingest_assets.dlt.load_target import LoadTarget
 from ingest_assets.dlt.pipeline import (
     describing_pipeline,
     make_lake_pipeline,
     make_pipeline,
     make_projection_pipeline,
 )
-from ingest_assets.dlt.rewind import rewind_before_load
 from ingest_assets.dlt.run_config import LoadConfig, load_op_name
 from ingest_assets.dlt.secrets import remember_run_secrets
 from ingest_assets.dlt.translator import RawTableTranslator, raw_table_specs
@@ -189,6 +188,10 @@ def _load_assets(
         backfill_policy=partitions.backfill_policy(source.partitions),
     )
     def _load(context: AssetExecutionContext, config: LoadConfig) -> Iterator[MaterializeResult]:
+        # what a run needs, imported by the run, not by the definitions load
+        from ingest_assets.dlt.load import run_load
+        from ingest_assets.dlt.rewind import rewind_before_load
+
         remember_run_secrets(source, fresh=True)  # before anything can fail: secrets.toml, env
         if config.rewind_to:
             rewind_before_load(context, source, config.rewind_to, target)

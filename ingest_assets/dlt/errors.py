@@ -5,8 +5,6 @@ re-exported here with the base type `IngestError`)."""
 
 from __future__ import annotations
 
-import duckdb
-
 from ingest_assets.errors import IngestError, exception_chain, is_transient
 
 __all__ = ["IngestError", "exception_chain", "fix_hint", "is_transient", "root_message"]
@@ -37,6 +35,8 @@ def fix_hint(error: BaseException) -> str | None:
     Recognised: DuckDB's `OutOfMemoryException` (the load connection's memory limit, see
     `ingest_assets.dlt.pipeline.load_memory_limit`).
     """
+    import duckdb  # imported when a failure is reported, not at definitions load
+
     if any(isinstance(exc, duckdb.OutOfMemoryException) for exc in exception_chain(error)):
         return OUT_OF_MEMORY_HINT
     return None

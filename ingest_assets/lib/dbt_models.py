@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_dbt import DbtProject, DbtProjectComponent
 
 from ingest_assets.dbt.project import load_dbt_project, project_fingerprint
-from ingest_assets.project import build_dbt_definitions, load_project
+from ingest_assets.project import Project, build_dbt_definitions, load_project
 from ingest_assets.settings import project_dir
 
 
@@ -42,16 +42,17 @@ class DbtModelsComponent(DbtProjectComponent):
         (`INGEST_PROJECT_DIR`) uses its own dbt project."""
         return {"ingest_project_root": str(project_dir())}
 
-    def _current_project(self) -> DbtProject:
-        """The dbt project with a current manifest. The project's config is loaded first: it
-        exports the warehouse path dbt's profile reads (part of the fingerprint)."""
-        load_project(project_dir())
-        return load_dbt_project(Path(self.dbt_project.project_dir))
+    def _current_project(self) -> tuple[Project, DbtProject]:
+        """The loaded project and its dbt project with a current manifest. The project's config
+        is loaded first: it exports the warehouse path dbt's profile reads (part of the
+        fingerprint)."""
+        project = load_project(project_dir())
+        return project, load_dbt_project(Path(self.dbt_project.project_dir))
 
     def write_state_to_path(self, state_path: Path) -> None:
         """Parse the dbt project when its manifest is missing or stale, and record in
         `state_path` (a JSON file) which manifest and fingerprint the definitions use."""
-        project = self._current_project()
+        _, project = self._current_project()
         state_path.parent.mkdir(parents=True, exist_ok=True)
         state_path.write_text(
             json.dumps(
@@ -68,6 +69,6 @@ class DbtModelsComponent(DbtProjectComponent):
         """The dbt models from the current manifest: the stored state is used only when its
         fingerprint matches the files on disk; otherwise (or with no state) the manifest is
         re-parsed first (see `ingest_assets.dbt.project.load_dbt_project`)."""
-        project = self._current_project()
-        config = load_project(project_dir()).config  # `automation:` of sources.yml
+        loaded, project = self._current_project()
+        config = loaded.config  # `automation:` of sources.yml
         return build_dbt_definitions(project, config.automation, config.timezone)

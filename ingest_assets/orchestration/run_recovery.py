@@ -50,7 +50,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from ingest_assets.instance_state import may_need_recovery
@@ -203,6 +202,8 @@ def _run_pid_recorded(
 def process_alive(pid: int, run_started: float | None) -> bool:
     """True when process `pid` exists on this machine and may be the run's process: it was
     created before the run started (`run_started`, UNIX seconds; None skips that check)."""
+    import psutil  # only a dead-run check needs it, not every definitions load
+
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:

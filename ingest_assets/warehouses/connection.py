@@ -16,8 +16,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import duckdb
-
 from ingest_assets.warehouses.targets import Warehouse, as_warehouse
 
 _PLACEHOLDER = re.compile(r"\?(?=(?:[^']*'[^']*')*[^']*$)")
@@ -37,6 +35,7 @@ class UnsupportedWarehouse(Exception):
 def missing_table_errors() -> tuple[type[Exception], ...]:
     """Exceptions a query raises when its table or schema does not exist, on every warehouse the
     project reads (DuckDB's `CatalogException`, PostgreSQL's undefined table/schema)."""
+    import duckdb
     import psycopg2.errors
 
     return (
@@ -48,6 +47,7 @@ def missing_table_errors() -> tuple[type[Exception], ...]:
 
 def warehouse_errors() -> tuple[type[Exception], ...]:
     """Exceptions of the warehouse's drivers (DuckDB, psycopg2), for callers that report them."""
+    import duckdb
     import psycopg2
 
     return (duckdb.Error, psycopg2.Error)
@@ -126,6 +126,8 @@ def connect(warehouse: Warehouse | Any, read_only: bool = False) -> Iterator[Sql
         WarehouseSecretMissing: the password variable is not set.
         duckdb.Error, psycopg2.Error: the warehouse cannot be opened.
     """
+    import duckdb  # the driver is imported by the first connection, not at definitions load
+
     warehouse = as_warehouse(warehouse)
     if warehouse.type == "duckdb":
         with duckdb.connect(str(warehouse.path), read_only=read_only) as raw:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import duckdb
 from pydantic import Field, field_validator
 
 from ingest_assets.config.common import StrictModel
@@ -51,6 +50,8 @@ def canonical_type(type_text: str) -> str:
     Raises:
         ValueError: DuckDB does not know the type; the message has its did-you-mean.
     """
+    import duckdb  # only a table with `columns:` types needs it, not a definitions load
+
     try:
         return str(duckdb.sqltype(type_text))
     except duckdb.Error as error:
