@@ -16,7 +16,11 @@ def defs() -> dg.Definitions:
             starts with its first problem (file, line, field) instead of the component that
             happened to read it first.
     """
+    from ingest_assets.gc_pause import cyclic_gc_paused
     from ingest_assets.project import load_project
 
-    load_project()
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    # the build allocates many short-lived objects; without the pause they trigger a full
+    # collection over everything Dagster, dlt and dbt loaded: ~0.2 s of a ~0.8 s build
+    with cyclic_gc_paused():
+        load_project()
+        return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -44,6 +44,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
             "ingest_assets.schedule_times",
             "ingest_assets.demo_data",
             "ingest_assets.instance_state",
+            "ingest_assets.gc_pause",
         ),
     ),
     (
