@@ -207,24 +207,23 @@ def _targets(s: dict[str, dict], load: dict, start: dict) -> list[dict[str, Any]
     full = load.get("wall_s")
     for name, label in NOOP.items():
         noop = wall(name)
-        ratio = _ratio(noop, full)
-        targets.append(
-            {
-                "target": f"no-op sync{label} <= {NOOP_OF_LOAD:.0%} of the demo load",
-                "value_s": noop,
-                "ratio": ratio,
-                "held": bool(ratio and ratio <= NOOP_OF_LOAD),
-            }
-        )
-        ratio = _ratio(noop, wall("definitions load (demo)"))
-        targets.append(
-            {
-                "target": f"no-op sync{label} <= {NOOP_OF_DEFS}x a definitions load (wall)",
-                "value_s": noop,
-                "ratio": ratio,
-                "held": bool(ratio and ratio <= NOOP_OF_DEFS),
-            }
-        )
+        for limit, reference, what in (
+            (NOOP_OF_LOAD, full, f"{NOOP_OF_LOAD:.0%} of the demo load"),
+            (
+                NOOP_OF_DEFS,
+                wall("definitions load (demo)"),
+                f"{NOOP_OF_DEFS}x a definitions load (wall)",
+            ),
+        ):
+            ratio = _ratio(noop, reference)
+            targets.append(
+                {
+                    "target": f"no-op sync{label} <= {what}",
+                    "value_s": noop,
+                    "ratio": ratio,
+                    "held": bool(ratio and ratio <= limit),
+                }
+            )
     for number, launch in enumerate(start.get("launches", [])):
         latency = launch.get("first_step_start_s")
         ratio = _ratio(latency, wall("definitions load (demo)"))

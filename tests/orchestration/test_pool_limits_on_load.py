@@ -96,21 +96,26 @@ def test_limits_already_set_are_read_without_building_the_instance(tmp_path):
     assert _slots(home)[WAREHOUSE_POOL] == 1
 
 
-def test_a_limit_changed_outside_the_project_is_set_back(tmp_path):
+def _home_with_duckdb_limits(tmp_path: Path, set_by_hand: int | None = None) -> Path:
+    """An instance whose pools were set for a DuckDB file, then `duckdb` set to `set_by_hand`
+    slots (as `dagster instance concurrency set duckdb <n>` would) when given."""
     home = _home(tmp_path)
     with DagsterInstance.from_config(str(home)) as instance:
         apply_pool_limits(instance, DUCKDB)
-        # as `dagster instance concurrency set duckdb 3` would
-        instance.event_log_storage.set_concurrency_slots(WAREHOUSE_POOL, 3)
+        if set_by_hand is not None:
+            instance.event_log_storage.set_concurrency_slots(WAREHOUSE_POOL, set_by_hand)
+    return home
+
+
+def test_a_limit_changed_outside_the_project_is_set_back(tmp_path):
+    home = _home_with_duckdb_limits(tmp_path, set_by_hand=3)
     assert not pool_slots_match(home, pool_limits(DUCKDB))
     assert _apply_on_load(home, "duckdb") == "instance built"
     assert _slots(home)[WAREHOUSE_POOL] == 1
 
 
 def test_other_instance_storage_is_always_asked_through_dagster(tmp_path):
-    home = _home(tmp_path)
-    with DagsterInstance.from_config(str(home)) as instance:
-        apply_pool_limits(instance, DUCKDB)
+    home = _home_with_duckdb_limits(tmp_path)
     assert pool_slots_match(home, pool_limits(DUCKDB))
     settings = (home / "dagster.yaml").read_text()
     (home / "dagster.yaml").write_text(
