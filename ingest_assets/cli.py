@@ -664,7 +664,9 @@ def sync(
         say(fresh.message())
         return
     # taken before the run: an edit made while it runs is not recorded as synced
-    settings = settings_digest(loaded, config)
+    settings = None
+    with contextlib.suppress(OSError):  # an unreadable dbt project: the run says what is wrong
+        settings = settings_digest(loaded, config)
 
     from ingest_assets.dlt.run_config import LoadConfig, load_run_config
     from ingest_assets.project import build_definitions
@@ -701,8 +703,11 @@ def sync(
         tags = {"dagster/partition": last}
     forget_sync(loaded, source)  # a run that fails or is killed leaves the next sync to run
     result = _execute(job, run_config, verbose, tags, loaded.warehouse)
-    if result.success:
-        record_sync(loaded, config, settings, result.run_id)
+    if result.success and settings is not None:
+        try:
+            record_sync(loaded, config, settings, result.run_id)
+        except OSError as error:
+            warning(f"{source}: could not record this sync ({error}); its next sync runs again")
     summary_lines, failures = sync_summary(result, source, loaded.paths.dbt_project_dir)
     for text in failures:
         problem(text)
