@@ -646,10 +646,10 @@ def sync(
     about a second; `--force` runs it anyway.
     """
     from ingest_assets.orchestration.sync_record import (
+        check_sync,
         forget_sync,
         record_sync,
         settings_digest,
-        up_to_date,
     )
 
     loaded = _load(project, verbose)
@@ -660,9 +660,13 @@ def sync(
         )
         raise typer.Exit(1)
     config = next(s for s in loaded.config.enabled_sources if s.name == source)
-    if not (force or full_refresh) and (fresh := up_to_date(loaded, config)) is not None:
-        say(fresh.message())
-        return
+    if not (force or full_refresh):
+        check = check_sync(loaded, config)
+        if check.up_to_date is not None:
+            say(check.up_to_date.message())
+            return
+        if check.reason:
+            say(f"{source}: {check.reason}: starting a run")
     # taken before the run: an edit made while it runs is not recorded as synced
     settings = None
     with contextlib.suppress(OSError):  # an unreadable dbt project: the run says what is wrong

@@ -24,6 +24,8 @@ from jaffle import jaffle_source
 from ingest_assets.loaded_project import load_project
 from ingest_assets.orchestration.sync_record import (
     RECORD_FILE,
+    SyncCheck,
+    check_sync,
     eligible,
     forget_sync,
     record_sync,
@@ -79,7 +81,8 @@ def test_an_up_to_date_sync_starts_no_run_and_anything_new_runs_again(make_proje
     # a new orders file: a run, which loads exactly its rows and builds the models on them
     extra = [{**row, "id": f"extra-{row['id']}"} for row in orders[:25]]
     write_csv(landing / "raw_orders_2.csv", extra)
-    assert UP_TO_DATE not in _sync(project).stdout
+    loads = _sync(project).stdout
+    assert "jaffle_shop: 1 new or changed file(s): raw_orders_2.csv: starting a run" in loads
     assert _runs(project) == 2
     assert scalar(project, "select count(*) from raw_jaffle_shop.orders") == len(orders) + 25
     assert scalar(project, "select count(*) from main.orders") == len(orders) + 25
@@ -137,9 +140,9 @@ def test_up_to_date_only_when_every_file_was_loaded_and_nothing_changed_since(
     fresh = up_to_date(project, source)
     assert fresh is not None and (fresh.files, fresh.tables, fresh.run_id) == (1, 1, "run-1")
 
-    # a new file: a run is needed
+    # a new file: a run is needed, and the CLI says why
     (landing / "events_2.csv").write_text("id\n2\n")
-    assert up_to_date(project, source) is None
+    assert check_sync(project, source) == SyncCheck(reason="1 new or changed file(s): events_2.csv")
     # ...which loads it and is recorded
     _state(project_dir, {"events": local_fingerprints(landing, "events_*.csv")})
     record_sync(project, source, settings_digest(project, source), "run-2")
@@ -155,7 +158,7 @@ def test_up_to_date_only_when_every_file_was_loaded_and_nothing_changed_since(
     # another run (a sensor's, the UI's) loaded since the record: its models may be unbuilt
     loaded = local_fingerprints(landing, "events_*.csv")
     _state(project_dir, {"events": {**loaded, "events_0.csv": "1:2024-01-01T00:00:00+00:00"}})
-    assert up_to_date(project, source) is None
+    assert check_sync(project, source).reason == "another run loaded files since its last sync"
     _state(project_dir, {"events": loaded})
     assert up_to_date(project, source) is not None
 
@@ -163,7 +166,9 @@ def test_up_to_date_only_when_every_file_was_loaded_and_nothing_changed_since(
     settings = settings_digest(project, source)
     write_sources(project_dir, [{**_files_source(landing), "description": "edited"}])
     edited = load_project(project_dir)
-    assert up_to_date(edited, edited.config.enabled_sources[0]) is None
+    assert check_sync(edited, edited.config.enabled_sources[0]).reason == (
+        "sources.yml or the dbt project changed since its last sync"
+    )
     write_sources(project_dir, [_files_source(landing)])
     assert up_to_date(load_project(project_dir), source) is not None
 
@@ -177,7 +182,7 @@ def test_up_to_date_only_when_every_file_was_loaded_and_nothing_changed_since(
 
     # a sync that starts forgets the record: a failed or killed run leaves the next to run
     forget_sync(project, "files")
-    assert up_to_date(project, source) is None
+    assert check_sync(project, source) == SyncCheck()  # no record: a run, no reason to give
     # an unreadable record is no record
     record_sync(project, source, settings, "run-4")
     (project_dir / ".dlt" / "pipelines" / "files" / RECORD_FILE).write_text("{not json")

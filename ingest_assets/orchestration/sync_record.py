@@ -106,45 +106,72 @@ def eligible(source) -> bool:
     )
 
 
-def up_to_date(project: Project, source) -> UpToDate | None:
-    """`UpToDate` when `ingest sync` of `source` has nothing to do (see the module docstring),
-    else None (a run is needed, or it cannot be told without one).
+@dataclass(frozen=True)
+class SyncCheck:
+    """What `check_sync` found for a source.
+
+    Attributes:
+        up_to_date: set when `ingest sync` has nothing to do.
+        reason: otherwise, why a run is needed, in words for the CLI, when the source was
+            synced before (None for a source never synced, or one that does not qualify).
+    """
+
+    up_to_date: UpToDate | None = None
+    reason: str | None = None
+
+
+def check_sync(project: Project, source) -> SyncCheck:
+    """Whether `ingest sync` of `source` has anything to do (see the module docstring).
 
     Reads the record, the local dlt state, the dbt project's files and a listing of the
     source's folder. A remote bucket (s3://, gs://, az://, ...) is listed through dlt, with the
-    source's credentials. Never raises: any failure is None.
+    source's credentials. Never raises: a failure means a run (which reports the problem).
 
     Args:
         project: the loaded project.
         source: the source's validated config (any type; only `filesystem` ones qualify).
     """
     if not eligible(source):
-        return None
+        return SyncCheck()
     try:
         record = json.loads(record_path(project, source.name).read_text())
-        if (
-            record.get("version") != RECORD_VERSION
-            or record.get("settings") != settings_digest(project, source)
-            or record.get("loaded_files") != _loaded_digest(project, source)
-        ):
-            return None
+    except (OSError, ValueError):  # never synced, or the last sync failed: no record
+        return SyncCheck()
+    try:
+        if record.get("version") != RECORD_VERSION:
+            return SyncCheck()
+        if record.get("settings") != settings_digest(project, source):
+            return SyncCheck(reason="sources.yml or the dbt project changed since its last sync")
+        if record.get("loaded_files") != _loaded_digest(project, source):
+            return SyncCheck(reason="another run loaded files since its last sync")
         loaded = loaded_files(source, project.paths)
-        count = 0
+        count, new = 0, []
         for table in source.filesystem.tables:
             listed = _listed(project, source, table)
             done = loaded.get(table.name, {})
-            if any(done.get(path) != fingerprint for path, fingerprint in listed.items()):
-                return None
+            new += [path for path, fingerprint in listed.items() if done.get(path) != fingerprint]
             count += len(listed)
-        return UpToDate(
+        if new:
+            shown = ", ".join(sorted(new)[:3]) + (
+                f" (+{len(new) - 3} more)" if len(new) > 3 else ""
+            )
+            return SyncCheck(reason=f"{len(new)} new or changed file(s): {shown}")
+        fresh = UpToDate(
             source=source.name,
             files=count,
             tables=len(source.filesystem.tables),
             run_id=str(record["run_id"]),
             finished_at=str(record["finished_at"]),
         )
-    except Exception:  # noqa: BLE001 - a missing record, an unreadable file or listing: run
-        return None
+        return SyncCheck(up_to_date=fresh)
+    except Exception as error:  # noqa: BLE001 - an unreadable file or listing: the run reports it
+        return SyncCheck(reason=f"could not tell without a run ({type(error).__name__})")
+
+
+def up_to_date(project: Project, source) -> UpToDate | None:
+    """`check_sync(project, source).up_to_date`: set when `ingest sync` has nothing to do,
+    else None."""
+    return check_sync(project, source).up_to_date
 
 
 def _listed(project: Project, source: FilesystemSourceConfig, table) -> dict[str, str]:
