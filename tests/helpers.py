@@ -266,3 +266,19 @@ def moto_s3() -> Iterator[MotoS3]:
     finally:
         requests.post(f"{endpoint}/moto-api/reset", timeout=10)
         server.stop()
+
+
+CLI_IMPORTS_PROBE = """
+import json, sys
+from ingest_assets.cli import app
+heavy = json.loads(sys.argv[2])
+sys.argv = ["ingest", *json.loads(sys.argv[1])]
+try:
+    app()
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(json.dumps([m for m in heavy if m in sys.modules]))
+"""
+"""`python -c CLI_IMPORTS_PROBE '<json list of ingest arguments>' '<json list of modules>'`: runs
+the `ingest` command in a fresh interpreter (failing on a non-zero exit) and prints, as its last
+line, the JSON list of those modules it imported."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
-from helpers import read_csv, scalar, write_csv, write_sources
+from helpers import CLI_IMPORTS_PROBE, read_csv, scalar, write_csv, write_sources
 from jaffle import jaffle_source
 
 from ingest_assets.loaded_project import load_project
@@ -73,9 +73,30 @@ def test_an_up_to_date_sync_starts_no_run_and_anything_new_runs_again(make_proje
     assert _runs(project) == 1
     assert (project / ".dlt" / "pipelines" / "jaffle_shop" / RECORD_FILE).exists()
 
-    again = _sync(project)
+    # run as a fresh `ingest sync`, which imports none of Dagster, dlt or dbt to find that out
+    heavy = ["dagster", "dagster_dbt", "dagster_dlt", "dlt", "dbt", "sqlalchemy", "pyarrow"]
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLI_IMPORTS_PROBE,
+            json.dumps(["sync", "jaffle_shop"]),
+            json.dumps(heavy),
+        ],
+        cwd=project,
+        env={
+            **os.environ,
+            "INGEST_PROJECT_DIR": str(project),
+            "DAGSTER_HOME": str(project / "dagster_home"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
     assert UP_TO_DATE in again.stdout, again.stdout
     assert f"the {len(list(landing.iterdir()))} file(s) its 7 table(s) match" in again.stdout
+    assert json.loads(again.stdout.splitlines()[-1]) == []
     assert _runs(project) == 1  # no run: nothing in the instance, nothing in the warehouse
 
     # a new orders file: a run, which loads exactly its rows and builds the models on them

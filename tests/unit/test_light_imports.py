@@ -22,7 +22,7 @@ from typing import get_args
 import pytest
 import yaml
 
-from tests.helpers import source
+from tests.helpers import CLI_IMPORTS_PROBE, source
 
 pytestmark = pytest.mark.unit
 
@@ -129,19 +129,6 @@ def test_reflection_level_matches_dlt() -> None:
     assert set(get_args(Copied)) == set(get_args(ReflectionLevel))
 
 
-_CLI_PROBE = """
-import json, sys
-from ingest_assets.cli import app
-heavy = json.loads(sys.argv[2])
-sys.argv = ["ingest", *json.loads(sys.argv[1])]
-try:
-    app()
-except SystemExit as exit:
-    assert not exit.code, exit.code
-print(json.dumps([m for m in heavy if m in sys.modules]))
-"""
-
-
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repo's demo project (its sources.yml: enabled filesystem and dlt_native
@@ -185,7 +172,7 @@ def test_light_commands_import_no_heavy_library_in_the_demo_project(
     (`validate` builds nothing without `--build`)."""
     args = [part.format(tmp=tmp_path) for part in command] + ["--project", str(demo_project)]
     result = subprocess.run(
-        [sys.executable, "-c", _CLI_PROBE, json.dumps(args), json.dumps(CLI_HEAVY)],
+        [sys.executable, "-c", CLI_IMPORTS_PROBE, json.dumps(args), json.dumps(CLI_HEAVY)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -206,7 +193,7 @@ def test_validate_build_imports_the_custom_source(demo_project: Path, tmp_path: 
     check the light `validate` leaves out."""
     args = ["validate", "--build", "--project", str(demo_project)]
     result = subprocess.run(
-        [sys.executable, "-c", _CLI_PROBE, json.dumps(args), json.dumps(["dlt"])],
+        [sys.executable, "-c", CLI_IMPORTS_PROBE, json.dumps(args), json.dumps(["dlt"])],
         capture_output=True,
         text=True,
         cwd=tmp_path,
