@@ -17,8 +17,12 @@ The next `ingest sync` of that source is up to date, and starts no run, when all
    loaded anything since, so the dbt models were built after the last load;
 4. every file each table's glob matches now was loaded with the same fingerprint (size and
    modification time: the load step's own test of a new or changed file).
-Anything else, including a listing that fails, means a run (which reports the problem). A run
-that fails records nothing, so the next sync runs again. `ingest sync --force` always runs.
+Anything else, including a listing that fails, means a run (which reports the problem), and
+`check_sync` says why when the source was synced before. A sync removes the record when its run
+starts and writes it only when the run succeeds, so a failed or killed run leaves the next sync
+to run. `ingest sync --force` always runs. Runs started elsewhere (the UI, a schedule, a
+sensor, `dagster asset materialize`) write no record; their loads make the next sync run
+(rule 3).
 """
 
 from __future__ import annotations
@@ -74,7 +78,11 @@ def record_path(project: Project, source: str) -> Path:
 
 def settings_digest(project: Project, source: FilesystemSourceConfig) -> str:
     """A hex digest of what decides `source`'s job besides its files: its `sources.yml` block,
-    the warehouse, `timezone`, `automation:` and the dbt project's files."""
+    the warehouse, `timezone`, `automation:` and the dbt project's files.
+
+    Raises:
+        OSError: a file of the dbt project cannot be read.
+    """
     digest = hashlib.sha256()
     warehouse = project.warehouse
     for part in (
