@@ -17,12 +17,10 @@ from pathlib import Path
 
 import yaml
 
+from ingest_assets.yaml_files import YAML_LOADER
+
 _STORAGE_KEYS = ("storage", "schedule_storage")
 """Keys of dagster.yaml that move the schedule storage away from the default SQLite file."""
-
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""PyYAML's safe loader in C when PyYAML has it (~10x faster than the Python one: dagster.yaml is
-read at every definitions load)."""
 
 
 def instance_home(root: Path) -> Path:
@@ -50,10 +48,24 @@ def _instance_settings(home: Path) -> dict | None:
     mapping), or None when it cannot be read or parsed."""
     try:
         path = home / "dagster.yaml"
-        settings = yaml.load(path.read_text(), Loader=_YAML_LOADER) if path.exists() else {}
+        settings = yaml.load(path.read_text(), Loader=YAML_LOADER) if path.exists() else {}
     except (OSError, yaml.YAMLError):
         return None
     return settings if isinstance(settings, dict) else {}
+
+
+_RUN_STORAGE_KEYS = ("storage", "run_storage", "event_log_storage")
+"""Keys of dagster.yaml that move the run and event storage away from the default SQLite files."""
+
+
+def _index_database(home: Path) -> Path | None:
+    """The default SQLite event log's index (`history/runs/index.db`, where pool slots live) of
+    the instance at `home`, or None when dagster.yaml moves the storage elsewhere or cannot be
+    read. The file itself may not exist yet."""
+    settings = _instance_settings(home)
+    if settings is None or any(key in settings for key in _RUN_STORAGE_KEYS):
+        return None
+    return home / "history" / "runs" / "index.db"
 
 
 def _sqlite_states(home: Path) -> dict[str, str] | None:
@@ -123,12 +135,10 @@ def may_need_recovery(home: Path) -> bool:
     Args:
         home: the instance folder (`DAGSTER_HOME`).
     """
-    settings = _instance_settings(home)
-    if settings is None or any(
-        key in settings for key in ("storage", "run_storage", "event_log_storage")
-    ):
+    index = _index_database(home)
+    if index is None:
         return True
-    runs, index = home / "history" / "runs.db", home / "history" / "runs" / "index.db"
+    runs = home / "history" / "runs.db"
     if not runs.exists():
         return index.exists()  # no run storage yet: nothing in progress, unless events exist anyway
     try:
@@ -174,13 +184,8 @@ def pool_slots_match(home: Path, limits: dict[str, int]) -> bool:
         home: the instance folder (`DAGSTER_HOME`).
         limits: `{pool name: slot limit}`, as `warehouses.pool.pool_limits` gives them.
     """
-    settings = _instance_settings(home)
-    if settings is None or any(
-        key in settings for key in ("storage", "run_storage", "event_log_storage")
-    ):
-        return False
-    index = home / "history" / "runs" / "index.db"
-    if not index.exists():
+    index = _index_database(home)
+    if index is None or not index.exists():
         return False
     try:
         with closing(sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=5)) as conn:

@@ -45,6 +45,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
             "ingest_assets.demo_data",
             "ingest_assets.instance_state",
             "ingest_assets.gc_pause",
+            "ingest_assets.yaml_files",
         ),
     ),
     (

@@ -24,13 +24,13 @@ from ingest_assets.config.common import CHECK_DISABLED_SOURCES
 from ingest_assets.config.errors import ConfigError, field_message
 from ingest_assets.config.project import ProjectConfig, SourceConfig
 from ingest_assets.settings import ProjectPaths, job_sheet_path
+from ingest_assets.yaml_files import YAML_LOADER
 
 if TYPE_CHECKING:
     from ingest_assets.config.job_sheet import JobSheet
 
 _SOURCE_ADAPTER: TypeAdapter = TypeAdapter(SourceConfig)
 
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """PyYAML's safe loader in C (libyaml) when PyYAML was built with it, else the Python one: the
 same documents and line marks, ~10x faster. The Python loader took 0.2 s per read of the demo's
 sources.yml, and a definitions load reads it several times (benchmarks/fixed_costs)."""

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from ingest_assets.settings import warehouse_catalog
+from ingest_assets.yaml_files import YAML_LOADER
 
 if TYPE_CHECKING:  # dagster-dbt is imported by what builds a project, not by a fingerprint
     from dagster_dbt import DbtProject
@@ -47,9 +48,6 @@ _PATH_KEYS = {
     "docs-paths": [],
 }
 """Folders dbt parses, with dbt's defaults when `dbt_project.yml` does not set them."""
-
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""PyYAML's safe loader in C when PyYAML has it (~10x faster than the Python one)."""
 
 
 class DbtParseError(Exception):
@@ -98,7 +96,7 @@ def _parsed_files(dbt_project_dir: Path) -> list[Path]:
     # dbt parse reports a broken dbt_project.yml; its content is hashed above
     with contextlib.suppress(OSError, yaml.YAMLError):
         settings = (
-            yaml.load((dbt_project_dir / "dbt_project.yml").read_text(), Loader=_YAML_LOADER) or {}
+            yaml.load((dbt_project_dir / "dbt_project.yml").read_text(), Loader=YAML_LOADER) or {}
         )
     folders: set[str] = set()
     for key, default in _PATH_KEYS.items():

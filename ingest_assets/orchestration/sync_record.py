@@ -98,8 +98,8 @@ def settings_digest(project: Project, source: FilesystemSourceConfig) -> str:
     return digest.hexdigest()
 
 
-def _loaded_digest(project: Project, source: FilesystemSourceConfig) -> str:
-    loaded = loaded_files(source, project.paths)
+def _loaded_digest(loaded: dict[str, dict[str, str]]) -> str:
+    """A hex digest of `file_state.loaded_files`' `{table: {relative_path: fingerprint}}`."""
     return hashlib.sha256(json.dumps(loaded, sort_keys=True).encode()).hexdigest()
 
 
@@ -150,9 +150,9 @@ def check_sync(project: Project, source) -> SyncCheck:
             return SyncCheck()
         if record.get("settings") != settings_digest(project, source):
             return SyncCheck(reason="sources.yml or the dbt project changed since its last sync")
-        if record.get("loaded_files") != _loaded_digest(project, source):
-            return SyncCheck(reason="another run loaded files since its last sync")
         loaded = loaded_files(source, project.paths)
+        if record.get("loaded_files") != _loaded_digest(loaded):
+            return SyncCheck(reason="another run loaded files since its last sync")
         count, new = 0, []
         for table in source.filesystem.tables:
             listed = _listed(project, source, table)
@@ -209,7 +209,7 @@ def record_sync(project: Project, source, settings: str, run_id: str) -> None:
     record = {
         "version": RECORD_VERSION,
         "settings": settings,
-        "loaded_files": _loaded_digest(project, source),
+        "loaded_files": _loaded_digest(loaded_files(source, project.paths)),
         "run_id": run_id,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
