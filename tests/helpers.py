@@ -21,6 +21,8 @@ import sqlalchemy as sa
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+"""The venv's scripts folder (`ingest`, `dagster`)."""
 PROJECT_FILES = ["dbt_project", "custom_sources", ".dlt/config.toml", "dagster_home/dagster.yaml"]
 """What a throw-away project copy takes from the repo; its sources.yml is written per copy."""
 
@@ -282,3 +284,30 @@ print(json.dumps([m for m in heavy if m in sys.modules]))
 """`python -c CLI_IMPORTS_PROBE '<json list of ingest arguments>' '<json list of modules>'`: runs
 the `ingest` command in a fresh interpreter (failing on a non-zero exit) and prints, as its last
 line, the JSON list of those modules it imported."""
+
+
+def run_ingest(
+    project: Path,
+    *args: str,
+    columns: int = 200,
+    timeout: float = 900,
+    unset: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess:
+    """`ingest <args>` as a user runs it in `project`: its own `INGEST_PROJECT_DIR` and
+    `DAGSTER_HOME` (`<project>/dagster_home`), a `columns`-wide terminal, the test process's
+    environment without the variables named in `unset`, output captured as text. Raises
+    `subprocess.TimeoutExpired` after `timeout` seconds."""
+    env = {
+        **{name: value for name, value in os.environ.items() if name not in unset},
+        "INGEST_PROJECT_DIR": str(project),
+        "DAGSTER_HOME": str(project / "dagster_home"),
+        "COLUMNS": str(columns),
+    }
+    return subprocess.run(
+        [str(BIN / "ingest"), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -6,34 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import read_csv, scalar
+from helpers import read_csv, run_ingest, scalar
 from jaffle import JAFFLE_TABLES, jaffle_source
 
 pytestmark = pytest.mark.e2e
 
-BIN = Path(sys.executable).parent
-
 
 def _run(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "INGEST_PROJECT_DIR": str(project),
-        "DAGSTER_HOME": str(project / "dagster_home"),
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [str(BIN / "ingest"), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return run_ingest(project, *args)
 
 
 def test_backfill_by_modification_time_builds_the_models_and_reruns_without_duplicates(

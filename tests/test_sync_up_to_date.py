@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
-from helpers import CLI_IMPORTS_PROBE, read_csv, scalar, write_csv, write_sources
+from helpers import CLI_IMPORTS_PROBE, read_csv, run_ingest, scalar, write_csv, write_sources
 from jaffle import jaffle_source
 
 from ingest_assets.loaded_project import load_project
@@ -34,25 +34,11 @@ from ingest_assets.orchestration.sync_record import (
 )
 from ingest_assets.sources.filesystem.file_state import local_fingerprints
 
-BIN = Path(sys.executable).parent
 UP_TO_DATE = "up to date, no run started"
 
 
 def _sync(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "INGEST_PROJECT_DIR": str(project),
-        "DAGSTER_HOME": str(project / "dagster_home"),
-        "COLUMNS": "400",
-    }
-    done = subprocess.run(
-        [str(BIN / "ingest"), "sync", "jaffle_shop", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_ingest(project, "sync", "jaffle_shop", *args, columns=400, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done
 

@@ -6,17 +6,15 @@ table (127.0.0.1:5432, database `test`, in a schema `it_<random>` dropped afterw
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from helpers import execute_sql, materialize_project, scalar
+from helpers import execute_sql, materialize_project, run_ingest, scalar
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
@@ -26,7 +24,6 @@ from ingest_assets.config.job_sheet import COLUMN_NAMES, COLUMNS, SHEET_NAME, re
 from ingest_assets.project import build_definitions, load_project
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WHERE = "ingestion_config.xlsx: sheet 'SourceConfig'"
 
@@ -459,16 +456,7 @@ def test_the_same_jobs_as_excel_rows_produce_the_same_assets(make_project, pg_sc
 
 
 def _ingest(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "INGEST_PROJECT_DIR": str(project), "COLUMNS": "300"}
-    env.pop("INGEST_JOB_SHEET", None)
-    return subprocess.run(
-        [str(BIN / "ingest"), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_ingest(project, *args, columns=300, timeout=300, unset=("INGEST_JOB_SHEET",))
 
 
 @pytest.mark.e2e
